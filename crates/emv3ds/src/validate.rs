@@ -968,14 +968,26 @@ impl<'m, 'a> Walk<'m, 'a> {
                     Applicability::ChannelUnknown {
                         required_everywhere: false,
                     } => {
-                        let conditional_or_required = rules.iter().any(|r| {
-                            r.versions.contains(self.version)
-                                && !matches!(r.presence, Presence::Optional)
-                        });
-                        if conditional_or_required {
+                        // Required on some channel (possibly on a condition): note it as
+                        // skipped, with the condition, unless the condition is false.
+                        let mut rule_text = None;
+                        for r in rules.iter().filter(|r| r.versions.contains(self.version)) {
+                            match r.presence {
+                                Presence::Optional => {}
+                                Presence::Required => {
+                                    rule_text.get_or_insert("required on some device channels");
+                                }
+                                Presence::Conditional(c) => {
+                                    if (c.test)(&facts) != Tri::False {
+                                        rule_text = Some(c.text);
+                                    }
+                                }
+                            }
+                        }
+                        if let Some(rule) = rule_text {
                             skipped.push(Skipped {
                                 subject: element.name.to_owned(),
-                                rule: "presence depends on the deviceChannel",
+                                rule,
                                 needs: "the AReq's deviceChannel",
                             });
                         }

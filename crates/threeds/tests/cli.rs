@@ -1,0 +1,208 @@
+//! The `threeds` binary as a user runs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../emv3ds/tests/data")
+}
+
+fn threeds(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn threeds");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(bytes) = stdin {
+            input.write_all(bytes).expect("write stdin");
+        }
+    }
+    child.wait_with_output().expect("threeds output")
+}
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(out)))
+}
+
+fn path(rel: &str) -> String {
+    examples().join(rel).display().to_string()
+}
+
+#[test]
+fn valid_message_prints_a_verdict_and_exits_0() {
+    let out = threeds(&["validate", &path("valid/2.2.0/AReq-browser.json")], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"valid\":true,\"messageType\":\"AReq\",\"messageVersion\":\"2.2.0\"}\n"
+    );
+}
+
+#[test]
+fn invalid_message_prints_the_erro_and_exits_1() {
+    let out = threeds(
+        &["validate", &path("invalid/201-purchase-for-payment.json")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let erro = json(&out.stdout);
+    assert_eq!(erro["messageType"], "Erro");
+    assert_eq!(erro["errorCode"], "201");
+    assert_eq!(erro["errorComponent"], "D", "default role is the DS");
+    assert_eq!(erro["errorDetail"], "purchaseAmount,purchaseCurrency");
+    assert_eq!(erro["errorMessageType"], "AReq");
+    assert_eq!(
+        erro["threeDSServerTransID"],
+        "8a880dc0-d2d2-4067-bcb1-b08d1690b26e"
+    );
+}
+
+#[test]
+fn role_sets_the_error_component_and_what_is_accepted() {
+    let out = threeds(
+        &["validate", "--as", "acs", &path("valid/2.2.0/PReq.json")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let erro = json(&out.stdout);
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorComponent"].as_str()),
+        (Some("101"), Some("A"))
+    );
+}
+
+#[test]
+fn reads_standard_input() {
+    let bytes = std::fs::read(examples().join("valid/2.3.1/CReq-app.json")).unwrap();
+    for args in [
+        &["validate", "--as", "acs"][..],
+        &["validate", "--as", "acs", "-"][..],
+    ] {
+        let out = threeds(args, Some(&bytes));
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(json(&out.stdout)["messageVersion"], "2.3.1");
+    }
+}
+
+#[test]
+fn without_request_the_output_lists_skipped_rules() {
+    let out = threeds(
+        &[
+            "validate",
+            "--as",
+            "3dss",
+            &path("valid/2.2.0/ARes-frictionless.json"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let verdict = json(&out.stdout);
+    let skipped = verdict["skipped"].as_array().expect("skipped list");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["element"] == "same-transaction-as-request"),
+        "{verdict}"
+    );
+    assert!(
+        skipped.iter().any(|s| s["element"] == "sdkTransID"),
+        "{verdict}"
+    );
+    assert!(
+        !skipped.iter().any(|s| s["element"] == "acsURL"),
+        "not a challenge: {verdict}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s["needs"].is_string() && s["rule"].is_string())
+    );
+}
+
+#[test]
+fn with_request_the_dependent_rules_apply() {
+    let out = threeds(
+        &[
+            "validate",
+            "--as",
+            "3dss",
+            "--request",
+            &path("valid/2.2.0/AReq-browser.json"),
+            &path("invalid/201-ares-authenticationValue-for-pa-y.json"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout)["errorDetail"], "authenticationValue");
+
+    let ok = threeds(
+        &[
+            "validate",
+            "--as",
+            "3dss",
+            "--request",
+            &path("valid/2.2.0/AReq-browser.json"),
+            &path("valid/2.2.0/ARes-frictionless.json"),
+        ],
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(json(&ok.stdout).get("skipped").is_none());
+}
+
+#[test]
+fn bad_usage_is_one_line_on_stderr_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["validate", "/no/such/file.json"],
+        &["validate", "--as", "merchant", "x.json"],
+        &["validate", "--request", "/no/such/areq.json", "x.json"],
+    ];
+    for args in cases {
+        let out = threeds(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.trim().is_empty(), "{args:?}");
+    }
+    let out = threeds(&["validate", "/no/such/file.json"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/no/such/file.json"), "{err}");
+}
+
+#[test]
+fn request_of_the_wrong_kind_is_a_usage_error() {
+    let out = threeds(
+        &[
+            "validate",
+            "--as",
+            "3dss",
+            "--request",
+            &path("valid/2.2.0/CReq-browser.json"),
+            &path("valid/2.2.0/ARes-frictionless.json"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("validated against a AReq"), "{err}");
+}
+
+#[test]
+fn dictionary_prints_the_reference() {
+    let out = threeds(&["dictionary"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("# EMV 3DS data dictionary"));
+    assert!(text.contains("| `purchaseAmount` |"));
+}
