@@ -57,6 +57,12 @@ impl<'a> Json<'a> {
         serde_json::from_slice(bytes)
     }
 
+    /// Parses a UTF-8 text as one JSON document (faster than [`Json::parse`] when the
+    /// text is already known to be UTF-8).
+    pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::String(s) => Some(s),
@@ -195,10 +201,16 @@ impl<'de> Visitor<'de> for TreeVisitor {
             members: Vec::with_capacity(16),
             duplicates: Vec::new(),
         };
+        // A 128-bit filter of the keys seen so far: only a key whose bit is already set
+        // can be a duplicate, so the linear scan runs for a handful of keys instead of
+        // every one (an AReq has ~60 members: 1,800 comparisons otherwise).
+        let mut seen = 0u128;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let value: Json<'de> = map.next_value()?;
-            // Linear scan: 3DS objects have tens of members, where a scan beats hashing.
-            if obj.members.iter().any(|(k, _)| *k == key.0) {
+            let bit = 1u128 << key_bucket(&key.0);
+            let maybe_duplicate = seen & bit != 0;
+            seen |= bit;
+            if maybe_duplicate && obj.members.iter().any(|(k, _)| *k == key.0) {
                 if !obj.duplicates.contains(&key.0) {
                     obj.duplicates.push(key.0);
                 }
@@ -208,6 +220,21 @@ impl<'de> Visitor<'de> for TreeVisitor {
         }
         Ok(Json::Object(obj))
     }
+}
+
+/// A cheap 7-bit digest of a key for the duplicate filter: length and three bytes.
+fn key_bucket(key: &str) -> u32 {
+    let b = key.as_bytes();
+    let (first, mid, last) = match b {
+        [] => (0, 0, 0),
+        _ => (b[0], b[b.len() / 2], b[b.len() - 1]),
+    };
+    let h = (b.len() as u32)
+        .wrapping_mul(31)
+        .wrapping_add(u32::from(first).wrapping_mul(7))
+        .wrapping_add(u32::from(mid).wrapping_mul(13))
+        .wrapping_add(u32::from(last));
+    h % 128
 }
 
 /// An object key that borrows from the input when it has no escapes.

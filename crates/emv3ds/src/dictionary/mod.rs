@@ -345,6 +345,14 @@ pub fn elements_of(t: MessageType) -> &'static [&'static Element] {
     }
 }
 
+/// The same as positions in [`ELEMENTS`] (for per-message slot tables).
+pub(crate) fn element_ids_of(t: MessageType) -> &'static [usize] {
+    match t.index() {
+        Some(i) => &index().ids_by_message[i],
+        None => &[],
+    }
+}
+
 /// The position of an element in [`ELEMENTS`] (used for per-message slot tables).
 pub(crate) fn element_index(name: &str) -> Option<usize> {
     index().by_name.get(name).copied()
@@ -353,6 +361,7 @@ pub(crate) fn element_index(name: &str) -> Option<usize> {
 struct Index {
     by_name: HashMap<&'static str, usize, BuildHasherDefault<Fnv>>,
     by_message: Vec<Vec<&'static Element>>,
+    ids_by_message: Vec<Vec<usize>>,
 }
 
 fn index() -> &'static Index {
@@ -362,18 +371,22 @@ fn index() -> &'static Index {
         for (i, e) in ELEMENTS.iter().enumerate() {
             by_name.insert(e.name, i);
         }
-        let by_message = MessageType::KNOWN
+        let ids_by_message: Vec<Vec<usize>> = MessageType::KNOWN
             .iter()
             .map(|t| {
-                ELEMENTS
-                    .iter()
-                    .filter(|e| e.rules_for(*t).is_some())
+                (0..ELEMENTS.len())
+                    .filter(|i| ELEMENTS[*i].rules_for(*t).is_some())
                     .collect()
             })
+            .collect();
+        let by_message = ids_by_message
+            .iter()
+            .map(|ids| ids.iter().map(|i| &ELEMENTS[*i]).collect())
             .collect();
         Index {
             by_name,
             by_message,
+            ids_by_message,
         }
     })
 }
