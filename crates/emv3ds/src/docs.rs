@@ -19,6 +19,7 @@ pub fn markdown() -> String {
     );
     for t in MessageType::KNOWN {
         let _ = writeln!(out, "## {t}\n");
+        let _ = writeln!(out, "{}\n", t.meaning().unwrap_or_default());
         out.push_str("| Element | Type | Presence |\n|---|---|---|\n");
         for e in dictionary::elements_of(t) {
             let rules = e.rules_for(t).unwrap_or(&[]);
@@ -31,6 +32,16 @@ pub fn markdown() -> String {
             );
         }
         out.push('\n');
+        for ex in crate::examples::EXAMPLES
+            .iter()
+            .filter(|e| e.message_type() == t.as_str())
+        {
+            let _ = writeln!(
+                out,
+                "<details><summary>Example: {} <code>{}</code></summary>\n\n```json\n{}```\n\n</details>\n",
+                ex.version, ex.name, ex.json
+            );
+        }
     }
     out.push_str("## Nested objects\n\n");
     let mut seen: Vec<&'static str> = Vec::new();

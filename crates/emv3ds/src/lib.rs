@@ -30,11 +30,13 @@
 //! - [`validate`]: the receiver's checks, in a fixed order, ending in a typed message or
 //!   an `Erro`;
 //! - [`messages`], [`codes`], [`values`]: the typed messages, enumerations and values;
-//! - [`docs`]: the Markdown reference generated from the dictionary.
+//! - [`examples`]: realistic valid messages for every type and version;
+//! - [`docs`]: the Markdown reference generated from the dictionary and the examples.
 
 pub mod codes;
 pub mod dictionary;
 pub mod docs;
+pub mod examples;
 pub mod json;
 pub mod messages;
 pub mod validate;

@@ -620,12 +620,19 @@ impl Findings {
         }
         if !self.missing.is_empty() {
             let detail = join(self.missing.iter().map(|(p, _)| p.as_str()));
-            let why = self
-                .missing
+            // Fields missing for the same reason are listed together, the reason once.
+            let mut groups: Vec<(Option<&'static str>, Vec<&str>)> = Vec::new();
+            for (path, cond) in &self.missing {
+                match groups.iter_mut().find(|(c, _)| c == cond) {
+                    Some((_, paths)) => paths.push(path),
+                    None => groups.push((*cond, vec![path])),
+                }
+            }
+            let why = groups
                 .iter()
-                .map(|(p, c)| match c {
-                    Some(c) => format!("{p} ({c})"),
-                    None => p.clone(),
+                .map(|(cond, paths)| match cond {
+                    Some(c) => format!("{} ({c})", paths.join(", ")),
+                    None => paths.join(", "),
                 })
                 .collect::<Vec<_>>()
                 .join("; ");

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 /// An EMV 3-D Secure 2.x sandbox: every party of a 3DS authentication, on your laptop.
 #[derive(Debug, Parser)]
-#[command(name = "threeds", version, about, long_about = None)]
+#[command(name = "threeds", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

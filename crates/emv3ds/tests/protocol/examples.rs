@@ -72,6 +72,12 @@ fn every_example_validates_and_round_trips() {
                 .and_then(|s| s.to_str())
                 .unwrap_or_default()
                 .to_owned();
+            if emv3ds::examples::get(version.as_str(), &stem).is_none() {
+                failures.push(format!(
+                    "{}: not in emv3ds::examples (src/examples.rs)",
+                    path.display()
+                ));
+            }
             let Some((_, role, request)) = EXAMPLES.iter().find(|(s, _, _)| *s == stem) else {
                 failures.push(format!("{}: not listed in EXAMPLES", path.display()));
                 continue;

@@ -1,0 +1,110 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! `cargo xtask test` is the one command that runs every test, locally and in CI
+//! (`.ci/run` calls exactly this). It installs and starts whatever the tests need, so a
+//! fresh machine needs nothing but the Rust toolchain. Today that is: formatting,
+//! clippy with warnings as errors, the doctests, then the whole test suite with
+//! cargo-nextest (installed if missing; `cargo test` is the fallback). Later issues add
+//! their services here (headless Chromium, PostgreSQL, a KMS-compatible server).
+//!
+//! No dependencies, so it builds in seconds.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask test [-- <nextest filter args>]\n\n\
+                 test   format check, clippy (warnings are errors), doctests, all tests"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn test(extra: &[String]) -> ExitCode {
+    let started = Instant::now();
+    let extra: Vec<&str> = extra
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--")
+        .collect();
+    let steps: Vec<(&str, Vec<&str>)> = vec![
+        ("format", vec!["fmt", "--all", "--", "--check"]),
+        (
+            "clippy",
+            vec![
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        ("doctests", vec!["test", "--workspace", "--doc", "--locked"]),
+    ];
+    for (name, args) in &steps {
+        if !run(name, "cargo", args) {
+            return ExitCode::FAILURE;
+        }
+    }
+    // The suite runs last, so its summary line closes the output.
+    let ok = if has_nextest() || install_nextest() {
+        let mut args = vec![
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ];
+        args.extend(&extra);
+        run("tests", "cargo", &args)
+    } else {
+        eprintln!("xtask: cargo-nextest unavailable, falling back to cargo test");
+        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+        args.extend(&extra);
+        run("tests", "cargo", &args)
+    };
+    eprintln!("xtask: finished in {:.0?}", started.elapsed());
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run(name: &str, program: &str, args: &[&str]) -> bool {
+    eprintln!("xtask: {name}: {program} {}", args.join(" "));
+    match Command::new(program).args(args).status() {
+        Ok(status) if status.success() => true,
+        Ok(status) => {
+            eprintln!("xtask: {name} failed ({status})");
+            false
+        }
+        Err(e) => {
+            eprintln!("xtask: {name}: cannot run {program}: {e}");
+            false
+        }
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn install_nextest() -> bool {
+    run(
+        "install cargo-nextest",
+        "cargo",
+        &["install", "cargo-nextest", "--locked"],
+    )
+}
