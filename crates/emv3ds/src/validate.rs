@@ -676,6 +676,21 @@ impl Findings {
     }
 }
 
+/// Writes an element name into an `errorDetail` path. Names that are not plain
+/// identifiers (empty, or with commas, dots, spaces, quotes…) are written as JSON strings,
+/// so the comma-separated list stays unambiguous and never empty.
+fn push_name(out: &mut String, name: &str) {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        out.push_str(name);
+    } else {
+        out.push_str(&serde_json::to_string(name).unwrap_or_else(|_| "\"?\"".into()));
+    }
+}
+
 /// Joins element paths, each once, in first-seen order.
 fn join<'s>(items: impl Iterator<Item = &'s str>) -> String {
     let mut seen: Vec<&str> = Vec::new();
@@ -717,7 +732,7 @@ impl<'m, 'a> Walk<'m, 'a> {
                     if !out.is_empty() {
                         out.push('.');
                     }
-                    out.push_str(n);
+                    push_name(&mut out, n);
                 }
                 Seg::Index(i) => {
                     out.push('[');
@@ -737,7 +752,8 @@ impl<'m, 'a> Walk<'m, 'a> {
     /// The top-level members: known, allowed, well-typed.
     fn members(&mut self, obj: &'m Object<'a>) {
         for dup in &obj.duplicates {
-            self.findings.duplicate.push(dup.to_string());
+            let p = self.path_with(Some(Seg::Name(dup)));
+            self.findings.duplicate.push(p);
         }
         for (name, value) in &obj.members {
             let name: &'m str = name.as_ref();

@@ -2,6 +2,7 @@
 //! invalid messages, the dictionary's agreement with the typed messages and with its
 //! generated reference, and the never-panic / round-trip properties.
 
+mod boundaries;
 mod corpus;
 mod dictionary;
 mod examples;
