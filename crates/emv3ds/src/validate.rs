@@ -653,7 +653,7 @@ impl Findings {
             return Some((
                 ErrorCode::TransactionIdNotRecognised,
                 detail.clone(),
-                format!("{detail} differ from the message being answered"),
+                format!("{detail}: not the transaction of the message being answered"),
             ));
         }
         if !self.decryption.is_empty() {
@@ -674,6 +674,22 @@ impl Findings {
         }
         None
     }
+}
+
+/// Whether a value has the JSON shape a type expects (not whether it is valid).
+fn shape_fits(ty: &Type, value: &Json<'_>) -> bool {
+    matches!(
+        (ty, value),
+        (Type::Str(_), Json::String(_))
+            | (Type::Bool, Json::Bool(_))
+            | (Type::UInt { .. }, Json::Number(_))
+            | (
+                Type::StrArray { .. } | Type::ObjArray { .. },
+                Json::Array(_)
+            )
+            | (Type::Obj(_) | Type::AnyObject { .. }, Json::Object(_))
+            | (Type::Any { .. }, _)
+    )
 }
 
 /// Writes an element name into an `errorDetail` path. Names that are not plain
@@ -795,6 +811,35 @@ impl<'m, 'a> Walk<'m, 'a> {
             }
             self.slots[idx] = Some(value);
             if let Some(ty) = element.ty(self.version) {
+                // A value in the shape another version uses (an array in 2.2.0 where
+                // 2.3.1 has arrays, …) is usually a version mix-up: say so.
+                if !shape_fits(ty, value)
+                    && let Some(other) = element
+                        .forms
+                        .iter()
+                        .find(|f| !f.versions.contains(self.version) && shape_fits(&f.ty, value))
+                {
+                    self.invalid(
+                        Some(name),
+                        format!(
+                            "{} {} is the form of {} {}, not of {}",
+                            if value.kind().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                                "an"
+                            } else {
+                                "a"
+                            },
+                            value.kind(),
+                            if other.versions.iter().count() > 1 {
+                                "versions"
+                            } else {
+                                "version"
+                            },
+                            other.versions,
+                            self.version
+                        ),
+                    );
+                    continue;
+                }
                 self.path.push(Seg::Name(name));
                 self.value(ty, value);
                 self.path.pop();

@@ -11,7 +11,9 @@
 //!
 //! Besides the code and detail, every answer must itself be a valid `Erro` from the
 //! receiving role's component, carry the rejected message's type when it was readable,
-//! and explain itself in `errorDescription`.
+//! and explain itself in `errorDescription`. The exact answer is also kept as a snapshot,
+//! `invalid/NAME.erro.json`, so any change to it shows up in review
+//! (`UPDATE_EXPECT=1` rewrites the snapshots after the hand-written checks pass).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -101,6 +103,16 @@ fn check(message: &Path, expect: &Expect) -> Result<String, String> {
     }
     // The answer is itself a valid Erro (the DS receives Erro messages).
     let wire = erro.to_json();
+    let pretty = emv3ds::Message::Erro((*erro).clone()).to_json_pretty() + "\n";
+    let snapshot = message.with_extension("erro.json");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&snapshot, &pretty).map_err(|e| e.to_string())?;
+    } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(pretty.as_str()) {
+        return Err(format!(
+            "the Erro differs from {} (UPDATE_EXPECT=1 to accept):\n{pretty}",
+            snapshot.display()
+        ));
+    }
     if let Err(e) = validate(&wire, Role::DirectoryServer, None) {
         return Err(format!(
             "the Erro sent is itself invalid: {} [{}]",
@@ -119,7 +131,10 @@ fn every_invalid_message_gets_its_erro() {
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p.to_string_lossy().ends_with(".erro.json")
+        })
         .collect();
     entries.sort();
     for path in entries {
