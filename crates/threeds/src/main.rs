@@ -25,12 +25,16 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print the data dictionary (every element, its format and presence rules) as Markdown.
     Dictionary,
+    /// The sandbox's own PKI (TLS and protocol certificates in certs/).
+    #[command(subcommand)]
+    Pki(commands::pki::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Pki(command) => commands::pki::run(&command),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());
             Ok(ExitCode::SUCCESS)
@@ -38,10 +42,24 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped reading (`threeds pki show | head`) is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // One line: the whole context chain, outermost first.
             eprintln!("threeds: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -206,3 +206,52 @@ fn dictionary_prints_the_reference() {
     assert!(text.starts_with("# EMV 3DS data dictionary"));
     assert!(text.contains("| `purchaseAmount` |"));
 }
+
+#[test]
+fn pki_init_then_show_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let certs = certs.to_str().unwrap();
+    let out = threeds(&["pki", "init", "--dir", certs], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("generated 13 certificates"));
+
+    let again = threeds(&["pki", "init", "--dir", certs], None);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+
+    let show = threeds(&["pki", "show", "--dir", certs, "--json"], None);
+    assert_eq!(show.status.code(), Some(0));
+    let inventory = json(&show.stdout);
+    let certificates = inventory["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 13);
+    for c in certificates {
+        for field in [
+            "file",
+            "subject",
+            "issuer",
+            "key_type",
+            "not_after",
+            "sha256",
+        ] {
+            assert!(c[field].is_string(), "{field} in {c}");
+        }
+        assert_eq!(c["issuer_verified"], true, "{c}");
+    }
+}
+
+#[test]
+fn pki_show_without_a_pki_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = threeds(
+        &["pki", "show", "--dir", dir.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("threeds pki init"));
+}

@@ -4,8 +4,10 @@
 //! (`.ci/run` calls exactly this). It installs and starts whatever the tests need, so a
 //! fresh machine needs nothing but the Rust toolchain. Today that is: formatting,
 //! clippy with warnings as errors, the doctests, then the whole test suite with
-//! cargo-nextest (installed if missing; `cargo test` is the fallback). Later issues add
-//! their services here (headless Chromium, PostgreSQL, a KMS-compatible server).
+//! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs
+//! OpenSSL (Debian package) when missing: the PKI tests check our certificates with it.
+//! Later issues add their services here (headless Chromium, PostgreSQL, a KMS-compatible
+//! server).
 //!
 //! No dependencies, so it builds in seconds.
 
@@ -49,6 +51,10 @@ fn test(extra: &[String]) -> ExitCode {
         ),
         ("doctests", vec!["test", "--workspace", "--doc", "--locked"]),
     ];
+    // Independent implementations the tests check our output against.
+    if !ensure_debian_tool("openssl", "openssl") {
+        return ExitCode::FAILURE;
+    }
     for (name, args) in &steps {
         if !run(name, "cargo", args) {
             return ExitCode::FAILURE;
@@ -92,6 +98,26 @@ fn run(name: &str, program: &str, args: &[&str]) -> bool {
             false
         }
     }
+}
+
+/// Makes sure `program` runs, installing Debian's `package` if it does not.
+fn ensure_debian_tool(program: &str, package: &str) -> bool {
+    let present = |p: &str| Command::new(p).arg("version").output().is_ok();
+    if present(program) {
+        return true;
+    }
+    eprintln!("xtask: {program} is missing; installing the Debian package {package}");
+    let ok = run("apt-get update", "apt-get", &["update", "-qq"])
+        && run(
+            &format!("install {package}"),
+            "apt-get",
+            &["install", "-y", "-qq", package],
+        );
+    if !ok || !present(program) {
+        eprintln!("xtask: could not install {package}; install it and run again");
+        return false;
+    }
+    true
 }
 
 fn has_nextest() -> bool {
