@@ -12,12 +12,14 @@
 //!   (`acsSignedContent`).
 //!
 //! ECDSA P-256 everywhere the protocol allows. The crate owns key generation, file
-//! layout ([`Layout`]) and inspection ([`inventory`]); it never talks to the network and
-//! never prints a private key.
+//! layout ([`Layout`]), inspection ([`inventory`]) and the TLS policy every component's
+//! rustls configuration comes from ([`tls`]); it never talks to the network and never
+//! prints a private key.
 
 mod generate;
 mod inspect;
 mod layout;
+pub mod tls;
 
 pub use generate::{EncryptionKey, PkiSpec, SchemeSpec, init};
 pub use inspect::{CertInfo, Inventory, inventory};
