@@ -1746,14 +1746,15 @@ pub static ELEMENTS: &[Element] = &[
         &[u(m(&[AReq]), &[r(V23, APP, O)])],
     ),
     // -- ARes ---------------------------------------------------------------------------------------
-    // Decision: required in every ARes. The fact sheet's source says "required for PA";
-    // an NPA ARes without a result would carry no outcome at all.
+    // Required for PA, optional for NPA in the ARes, as the 3dsecure.io 2.2.0 table says
+    // (checked against it: an NPA ARes without transStatus is accepted).
     el(
         "transStatus",
         "Outcome of the authentication.",
         &[f(ALL, code(&TransStatus::TABLE))],
         &[
-            u(m(&[ARes, RReq]), REQ),
+            u(m(&[ARes]), &[r(ALL, ANY, C(&c::PAYMENT))]),
+            u(m(&[RReq]), REQ),
             u(m(&[CRes]), &[r(ALL, ANY, C(&c::CHALLENGE_COMPLETED))]),
         ],
     ),

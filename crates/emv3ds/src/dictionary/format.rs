@@ -33,7 +33,9 @@ pub enum Format {
     },
     /// A code of an enumeration (known per version, or DS-reserved where allowed).
     Code(&'static CodeTable),
-    /// One of a short fixed list.
+    /// One of a short fixed list. A list of two-digit codes also accepts the DS-reserved
+    /// range 80–99, which every such list of the specification reserves (and which the
+    /// public 2.2.0 tables' regexes allow).
     OneOf(&'static [&'static str]),
     /// A canonical 36-character UUID (8-4-4-4-12 hex digits).
     Uuid,
@@ -149,7 +151,7 @@ impl Format {
                 CodeCheck::Unknown => Err(format!("value {s:?} is not a {} code", table.name)),
             },
             Format::OneOf(list) => {
-                if list.contains(&s) {
+                if list.contains(&s) || (two_digit_codes(list) && crate::codes::is_ds_reserved(s)) {
                     Ok(())
                 } else {
                     Err(format!("value {s:?} is not one of {}", list.join(", ")))
@@ -252,6 +254,9 @@ impl Format {
             }
             Format::CountIn { min, max } => format!("1–3 digits, {min}–{max}"),
             Format::Code(t) => format!("code ({})", t.name),
+            Format::OneOf(l) if two_digit_codes(l) => {
+                format!("one of {}, or 80–99 (DS use)", l.join(", "))
+            }
             Format::OneOf(l) => format!("one of {}", l.join(", ")),
             Format::Uuid => "UUID (36 characters)".into(),
             Format::Url { max } => format!("URL, at most {max} characters"),
@@ -270,6 +275,12 @@ impl Format {
             Format::Ip => "IP address".into(),
         }
     }
+}
+
+/// Whether a list is of two-digit codes (and so reserves 80–99 for DS use).
+fn two_digit_codes(list: &[&str]) -> bool {
+    list.iter()
+        .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn digits(s: &str) -> Result<(), FormatError> {
@@ -490,6 +501,15 @@ mod tests {
         assert!(ok(Format::Currency, "978"));
         assert!(!ok(Format::Currency, "999"));
         assert!(!ok(Format::Currency, "960"));
+    }
+
+    #[test]
+    fn two_digit_lists_accept_the_ds_range() {
+        let list = Format::OneOf(&["01", "02", "03"]);
+        assert!(ok(list, "03") && ok(list, "80") && ok(list, "99"));
+        assert!(!ok(list, "04") && !ok(list, "79"));
+        let letters = Format::OneOf(&["Y", "N"]);
+        assert!(!ok(letters, "80"));
     }
 
     #[test]
