@@ -30,9 +30,12 @@
 //! - [`validate`]: the receiver's checks, in a fixed order, ending in a typed message or
 //!   an `Erro`;
 //! - [`messages`], [`codes`], [`values`]: the typed messages, enumerations and values;
+//! - [`card_ranges`]: the preparation flow (DS registry, 3DS Server cache, version
+//!   negotiation);
 //! - [`examples`]: realistic valid messages for every type and version;
 //! - [`docs`]: the Markdown reference generated from the dictionary and the examples.
 
+pub mod card_ranges;
 pub mod codes;
 pub mod dictionary;
 pub mod docs;

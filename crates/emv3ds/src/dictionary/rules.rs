@@ -271,9 +271,15 @@ pub static CROSS_RULES: &[CrossRule] = &[
         |f| {
             let mut bad = Vec::new();
             for (i, range) in f.objects("cardRangeData").enumerate() {
-                let num = |k: &str| range.get_str(k).and_then(|s| s.parse::<u64>().ok());
-                if let (Some(a), Some(b)) = (num("startRange"), num("endRange"))
-                    && a > b
+                // Ordered as `card_ranges::PanRange` orders them (19-digit padding), so
+                // the validator and the range logic agree on what a range is.
+                let digits = |k: &str| {
+                    range.get_str(k).filter(|s| {
+                        (13..=19).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+                    })
+                };
+                if let (Some(a), Some(b)) = (digits("startRange"), digits("endRange"))
+                    && crate::card_ranges::PanRange::new(a, b).is_none()
                 {
                     bad.push(format!("cardRangeData[{i}].endRange"));
                 }

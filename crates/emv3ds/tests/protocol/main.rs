@@ -3,6 +3,7 @@
 //! generated reference, and the never-panic / round-trip properties.
 
 mod boundaries;
+mod card_ranges;
 mod corpus;
 mod dictionary;
 mod examples;
