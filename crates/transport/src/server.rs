@@ -1,0 +1,136 @@
+//! Serving a `Router` over TLS, with the peer's certificate identity in every request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use pki::tls::PeerIdentity;
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// The identity of the client that opened the connection a request came on (`None` on
+/// endpoints without client authentication). Handlers take it as
+/// `axum::Extension<Peer>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer(pub Option<PeerIdentity>);
+
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections get to finish after shutdown is asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running server.
+#[derive(Debug)]
+pub struct TlsServer {
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    connections: Arc<AtomicU64>,
+    handshake_failures: Arc<AtomicU64>,
+}
+
+impl TlsServer {
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// TLS connections accepted so far (connections are kept alive, so this stays far
+    /// below the number of requests).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// TLS handshakes that failed (no or untrusted client certificate, old protocol, …).
+    pub fn handshake_failures(&self) -> u64 {
+        self.handshake_failures.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, lets open connections finish (up to a few seconds), returns.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.tasks.wait()).await;
+    }
+}
+
+/// Serves `app` on `listener` with `tls` (ALPN offers h2 and http/1.1).
+pub fn serve(listener: TcpListener, tls: &ServerConfig, app: Router) -> std::io::Result<TlsServer> {
+    let local_addr = listener.local_addr()?;
+    let mut config = tls.clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let connections = Arc::new(AtomicU64::new(0));
+    let handshake_failures = Arc::new(AtomicU64::new(0));
+
+    let server = TlsServer {
+        local_addr,
+        shutdown: shutdown.clone(),
+        tasks: tasks.clone(),
+        connections: connections.clone(),
+        handshake_failures: handshake_failures.clone(),
+    };
+    let conn_tasks = tasks.clone();
+    tasks.spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            // Accept errors (e.g. too many open files) are transient: keep serving.
+            let Ok((tcp, _remote)) = accepted else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            let shutdown = shutdown.clone();
+            let connections = connections.clone();
+            let handshake_failures = handshake_failures.clone();
+            conn_tasks.spawn(async move {
+                let Ok(Ok(stream)) =
+                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                else {
+                    handshake_failures.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                connections.fetch_add(1, Ordering::Relaxed);
+                let peer = Peer(
+                    stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(PeerIdentity::from_chain),
+                );
+                let service =
+                    app.map_request(move |mut request: Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(peer.clone());
+                        request
+                    });
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                let mut connection = std::pin::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    () = shutdown.cancelled() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            });
+        }
+    });
+    Ok(server)
+}
