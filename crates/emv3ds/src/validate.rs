@@ -464,6 +464,34 @@ impl Validator {
         }
     }
 
+    /// The `Erro` this role sends about a message it accepted as valid but cannot
+    /// process (a PAN in no card range, a peer that timed out, the wrong message for an
+    /// endpoint): the ids, type and version are taken from `about`.
+    pub fn reject(
+        &self,
+        code: ErrorCode,
+        detail: &str,
+        description: &str,
+        about: Option<&Message>,
+    ) -> Box<Erro> {
+        let ids = about.map(Message::trans_ids).unwrap_or_default();
+        let mut description = description.to_owned();
+        description.insert_str(0, ": ");
+        description.insert_str(0, code.meaning().unwrap_or("Error"));
+        Box::new(Erro {
+            message_version: about.map_or(self.default_version, Message::message_version),
+            three_ds_server_trans_id: ids.three_ds_server,
+            acs_trans_id: ids.acs,
+            ds_trans_id: ids.ds,
+            sdk_trans_id: ids.sdk,
+            error_code: code,
+            error_component: self.role.component(),
+            error_description: clip(description),
+            error_detail: clip(detail.to_owned()),
+            error_message_type: about.map(Message::message_type),
+        })
+    }
+
     /// Builds the `Erro` this validator's role sends.
     fn erro(
         &self,

@@ -102,22 +102,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| classify(url, &e))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| classify(url, &e))?
-            .to_vec();
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-        })
+        read(url, response).await
     }
 
     /// POSTs a JSON body (`application/json; charset=utf-8`).
@@ -125,6 +110,36 @@ impl Client {
         self.post(url, "application/json; charset=utf-8", body)
             .await
     }
+
+    /// GETs `url`.
+    pub async fn get(&self, url: &str) -> Result<Reply, TransportError> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| classify(url, &e))?;
+        read(url, response).await
+    }
+}
+
+async fn read(url: &str, response: reqwest::Response) -> Result<Reply, TransportError> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| classify(url, &e))?
+        .to_vec();
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+    })
 }
 
 fn classify(url: &str, e: &reqwest::Error) -> TransportError {

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{DeviceChannel, MessageType};
 use crate::json::{DecodeError, Object};
 use crate::validate::RequestFacts;
+use crate::values::TransId;
 use crate::version::MessageVersion;
 
 /// Declares a message struct: `messageVersion` first, then every other element as an
@@ -61,6 +62,15 @@ macro_rules! message {
     };
 }
 pub(crate) use message;
+
+/// The transaction ids of a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransIds {
+    pub three_ds_server: Option<TransId>,
+    pub acs: Option<TransId>,
+    pub ds: Option<TransId>,
+    pub sdk: Option<TransId>,
+}
 
 /// Any of the nine messages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -153,6 +163,66 @@ impl Message {
             .and_then(MessageType::from_code)
             .ok_or_else(|| <DecodeError as serde::de::Error>::custom("no known messageType"))?;
         Message::from_object(t, obj)
+    }
+
+    /// The transaction ids the message carries.
+    pub fn trans_ids(&self) -> TransIds {
+        let ids = |a: &Option<TransId>,
+                   b: &Option<TransId>,
+                   c: &Option<TransId>,
+                   d: &Option<TransId>| TransIds {
+            three_ds_server: a.clone(),
+            acs: b.clone(),
+            ds: c.clone(),
+            sdk: d.clone(),
+        };
+        let none = None;
+        match self {
+            Message::PReq(m) => ids(&m.three_ds_server_trans_id, &none, &none, &none),
+            Message::PRes(m) => ids(&m.three_ds_server_trans_id, &none, &m.ds_trans_id, &none),
+            Message::AReq(m) => ids(
+                &m.three_ds_server_trans_id,
+                &none,
+                &m.ds_trans_id,
+                &m.sdk_trans_id,
+            ),
+            Message::ARes(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &m.ds_trans_id,
+                &m.sdk_trans_id,
+            ),
+            Message::CReq(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &none,
+                &m.sdk_trans_id,
+            ),
+            Message::CRes(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &none,
+                &m.sdk_trans_id,
+            ),
+            Message::RReq(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &m.ds_trans_id,
+                &m.sdk_trans_id,
+            ),
+            Message::RRes(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &m.ds_trans_id,
+                &m.sdk_trans_id,
+            ),
+            Message::Erro(m) => ids(
+                &m.three_ds_server_trans_id,
+                &m.acs_trans_id,
+                &m.ds_trans_id,
+                &m.sdk_trans_id,
+            ),
+        }
     }
 
     /// What a validator needs to know of this message when validating its answer.

@@ -1,0 +1,317 @@
+//! The whole sandbox over real sockets and mutual TLS, driven only through the
+//! requestor API, as a merchant backend would: requestor → 3DS Server → DS → ACS and
+//! back, every hop validated on both sides.
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a failed unwrap is a failed test")]
+
+use serde_json::{Value, json};
+use transport::{Client, Timeouts};
+
+use sandbox::{Sandbox, SandboxConfig, cards};
+
+struct Running {
+    sandbox: Sandbox,
+    requestor: Client,
+    _dirs: tempfile::TempDir,
+}
+
+async fn start() -> Running {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let config = SandboxConfig {
+        certs: dirs.path().join("certs"),
+        data: dirs.path().join("data"),
+        port_base: 0,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
+    for (ds, prepared) in &sandbox.preparation {
+        assert!(prepared.is_ok(), "card ranges from {ds}: {prepared:?}");
+    }
+    let layout = pki::Layout::new(&config.certs);
+    let tls = pki::tls::client_config(
+        &layout.tls_root_ca(),
+        Some(&layout.tls_identity("requestor")),
+    )
+    .unwrap();
+    let requestor = Client::new(&tls, Timeouts::default()).unwrap();
+    Running {
+        sandbox,
+        requestor,
+        _dirs: dirs,
+    }
+}
+
+impl Running {
+    fn api(&self, path: &str) -> String {
+        format!("{}{path}", self.sandbox.manifest.endpoints.requestor_api)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let reply = self
+            .requestor
+            .post_json(&self.api(path), serde_json::to_vec(body).unwrap())
+            .await
+            .expect("the 3DS Server answers");
+        let value = serde_json::from_slice(&reply.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&reply.body)));
+        (reply.status, value)
+    }
+
+    async fn postauth(&self, id: &str) -> (u16, Value) {
+        let reply = self
+            .requestor
+            .get(&self.api(&format!("/v1/postauth/{id}")))
+            .await
+            .expect("answer");
+        (
+            reply.status,
+            serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+        )
+    }
+}
+
+/// A browser AReq's requestor data, shaped for `version`.
+fn browser(pan: &str, version: &str) -> Value {
+    let mut body = json!({
+        "deviceChannel": "02",
+        "messageCategory": "01",
+        "threeDSCompInd": "U",
+        "threeDSRequestorAuthenticationInd": "01",
+        "acctNumber": pan,
+        "cardExpiryDate": "2712",
+        "acquirerBIN": "412345",
+        "acquirerMerchantID": "M-000001234",
+        "mcc": "5411",
+        "merchantCountryCode": "826",
+        "merchantName": "Sandbox Shop",
+        "purchaseAmount": "12345",
+        "purchaseCurrency": "978",
+        "purchaseExponent": "2",
+        "purchaseDate": "20261124101530",
+        "browserAcceptHeader": "text/html,application/xhtml+xml",
+        "browserJavaEnabled": false,
+        "browserLanguage": "en-GB",
+        "browserColorDepth": "24",
+        "browserScreenHeight": "1080",
+        "browserScreenWidth": "1920",
+        "browserTZ": "0",
+        "browserUserAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "notificationURL": "https://localhost/3ds/notify",
+    });
+    if version != "2.1.0" {
+        body["browserJavascriptEnabled"] = json!(true);
+    }
+    if version == "2.3.1" {
+        body["acceptLanguage"] = json!(["en-GB"]);
+        body["acquirerCountryCode"] = json!("826");
+        body["acquirerCountryCodeSource"] = json!("01");
+    }
+    body
+}
+
+/// A 3RI recurring payment referring to a prior authentication.
+fn recurring(pan: &str, version: &str, prior_acs_trans_id: &str) -> Value {
+    let prior = json!({
+        "threeDSReqPriorRef": prior_acs_trans_id,
+        "threeDSReqPriorAuthMethod": "01",
+        "threeDSReqPriorAuthTimestamp": "202611241010",
+    });
+    let mut body = json!({
+        "deviceChannel": "03",
+        "messageCategory": if version == "2.1.0" { "02" } else { "01" },
+        "threeRIInd": "01",
+        "acctNumber": pan,
+        "acquirerBIN": "412345",
+        "acquirerMerchantID": "M-000001234",
+        "mcc": "5411",
+        "merchantCountryCode": "826",
+        "merchantName": "Sandbox Shop",
+        "purchaseAmount": "999",
+        "purchaseCurrency": "978",
+        "purchaseExponent": "2",
+        "purchaseDate": "20261224101530",
+        "recurringExpiry": "20271231",
+        "recurringFrequency": "30",
+        "messageVersion": version,
+    });
+    if version == "2.3.1" {
+        body["threeDSRequestorPriorAuthenticationInfo"] = json!([prior]);
+        body["recurringInd"] = json!({"amountInd": "01", "frequencyInd": "01"});
+        body["acquirerCountryCode"] = json!("826");
+        body["acquirerCountryCodeSource"] = json!("01");
+    } else {
+        body["threeDSRequestorPriorAuthenticationInfo"] = prior;
+    }
+    body
+}
+
+fn card(scheme: &str, outcome: &str) -> String {
+    cards()
+        .into_iter()
+        .find(|c| c.scheme == scheme && c.outcome == outcome)
+        .map(|c| c.pan)
+        .expect("test card")
+}
+
+/// preauth, then auth in the version preauth negotiated.
+async fn authenticate(run: &Running, pan: &str) -> (Value, Value) {
+    let (status, pre) = run.post("/v1/preauth", &json!({ "acctNumber": pan })).await;
+    assert_eq!(status, 200, "{pre}");
+    assert_eq!(pre["enrolled"], true, "{pre}");
+    let version = pre["messageVersion"]
+        .as_str()
+        .expect("negotiated version")
+        .to_owned();
+    let mut body = browser(pan, &version);
+    body["threeDSServerTransID"] = pre["threeDSServerTransID"].clone();
+    let (status, auth) = run.post("/v1/auth", &body).await;
+    assert_eq!(status, 200, "{auth}");
+    (pre, auth)
+}
+
+#[tokio::test]
+async fn every_frictionless_outcome_for_both_schemes() {
+    let run = start().await;
+    for (scheme, eci_y, eci_a) in [("alpha", "05", "06"), ("beta", "02", "01")] {
+        for (outcome, status, reason) in [
+            ("frictionless-Y", "Y", None),
+            ("frictionless-A", "A", None),
+            ("frictionless-N", "N", Some("01")),
+            ("frictionless-R", "R", Some("11")),
+            ("frictionless-U", "U", Some("22")),
+        ] {
+            let pan = card(scheme, outcome);
+            let (pre, auth) = authenticate(&run, &pan).await;
+            let ares = &auth["ares"];
+            assert_eq!(ares["transStatus"], status, "{scheme} {outcome}: {ares}");
+            assert_eq!(ares["messageVersion"], "2.3.1", "negotiated: {ares}");
+            assert_eq!(auth["threeDSServerTransID"], pre["threeDSServerTransID"]);
+            match status {
+                "Y" | "A" => {
+                    let av = ares["authenticationValue"]
+                        .as_str()
+                        .expect("authenticationValue");
+                    assert_eq!(av.len(), 28, "{av}");
+                    assert_eq!(ares["eci"], if status == "Y" { eci_y } else { eci_a });
+                }
+                _ => assert_eq!(ares["transStatusReason"].as_str(), reason, "{ares}"),
+            }
+            let id = auth["threeDSServerTransID"].as_str().unwrap();
+            let (code, post) = run.postauth(id).await;
+            assert_eq!(code, 200);
+            assert_eq!(post["status"], "final");
+            assert_eq!(post["transStatus"], status);
+            assert_eq!(post["source"], "ARes");
+            assert_eq!(post["authenticationValue"], ares["authenticationValue"]);
+        }
+    }
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_version_works_end_to_end() {
+    let run = start().await;
+    let pan = card("alpha", "frictionless-Y");
+    for version in ["2.1.0", "2.2.0", "2.3.1"] {
+        let mut body = browser(&pan, version);
+        body["messageVersion"] = json!(version);
+        let (status, auth) = run.post("/v1/auth", &body).await;
+        assert_eq!(status, 200, "{version}: {auth}");
+        assert_eq!(auth["ares"]["messageVersion"], version);
+        assert_eq!(auth["ares"]["transStatus"], "Y");
+    }
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn versions_are_negotiated_per_card_range() {
+    let run = start().await;
+    let older = cards()
+        .into_iter()
+        .find(|c| c.description.contains("version negotiation") && c.scheme == "beta")
+        .unwrap();
+    let (pre, auth) = authenticate(&run, &older.pan).await;
+    assert_eq!(
+        pre["messageVersion"], "2.2.0",
+        "this ACS stops at 2.2.0: {pre}"
+    );
+    assert_eq!(auth["ares"]["messageVersion"], "2.2.0");
+    assert_eq!(auth["ares"]["transStatus"], "Y");
+    assert_eq!(pre["directoryServerId"], "F000000002");
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_card_in_no_range_is_not_enrolled() {
+    let run = start().await;
+    let pan = card("alpha", "not-enrolled");
+    let (status, pre) = run.post("/v1/preauth", &json!({ "acctNumber": pan })).await;
+    assert_eq!((status, &pre["enrolled"]), (200, &json!(false)), "{pre}");
+    let (status, erro) = run.post("/v1/auth", &browser(&pan, "2.2.0")).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorDetail"].as_str()),
+        (Some("305"), Some("acctNumber"))
+    );
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn recurring_3ri_refers_to_a_prior_authentication() {
+    let run = start().await;
+    let pan = card("alpha", "frictionless-Y");
+    let (_, first) = authenticate(&run, &pan).await;
+    let prior = first["ares"]["acsTransID"].as_str().unwrap().to_owned();
+    for version in ["2.1.0", "2.2.0", "2.3.1"] {
+        let (status, auth) = run
+            .post("/v1/auth", &recurring(&pan, version, &prior))
+            .await;
+        assert_eq!(status, 200, "{version}: {auth}");
+        assert_eq!(auth["ares"]["transStatus"], "Y", "{version}: {auth}");
+    }
+    // A prior reference the ACS never gave: not authenticated, invalid transaction.
+    let bogus = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    let (status, auth) = run.post("/v1/auth", &recurring(&pan, "2.2.0", bogus)).await;
+    assert_eq!(status, 200, "{auth}");
+    assert_eq!(auth["ares"]["transStatus"], "N");
+    assert_eq!(auth["ares"]["transStatusReason"], "07");
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_request_is_refused_by_the_3ds_server() {
+    let run = start().await;
+    let mut body = browser(&card("alpha", "frictionless-Y"), "2.2.0");
+    body["messageVersion"] = json!("2.2.0");
+    body.as_object_mut().unwrap().remove("purchaseCurrency");
+    body["browserColorDepth"] = json!("23");
+    let (status, erro) = run.post("/v1/auth", &body).await;
+    assert_eq!(status, 400, "{erro}");
+    assert_eq!(erro["messageType"], "Erro");
+    assert_eq!(erro["errorComponent"], "S");
+    assert_eq!(erro["errorCode"], "201");
+    assert_eq!(erro["errorDetail"], "purchaseCurrency");
+
+    let (status, missing) = run.postauth("8a880dc0-d2d2-4067-bcb1-b08d1690b26e").await;
+    assert_eq!(status, 404, "{missing}");
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_requestor_api_requires_a_client_certificate() {
+    let run = start().await;
+    let layout = pki::Layout::new(run._dirs.path().join("certs"));
+    let anonymous = Client::new(
+        &pki::tls::client_config(&layout.tls_root_ca(), None).unwrap(),
+        Timeouts::default(),
+    )
+    .unwrap();
+    let result = anonymous
+        .post_json(&run.api("/v1/preauth"), b"{}".to_vec())
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    // Nor does the DS take an AReq from a client without one.
+    let ds = &run.sandbox.manifest.endpoints.directory_server;
+    assert!(anonymous.post_json(ds, b"{}".to_vec()).await.is_err());
+    run.sandbox.shutdown().await;
+}

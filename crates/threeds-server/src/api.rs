@@ -1,0 +1,315 @@
+//! The requestor API (`/v1/…`): what a merchant backend calls, over mutual TLS.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use emv3ds::card_ranges::negotiate;
+use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
+use serde_json::{Map, Value, json};
+
+use crate::{ServerState, Transaction, new_trans_id};
+
+/// The 3DS Server's router: the requestor API.
+pub fn app(state: ServerState) -> Router {
+    Router::new()
+        .route("/v1/preauth", post(preauth))
+        .route("/v1/auth", post(auth))
+        .route("/v1/postauth/{id}", get(postauth))
+        .with_state(state)
+}
+
+fn reply(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// An `Erro`-shaped answer from the 3DS Server (component S).
+fn erro(
+    status: StatusCode,
+    code: ErrorCode,
+    detail: &str,
+    description: &str,
+    about: Option<&Message>,
+) -> Response {
+    let erro = Validator::new(Role::ThreeDsServer).reject(code, detail, description, about);
+    erro_reply(status, &erro)
+}
+
+fn erro_reply(status: StatusCode, erro: &Erro) -> Response {
+    let body: Value = serde_json::from_slice(&erro.to_json()).unwrap_or(Value::Null);
+    reply(status, &body)
+}
+
+/// The request body as a JSON object, or why it is not one.
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the request body must be a JSON object".into()),
+        Err(e) => Err(format!("the request body is not JSON: {e}")),
+    }
+}
+
+fn bad_body(why: &str) -> Response {
+    erro(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::MessageInvalid,
+        "request",
+        why,
+        None,
+    )
+}
+
+async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
+    let request = match parse_object(&body) {
+        Ok(r) => r,
+        Err(why) => return bad_body(&why),
+    };
+    let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
+        return erro(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::RequiredElementMissing,
+            "acctNumber",
+            "acctNumber is required",
+            None,
+        );
+    };
+    let trans_id = new_trans_id();
+    let mut answer = json!({ "threeDSServerTransID": trans_id.as_str() });
+    match state.find_range(pan) {
+        None => {
+            answer["enrolled"] = json!(false);
+        }
+        Some((ds, range, ds_versions)) => {
+            answer["enrolled"] = json!(true);
+            answer["directoryServerId"] = json!(ds.directory_server_id);
+            let version = negotiate(&state.config.versions, &ds_versions, &range.acs_versions);
+            if let Some(v) = version {
+                answer["messageVersion"] = json!(v.as_str());
+            }
+            if let Some(url) = &range.three_ds_method_url {
+                answer["threeDSMethodURL"] = json!(url);
+                if let Some(notify) = request
+                    .get("threeDSMethodNotificationURL")
+                    .and_then(Value::as_str)
+                {
+                    let data = json!({
+                        "threeDSServerTransID": trans_id.as_str(),
+                        "threeDSMethodNotificationURL": notify,
+                    });
+                    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(serde_json::to_vec(&data).unwrap_or_default());
+                    answer["threeDSMethodData"] = json!(encoded);
+                }
+            }
+            if let Ok(mut txs) = state.transactions.lock() {
+                txs.insert(
+                    trans_id.as_str().to_owned(),
+                    Transaction {
+                        message_version: version,
+                        directory_server_id: Some(ds.directory_server_id),
+                        ..Transaction::default()
+                    },
+                );
+            }
+        }
+    }
+    reply(StatusCode::OK, &answer)
+}
+
+async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
+    let mut fields = match parse_object(&body) {
+        Ok(r) => r,
+        Err(why) => return bad_body(&why),
+    };
+    let Some(pan) = fields
+        .get("acctNumber")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return erro(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::RequiredElementMissing,
+            "acctNumber",
+            "acctNumber is required",
+            None,
+        );
+    };
+    let Some((ds, range, ds_versions)) = state.find_range(&pan) else {
+        return erro(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::TransactionDataInvalid,
+            "acctNumber",
+            "the card is in no card range of any DS (not enrolled)",
+            None,
+        );
+    };
+    // The transaction: the one preauth started, or a new one.
+    let trans_id = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
+        Some(id) => id.to_owned(),
+        None => new_trans_id().as_str().to_owned(),
+    };
+    let remembered = state
+        .transactions
+        .lock()
+        .ok()
+        .and_then(|txs| txs.get(&trans_id).and_then(|t| t.message_version));
+    let version = match fields.get("messageVersion").and_then(Value::as_str) {
+        Some(forced) => match MessageVersion::parse(forced) {
+            Some(v) => v,
+            None => {
+                return erro(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::VersionNotSupported,
+                    "messageVersion",
+                    &format!("version {forced} is not supported"),
+                    None,
+                );
+            }
+        },
+        None => match remembered
+            .or_else(|| negotiate(&state.config.versions, &ds_versions, &range.acs_versions))
+        {
+            Some(v) => v,
+            None => {
+                return erro(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::VersionNotSupported,
+                    "messageVersion",
+                    "no version is supported by this 3DS Server, the DS and the card's ACS",
+                    None,
+                );
+            }
+        },
+    };
+
+    // The 3DS Server's own elements; the requestor's identity if it sent none.
+    let config = &state.config;
+    let mut put = |name: &str, value: Value| {
+        fields.insert(name.to_owned(), value);
+    };
+    put("messageType", json!("AReq"));
+    put("messageVersion", json!(version.as_str()));
+    put("threeDSServerTransID", json!(trans_id));
+    put("threeDSServerRefNumber", json!(config.reference_number));
+    put("threeDSServerOperatorID", json!(config.operator_id));
+    put("threeDSServerURL", json!(config.url));
+    for (name, default) in [
+        ("threeDSRequestorID", &config.requestor_id),
+        ("threeDSRequestorName", &config.requestor_name),
+        ("threeDSRequestorURL", &config.requestor_url),
+    ] {
+        fields
+            .entry(name.to_owned())
+            .or_insert_with(|| json!(default));
+    }
+    let wire = serde_json::to_vec(&Value::Object(fields)).unwrap_or_default();
+
+    // Check it as the DS will; a bad request is the requestor's to fix (400, from S).
+    let areq = match Validator::new(Role::DirectoryServer).validate(&wire, &Context::default()) {
+        Ok(valid) => valid.message,
+        Err(e) => {
+            let mut e = *e;
+            e.error_component = emv3ds::ErrorComponent::ThreeDsServer;
+            return erro_reply(StatusCode::BAD_REQUEST, &e);
+        }
+    };
+    let facts = RequestFacts::of(&areq);
+    let response = match state.ds_client.post_json(&ds.url, areq.to_json()).await {
+        Ok(response) => response,
+        Err(e) => {
+            return erro(
+                StatusCode::BAD_GATEWAY,
+                e.erro_code(),
+                "",
+                &format!("the DS did not answer: {e}"),
+                Some(&areq),
+            );
+        }
+    };
+    let validator = Validator::new(Role::ThreeDsServer);
+    let ares = match validator.validate(
+        &response.body,
+        &Context {
+            request: Some(&facts),
+            channel: None,
+        },
+    ) {
+        Ok(valid) => valid.message,
+        Err(e) => return erro_reply(StatusCode::BAD_GATEWAY, &e),
+    };
+    let ares_json = match &ares {
+        Message::ARes(_) => serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null),
+        Message::Erro(e) => return erro_reply(StatusCode::BAD_GATEWAY, e),
+        other => {
+            return erro(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::MessageInvalid,
+                "messageType",
+                &format!("the DS answered the AReq with a {}", other.message_type()),
+                Some(&areq),
+            );
+        }
+    };
+    if let Ok(mut txs) = state.transactions.lock() {
+        let tx = txs.entry(trans_id.clone()).or_default();
+        tx.message_version = Some(version);
+        tx.directory_server_id = Some(ds.directory_server_id.clone());
+        tx.result = Some(ares_json.clone());
+        tx.source = Some("ARes");
+    }
+    reply(
+        StatusCode::OK,
+        &json!({ "threeDSServerTransID": trans_id, "ares": ares_json }),
+    )
+}
+
+async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> Response {
+    let tx = state
+        .transactions
+        .lock()
+        .ok()
+        .and_then(|txs| txs.get(&id).cloned());
+    let Some(tx) = tx else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "unknown threeDSServerTransID", "threeDSServerTransID": id }),
+        );
+    };
+    let mut answer = json!({ "threeDSServerTransID": id });
+    let Some(result) = &tx.result else {
+        answer["status"] = json!("pending");
+        return reply(StatusCode::OK, &answer);
+    };
+    let status = result
+        .get("transStatus")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    answer["status"] = json!(if matches!(status, "C" | "D" | "S") {
+        "pending"
+    } else {
+        "final"
+    });
+    for name in [
+        "transStatus",
+        "transStatusReason",
+        "eci",
+        "authenticationValue",
+        "acsTransID",
+        "dsTransID",
+        "messageVersion",
+    ] {
+        if let Some(v) = result.get(name) {
+            answer[name] = v.clone();
+        }
+    }
+    answer["source"] = json!(tx.source.unwrap_or("ARes"));
+    reply(StatusCode::OK, &answer)
+}

@@ -1,0 +1,159 @@
+//! The 3DS Server.
+//!
+//! At start, and whenever asked, it downloads card ranges from each DS (PReq → PRes into
+//! an `emv3ds::card_ranges::RangeCache`). Its requestor API lets a merchant backend ask
+//! whether a card is enrolled (`/v1/preauth`), authenticate (`/v1/auth`: the 3DS Server
+//! adds its own elements to the requestor's, negotiates the version, validates the AReq
+//! as the DS would, sends it, validates the ARes) and fetch the result
+//! (`/v1/postauth/{id}`). The API is documented in `openapi.yaml` beside this crate.
+//!
+//! `app(state)` builds the router; serving it over mutual TLS is the caller's.
+
+mod api;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use emv3ds::card_ranges::{CachedRange, RangeCache};
+use emv3ds::messages::PReq;
+use emv3ds::values::TransId;
+use emv3ds::{Context, Message, MessageVersion, RequestFacts, Role, Validator};
+use rand_core::{OsRng, RngCore};
+
+pub use api::app;
+
+/// A Directory Server this 3DS Server talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsPeer {
+    pub scheme: String,
+    pub directory_server_id: String,
+    pub url: String,
+}
+
+/// The 3DS Server's configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub reference_number: String,
+    pub operator_id: String,
+    /// Where DSs send RReq messages (sent as `threeDSServerURL`).
+    pub url: String,
+    pub versions: Vec<MessageVersion>,
+    pub directory_servers: Vec<DsPeer>,
+    /// Requestor identity used when the requestor does not send its own.
+    pub requestor_id: String,
+    pub requestor_name: String,
+    pub requestor_url: String,
+}
+
+/// One authentication as the 3DS Server tracks it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transaction {
+    pub message_version: Option<MessageVersion>,
+    pub directory_server_id: Option<String>,
+    /// The last ARes (or RReq) received, as JSON.
+    pub result: Option<serde_json::Value>,
+    /// Where `result` came from: `ARes` or `RReq`.
+    pub source: Option<&'static str>,
+}
+
+/// Everything the 3DS Server's handlers share.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) caches: Arc<RwLock<HashMap<String, RangeCache>>>,
+    pub(crate) transactions: Arc<Mutex<HashMap<String, Transaction>>>,
+    pub(crate) ds_client: transport::Client,
+}
+
+impl ServerState {
+    pub fn new(config: ServerConfig, ds_client: transport::Client) -> ServerState {
+        ServerState {
+            config: Arc::new(config),
+            caches: Arc::new(RwLock::new(HashMap::new())),
+            transactions: Arc::new(Mutex::new(HashMap::new())),
+            ds_client,
+        }
+    }
+
+    /// Downloads (or updates) the card ranges of every DS. Returns, per DS, the number
+    /// of ranges cached or why it failed.
+    pub async fn prepare(&self) -> Vec<(String, Result<usize, String>)> {
+        let mut out = Vec::new();
+        for ds in &self.config.directory_servers {
+            out.push((ds.directory_server_id.clone(), self.prepare_one(ds).await));
+        }
+        out
+    }
+
+    async fn prepare_one(&self, ds: &DsPeer) -> Result<usize, String> {
+        let serial = self
+            .caches
+            .read()
+            .map_err(|_| "cache lock poisoned".to_owned())?
+            .get(&ds.directory_server_id)
+            .and_then(|c| c.serial().map(str::to_owned));
+        let version = self
+            .config
+            .versions
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(MessageVersion::V2_2_0);
+        let mut preq = PReq::new(version);
+        preq.three_ds_server_trans_id = Some(new_trans_id());
+        preq.three_ds_server_ref_number = Some(self.config.reference_number.clone());
+        preq.three_ds_server_operator_id = Some(self.config.operator_id.clone());
+        preq.serial_num = serial.clone();
+        let preq = Message::PReq(preq);
+        let reply = self
+            .ds_client
+            .post_json(&ds.url, preq.to_json())
+            .await
+            .map_err(|e| e.to_string())?;
+        let facts = RequestFacts::of(&preq);
+        let valid = Validator::new(Role::ThreeDsServer)
+            .validate(
+                &reply.body,
+                &Context {
+                    request: Some(&facts),
+                    channel: None,
+                },
+            )
+            .map_err(|e| format!("invalid PRes: {} {}", e.error_code, e.error_detail))?;
+        let Message::PRes(pres) = valid.message else {
+            return Err(format!(
+                "the DS answered the PReq with a {}",
+                valid.message.message_type()
+            ));
+        };
+        let mut caches = self
+            .caches
+            .write()
+            .map_err(|_| "cache lock poisoned".to_owned())?;
+        let cache = caches.entry(ds.directory_server_id.clone()).or_default();
+        cache
+            .apply(&pres, serial.as_deref())
+            .map_err(|e| e.to_string())?;
+        Ok(cache.len())
+    }
+
+    /// The DS and cached range for a PAN.
+    pub(crate) fn find_range(&self, pan: &str) -> Option<(DsPeer, CachedRange, Vec<String>)> {
+        let caches = self.caches.read().ok()?;
+        self.config.directory_servers.iter().find_map(|ds| {
+            let cache = caches.get(&ds.directory_server_id)?;
+            let range = cache.lookup(pan)?;
+            let ds_versions = range
+                .ds_versions
+                .clone()
+                .unwrap_or_else(|| cache.ds_versions().to_vec());
+            Some((ds.clone(), range.clone(), ds_versions))
+        })
+    }
+}
+
+pub(crate) fn new_trans_id() -> TransId {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    TransId::from_random_bytes(bytes)
+}
