@@ -17,6 +17,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole sandbox (3DS Server, a DS per scheme, ACS) on loopback until Ctrl-C;
+    /// generates the PKI first if there is none, and writes a manifest for scripts.
+    Up(commands::up::Args),
+    /// List the test cards and what each does.
+    Cards(commands::cards::Args),
     /// Validate one EMV 3DS message as a receiving component would.
     ///
     /// Prints {"valid":true,"messageType":…,"messageVersion":…} and exits 0 when the
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Up(args) => commands::up::run(&args),
+        Command::Cards(args) => commands::cards::run(&args),
         Command::Pki(command) => commands::pki::run(&command),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());

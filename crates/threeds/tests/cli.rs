@@ -255,3 +255,134 @@ fn pki_show_without_a_pki_says_what_to_do() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("threeds pki init"));
 }
+
+/// `threeds up` as a user runs it: it comes up, writes its manifest, answers the
+/// requestor API over mutual TLS, and stops cleanly on Ctrl-C (SIGINT).
+#[test]
+fn up_serves_until_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["up", "--port-base", "0", "--manifest"])
+        .arg(&manifest)
+        .arg("--certs")
+        .arg(dir.path().join("certs"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn threeds up");
+    // Wait for the manifest, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !manifest.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no manifest within 60 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "threeds up exited early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(m["version"], 1);
+    assert!(
+        m["endpoints"]["requestorApi"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://localhost:")
+    );
+    assert_eq!(m["schemes"].as_array().unwrap().len(), 2);
+    for file in ["rootCa", "requestorClientCert", "requestorClientKey"] {
+        let path = m["tls"][file].as_str().unwrap();
+        assert!(
+            std::path::Path::new(path).is_absolute() && std::path::Path::new(path).exists(),
+            "{path}"
+        );
+    }
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answer = runtime.block_on(async {
+        let tls = pki::tls::client_config(
+            std::path::Path::new(m["tls"]["rootCa"].as_str().unwrap()),
+            Some(&pki::tls::Identity {
+                cert: m["tls"]["requestorClientCert"].as_str().unwrap().into(),
+                key: m["tls"]["requestorClientKey"].as_str().unwrap().into(),
+            }),
+        )
+        .unwrap();
+        let client = transport::Client::new(&tls, transport::Timeouts::default()).unwrap();
+        let url = format!(
+            "{}/v1/preauth",
+            m["endpoints"]["requestorApi"].as_str().unwrap()
+        );
+        client
+            .post_json(&url, br#"{"acctNumber":"4000000000001000"}"#.to_vec())
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer.status, 200);
+    let pre = json(&answer.body);
+    assert_eq!(
+        (pre["enrolled"].as_bool(), pre["messageVersion"].as_str()),
+        (Some(true), Some("2.3.1"))
+    );
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "threeds up did not stop on SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert!(
+        out.contains("threeds sandbox is up") && out.contains("stopping"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cards_lists_every_outcome_as_json() {
+    let out = threeds(&["cards", "--json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let cards = json(&out.stdout);
+    let outcomes: Vec<&str> = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    for outcome in [
+        "frictionless-Y",
+        "frictionless-A",
+        "frictionless-N",
+        "frictionless-R",
+        "frictionless-U",
+        "not-enrolled",
+    ] {
+        for scheme in ["alpha", "beta"] {
+            assert!(
+                cards
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["outcome"] == outcome && c["scheme"] == scheme),
+                "no {outcome} card for {scheme}: {outcomes:?}"
+            );
+        }
+    }
+}

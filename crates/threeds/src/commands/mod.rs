@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod cards;
 pub mod pki;
+pub mod up;
 pub mod validate;

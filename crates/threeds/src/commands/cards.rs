@@ -1,0 +1,34 @@
+//! `threeds cards`: the shipped test cards and what each does.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// JSON: `[{"pan", "scheme", "outcome", "otp"?, "description"}]`.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let cards = sandbox::cards();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &cards)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<18} {:<7} {:<16} description",
+            "pan", "scheme", "outcome"
+        )?;
+        for c in &cards {
+            writeln!(
+                out,
+                "{:<18} {:<7} {:<16} {}",
+                c.pan, c.scheme, c.outcome, c.description
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
