@@ -318,3 +318,163 @@ async fn the_requestor_api_requires_a_client_certificate() {
     assert!(anonymous.post_json(ds, b"{}".to_vec()).await.is_err());
     run.sandbox.shutdown().await;
 }
+
+/// Every endpoint of the running sandbox, seen from outside: a client certificate from
+/// another CA is refused, and OpenSSL cannot get TLS 1.1 or a CBC suite.
+#[tokio::test]
+async fn every_endpoint_enforces_the_tls_policy() {
+    let run = start().await;
+    let certs = run._dirs.path().join("certs");
+    let layout = pki::Layout::new(&certs);
+    let foreign_dir = tempfile::tempdir().unwrap();
+    let spec = pki::PkiSpec {
+        schemes: vec![pki::PkiSpec::default().schemes[0].clone()],
+        ..pki::PkiSpec::default()
+    };
+    pki::init(foreign_dir.path(), &spec, false).unwrap();
+    let foreign = pki::Layout::new(foreign_dir.path());
+    let stranger = Client::new(
+        &pki::tls::client_config(
+            &layout.tls_root_ca(),
+            Some(&foreign.tls_identity("3ds-server")),
+        )
+        .unwrap(),
+        Timeouts::default(),
+    )
+    .unwrap();
+
+    let m = &run.sandbox.manifest;
+    let mut endpoints = vec![
+        format!("{}/v1/preauth", m.endpoints.requestor_api),
+        m.endpoints.acs.clone(),
+    ];
+    endpoints.extend(m.schemes.iter().map(|s| s.directory_server.clone()));
+    let me = layout.tls_identity("3ds-server");
+    for url in &endpoints {
+        let refused = stranger.post_json(url, b"{}".to_vec()).await;
+        assert!(
+            refused.is_err(),
+            "{url} accepted a certificate from another CA"
+        );
+
+        let port = url
+            .split(':')
+            .nth(2)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        // Blocking processes run off the runtime, which the servers need to answer.
+        let s_client = |args: Vec<&str>| {
+            let mut cmd = std::process::Command::new("openssl");
+            cmd.args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-servername",
+                "localhost",
+            ])
+            .args(args)
+            .arg("-cert")
+            .arg(&me.cert)
+            .arg("-key")
+            .arg(&me.key)
+            .stdin(std::process::Stdio::null());
+            tokio::task::spawn_blocking(move || {
+                cmd.output()
+                    .expect("openssl (cargo xtask test installs it)")
+            })
+        };
+        let old = s_client(vec!["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"])
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&old.stdout).to_string()
+            + &String::from_utf8_lossy(&old.stderr);
+        assert!(
+            !old.status.success() && text.contains("SSL alert number"),
+            "{url} TLS 1.1: {text}"
+        );
+        let cbc = s_client(vec!["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"])
+            .await
+            .unwrap();
+        assert!(!cbc.status.success(), "{url} accepted a CBC suite");
+        let good = s_client(vec!["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"])
+            .await
+            .unwrap();
+        assert!(
+            good.status.success(),
+            "{url} refused TLS 1.2 with an AEAD suite"
+        );
+    }
+    run.sandbox.shutdown().await;
+}
+
+/// The DS itself, sent bad AReqs directly (as a user's own 3DS Server might).
+#[tokio::test]
+async fn the_ds_answers_bad_areqs_with_the_right_erro() {
+    let run = start().await;
+    let layout = pki::Layout::new(run._dirs.path().join("certs"));
+    let server = Client::new(
+        &pki::tls::client_config(
+            &layout.tls_root_ca(),
+            Some(&layout.tls_identity("3ds-server")),
+        )
+        .unwrap(),
+        Timeouts::default(),
+    )
+    .unwrap();
+    let ds = &run.sandbox.manifest.schemes[0].directory_server;
+    let example: Value =
+        serde_json::from_str(emv3ds::examples::get("2.2.0", "AReq-browser").unwrap().json).unwrap();
+    let send = |body: Vec<u8>| {
+        let server = server.clone();
+        let ds = ds.clone();
+        async move {
+            let reply = server.post_json(&ds, body).await.expect("the DS answers");
+            assert_eq!(reply.status, 200, "protocol answers are HTTP 200");
+            serde_json::from_slice::<Value>(&reply.body).unwrap()
+        }
+    };
+
+    let mut missing = example.clone();
+    missing.as_object_mut().unwrap().remove("purchaseAmount");
+    let erro = send(serde_json::to_vec(&missing).unwrap()).await;
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorDetail"].as_str()),
+        (Some("201"), Some("purchaseAmount"))
+    );
+    assert_eq!(erro["errorComponent"], "D");
+
+    let mut bad = example.clone();
+    bad["purchaseCurrency"] = json!("999");
+    let erro = send(serde_json::to_vec(&bad).unwrap()).await;
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorDetail"].as_str()),
+        (Some("203"), Some("purchaseCurrency"))
+    );
+
+    let mut elsewhere = example.clone();
+    elsewhere["acctNumber"] = json!("4242424242424242");
+    let erro = send(serde_json::to_vec(&elsewhere).unwrap()).await;
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorDetail"].as_str()),
+        (Some("305"), Some("acctNumber"))
+    );
+
+    let erro = send(b"not json".to_vec()).await;
+    assert_eq!(erro["errorCode"], "101");
+
+    // And a good one is routed to the ACS and answered (this PAN has no card record).
+    let ares = send(serde_json::to_vec(&example).unwrap()).await;
+    assert_eq!(ares["messageType"], "ARes", "{ares}");
+    assert_eq!(
+        (
+            ares["transStatus"].as_str(),
+            ares["transStatusReason"].as_str()
+        ),
+        (Some("N"), Some("08"))
+    );
+    assert!(ares["dsTransID"].is_string());
+    run.sandbox.shutdown().await;
+}
