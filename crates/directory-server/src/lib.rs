@@ -175,6 +175,18 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             );
         }
     };
+    if reply.status != 200 {
+        return json(
+            validator
+                .reject(
+                    ErrorCode::TransientSystemFailure,
+                    "",
+                    &format!("the ACS answered HTTP {}", reply.status),
+                    Some(&forwarded),
+                )
+                .to_json(),
+        );
+    }
     // The ACS's answer is an ARes (or an Erro) for this AReq; anything else is refused.
     let ctx = Context {
         request: Some(&facts),

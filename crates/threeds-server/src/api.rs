@@ -234,6 +234,15 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             );
         }
     };
+    if response.status != 200 {
+        return erro(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::TransientSystemFailure,
+            "",
+            &format!("the DS answered HTTP {}", response.status),
+            Some(&areq),
+        );
+    }
     let validator = Validator::new(Role::ThreeDsServer);
     let ares = match validator.validate(
         &response.body,
