@@ -91,37 +91,27 @@ impl RangeEntry {
             action_ind: Some(action),
             ..CardRange::default()
         };
-        if action == ActionIndicator::Delete {
-            // A deletion names the range only.
-            if version < MessageVersion::V2_3_1 {
-                range.acs_start_protocol_version = self.acs_versions.first().map(|v| v.to_string());
-                range.acs_end_protocol_version = self.acs_versions.last().map(|v| v.to_string());
-            } else {
-                range.acs_protocol_versions = Some(
-                    self.acs_versions
-                        .iter()
-                        .map(|v| AcsProtocolVersion {
-                            version: Some(v.to_string()),
-                            ..AcsProtocolVersion::default()
-                        })
-                        .collect(),
-                );
-            }
-            return range;
-        }
+        // A deletion names the range and its versions (required members) only.
+        let full = action != ActionIndicator::Delete;
         if version < MessageVersion::V2_3_1 {
             range.acs_start_protocol_version = self.acs_versions.first().map(|v| v.to_string());
             range.acs_end_protocol_version = self.acs_versions.last().map(|v| v.to_string());
-            range.acs_info_ind = info;
-            range.three_ds_method_url = self.three_ds_method_url.clone();
+            if full {
+                range.acs_info_ind = info;
+                range.three_ds_method_url = self.three_ds_method_url.clone();
+            }
         } else {
             range.acs_protocol_versions = Some(
                 self.acs_versions
                     .iter()
                     .map(|v| AcsProtocolVersion {
                         version: Some(v.to_string()),
-                        acs_info_ind: info.clone(),
-                        three_ds_method_url: self.three_ds_method_url.clone(),
+                        acs_info_ind: if full { info.clone() } else { None },
+                        three_ds_method_url: if full {
+                            self.three_ds_method_url.clone()
+                        } else {
+                            None
+                        },
                         supported_msg_ext: None,
                     })
                     .collect(),

@@ -85,6 +85,11 @@ fn ares_for(request: &wiremock::Request, alter: fn(&mut Value)) -> ResponseTempl
 // ---- DS → broken ACS ----------------------------------------------------------------
 
 async fn ds_against(acs: &MockServer) -> (u16, Value) {
+    ds_calling(format!("{}/areq", acs.uri())).await
+}
+
+/// A DS whose only ACS is at `acs_url`, sent the example AReq.
+async fn ds_calling(acs_url: String) -> (u16, Value) {
     let config = directory_server::DsConfig {
         directory_server_id: "F000000001".into(),
         reference_number: "DS_LOA_DIS_SNDBX_020100_00001".into(),
@@ -92,7 +97,7 @@ async fn ds_against(acs: &MockServer) -> (u16, Value) {
         versions: MessageVersion::ALL.to_vec(),
         routes: vec![directory_server::AcsRoute {
             range: range(),
-            acs_url: format!("{}/areq", acs.uri()),
+            acs_url,
         }],
     };
     let state = directory_server::DsState::new(config, client()).unwrap();
@@ -186,20 +191,7 @@ async fn the_ds_answers_for_a_broken_acs() {
         .local_addr()
         .unwrap()
         .port();
-    let uri = format!("http://127.0.0.1:{closed}");
-    let config = directory_server::DsConfig {
-        directory_server_id: "F000000001".into(),
-        reference_number: "DS_LOA_DIS_SNDBX_020100_00001".into(),
-        url: "https://localhost/ds".into(),
-        versions: MessageVersion::ALL.to_vec(),
-        routes: vec![directory_server::AcsRoute {
-            range: range(),
-            acs_url: format!("{uri}/areq"),
-        }],
-    };
-    let state = directory_server::DsState::new(config, client()).unwrap();
-    let areq = serde_json::to_vec(&example("2.2.0", "AReq-browser")).unwrap();
-    let (_, erro) = call(directory_server::app(state), "POST", "/", areq).await;
+    let (_, erro) = ds_calling(format!("http://127.0.0.1:{closed}/areq")).await;
     assert_eq!(code(&erro), ("405", "D"), "{erro}");
 }
 

@@ -67,19 +67,23 @@ fn bad_body(why: &str) -> Response {
     )
 }
 
+fn missing_acct_number() -> Response {
+    erro(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::RequiredElementMissing,
+        "acctNumber",
+        "acctNumber is required",
+        None,
+    )
+}
+
 async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
     let request = match parse_object(&body) {
         Ok(r) => r,
         Err(why) => return bad_body(&why),
     };
     let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
-        return erro(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::RequiredElementMissing,
-            "acctNumber",
-            "acctNumber is required",
-            None,
-        );
+        return missing_acct_number();
     };
     let trans_id = new_trans_id();
     let mut answer = json!({ "threeDSServerTransID": trans_id.as_str() });
@@ -134,13 +138,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
-        return erro(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::RequiredElementMissing,
-            "acctNumber",
-            "acctNumber is required",
-            None,
-        );
+        return missing_acct_number();
     };
     let Some((ds, range, ds_versions)) = state.find_range(&pan) else {
         return erro(
