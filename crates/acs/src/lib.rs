@@ -17,15 +17,13 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use base64::Engine;
 use emv3ds::messages::{AReq, ARes};
-use emv3ds::values::TransId;
 use emv3ds::{Context, Message, Role, Validator};
 use kms::{KeyService, MacPurpose};
-use rand_core::{OsRng, RngCore};
+use transport::{fresh_trans_id, protocol_answer};
 
 pub use issuer::{Card, IssuerData, Outcome};
 use risk::{Decision, Facts};
@@ -63,16 +61,6 @@ pub fn app(state: AcsState) -> Router {
     Router::new().route("/areq", post(areq)).with_state(state)
 }
 
-/// Protocol answers, `Erro` included, are HTTP 200 `application/json`: the message type
-/// says what happened; another status means the transport failed.
-fn json(body: Vec<u8>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
 async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {
     let validator = Validator::new(Role::Acs);
     let areq = match validator.validate(&body, &Context::default()) {
@@ -88,13 +76,13 @@ async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {
                     ),
                     Some(&other),
                 );
-                return json(erro.to_json());
+                return protocol_answer(erro.to_json());
             }
         },
-        Err(erro) => return json(erro.to_json()),
+        Err(erro) => return protocol_answer(erro.to_json()),
     };
     let ares = answer(&state, &areq).await;
-    json(Message::ARes(Box::new(ares)).to_json())
+    protocol_answer(Message::ARes(Box::new(ares)).to_json())
 }
 
 /// Decides and builds the ARes for a valid AReq.
@@ -127,7 +115,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> ARes {
     };
     let decision = risk::decide(&facts, &state.issuer.rules);
 
-    let acs_trans_id = random_trans_id();
+    let acs_trans_id = fresh_trans_id();
     let mut ares = ARes::new(areq.message_version);
     ares.three_ds_server_trans_id = areq.three_ds_server_trans_id.clone();
     ares.acs_trans_id = Some(acs_trans_id.clone());
@@ -193,10 +181,4 @@ fn prior_reference(areq: &AReq) -> Option<String> {
     areq.three_ds_requestor_prior_authentication_info
         .as_ref()
         .and_then(|p| p.as_slice().first().and_then(|i| i.prior_ref.clone()))
-}
-
-fn random_trans_id() -> TransId {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    TransId::from_random_bytes(bytes)
 }

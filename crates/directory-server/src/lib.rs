@@ -15,13 +15,11 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use emv3ds::card_ranges::{RangeEntry, Registry};
-use emv3ds::values::TransId;
 use emv3ds::{Context, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
-use rand_core::{OsRng, RngCore};
+use transport::{fresh_trans_id, protocol_answer};
 
 /// A card range and where its ACS is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,30 +66,16 @@ pub fn app(state: DsState) -> Router {
     Router::new().route("/", post(receive)).with_state(state)
 }
 
-fn json(body: Vec<u8>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-fn random_trans_id() -> TransId {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    TransId::from_random_bytes(bytes)
-}
-
 async fn receive(State(state): State<DsState>, body: Bytes) -> Response {
     let validator = Validator::new(Role::DirectoryServer);
     let message = match validator.validate(&body, &Context::default()) {
         Ok(valid) => valid.message,
-        Err(erro) => return json(erro.to_json()),
+        Err(erro) => return protocol_answer(erro.to_json()),
     };
     match message {
         Message::PReq(preq) => {
             let answer = match state.registry.read() {
-                Ok(registry) => registry.answer(&preq, random_trans_id(), &state.config.versions),
+                Ok(registry) => registry.answer(&preq, fresh_trans_id(), &state.config.versions),
                 Err(_) => {
                     let about = Message::PReq(preq);
                     let erro = validator.reject(
@@ -100,12 +84,12 @@ async fn receive(State(state): State<DsState>, body: Bytes) -> Response {
                         "the card range registry is unavailable",
                         Some(&about),
                     );
-                    return json(erro.to_json());
+                    return protocol_answer(erro.to_json());
                 }
             };
             match answer {
-                Ok(pres) => json(Message::PRes(pres).to_json()),
-                Err(e) => json(
+                Ok(pres) => protocol_answer(Message::PRes(pres).to_json()),
+                Err(e) => protocol_answer(
                     validator
                         .reject(e.code, &e.detail, &e.why, Some(&Message::PReq(preq)))
                         .to_json(),
@@ -113,7 +97,7 @@ async fn receive(State(state): State<DsState>, body: Bytes) -> Response {
             }
         }
         Message::AReq(areq) => route_areq(&state, &validator, *areq).await,
-        other => json(
+        other => protocol_answer(
             validator
                 .reject(
                     ErrorCode::MessageInvalid,
@@ -140,7 +124,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         // Decision: a PAN in no card range is 305 (transaction data not valid), as
         // 3dsecure.io answers for an unknown BIN.
         let about = Message::AReq(Box::new(areq));
-        return json(
+        return protocol_answer(
             validator
                 .reject(
                     ErrorCode::TransactionDataInvalid,
@@ -151,7 +135,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                 .to_json(),
         );
     };
-    areq.ds_trans_id = Some(random_trans_id());
+    areq.ds_trans_id = Some(fresh_trans_id());
     areq.ds_reference_number = Some(state.config.reference_number.clone());
     areq.ds_url = Some(state.config.url.clone());
     let forwarded = Message::AReq(Box::new(areq));
@@ -163,7 +147,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
     {
         Ok(reply) => reply,
         Err(e) => {
-            return json(
+            return protocol_answer(
                 validator
                     .reject(
                         e.erro_code(),
@@ -176,7 +160,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         }
     };
     if reply.status != 200 {
-        return json(
+        return protocol_answer(
             validator
                 .reject(
                     ErrorCode::TransientSystemFailure,
@@ -194,8 +178,8 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
     };
     match validator.validate(&reply.body, &ctx) {
         Ok(valid) => match &valid.message {
-            Message::ARes(_) | Message::Erro(_) => json(valid.message.to_json()),
-            other => json(
+            Message::ARes(_) | Message::Erro(_) => protocol_answer(valid.message.to_json()),
+            other => protocol_answer(
                 validator
                     .reject(
                         ErrorCode::MessageInvalid,
@@ -210,7 +194,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             let mut erro = *erro;
             erro.error_description =
                 format!("the ACS's ARes is invalid: {}", erro.error_description);
-            json(Message::Erro(erro).to_json())
+            protocol_answer(Message::Erro(erro).to_json())
         }
     }
 }

@@ -11,7 +11,9 @@ use emv3ds::card_ranges::negotiate;
 use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
 use serde_json::{Map, Value, json};
 
-use crate::{ServerState, Transaction, new_trans_id};
+use transport::fresh_trans_id;
+
+use crate::{ServerState, Transaction};
 
 /// The 3DS Server's router: the requestor API.
 pub fn app(state: ServerState) -> Router {
@@ -85,7 +87,7 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
     let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
         return missing_acct_number();
     };
-    let trans_id = new_trans_id();
+    let trans_id = fresh_trans_id();
     let mut answer = json!({ "threeDSServerTransID": trans_id.as_str() });
     match state.find_range(pan) {
         None => {
@@ -152,7 +154,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     // The transaction: the one preauth started, or a new one.
     let trans_id = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
         Some(id) => id.to_owned(),
-        None => new_trans_id().as_str().to_owned(),
+        None => fresh_trans_id().as_str().to_owned(),
     };
     let remembered = state
         .transactions

@@ -16,9 +16,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use emv3ds::card_ranges::{CachedRange, RangeCache};
 use emv3ds::messages::PReq;
-use emv3ds::values::TransId;
 use emv3ds::{Context, Message, MessageVersion, RequestFacts, Role, Validator};
-use rand_core::{OsRng, RngCore};
+use transport::fresh_trans_id;
 
 pub use api::app;
 
@@ -100,7 +99,7 @@ impl ServerState {
             .max()
             .unwrap_or(MessageVersion::V2_2_0);
         let mut preq = PReq::new(version);
-        preq.three_ds_server_trans_id = Some(new_trans_id());
+        preq.three_ds_server_trans_id = Some(fresh_trans_id());
         preq.three_ds_server_ref_number = Some(self.config.reference_number.clone());
         preq.three_ds_server_operator_id = Some(self.config.operator_id.clone());
         preq.serial_num = serial.clone();
@@ -150,10 +149,4 @@ impl ServerState {
             Some((ds.clone(), range.clone(), ds_versions))
         })
     }
-}
-
-pub(crate) fn new_trans_id() -> TransId {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    TransId::from_random_bytes(bytes)
 }

@@ -8,7 +8,9 @@
 //! 3DS messages beyond the `Erro` codes a transport failure maps to.
 
 mod client;
+mod protocol;
 mod server;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
+pub use protocol::{fresh_trans_id, protocol_answer};
 pub use server::{Peer, TlsServer, serve};
