@@ -295,6 +295,15 @@ async fn an_invalid_request_is_refused_by_the_3ds_server() {
     assert_eq!(erro["errorCode"], "201");
     assert_eq!(erro["errorDetail"], "purchaseCurrency");
 
+    let mut unsupported = browser(&card("alpha", "frictionless-Y"), "2.2.0");
+    unsupported["messageVersion"] = json!("2.0.0");
+    let (status, erro) = run.post("/v1/auth", &unsupported).await;
+    assert_eq!(status, 400, "{erro}");
+    assert_eq!(
+        (erro["errorCode"].as_str(), erro["errorDetail"].as_str()),
+        (Some("102"), Some("messageVersion"))
+    );
+
     let (status, missing) = run.postauth("8a880dc0-d2d2-4067-bcb1-b08d1690b26e").await;
     assert_eq!(status, 404, "{missing}");
     run.sandbox.shutdown().await;

@@ -161,33 +161,27 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         .lock()
         .ok()
         .and_then(|txs| txs.get(&trans_id).and_then(|t| t.message_version));
+    // A forced version, else the one preauth negotiated, else a fresh negotiation.
     let version = match fields.get("messageVersion").and_then(Value::as_str) {
-        Some(forced) => match MessageVersion::parse(forced) {
-            Some(v) => v,
-            None => {
-                return erro(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::VersionNotSupported,
-                    "messageVersion",
-                    &format!("version {forced} is not supported"),
-                    None,
-                );
-            }
-        },
-        None => match remembered
+        Some(forced) => MessageVersion::parse(forced)
+            .ok_or_else(|| format!("version {forced} is not supported")),
+        None => remembered
             .or_else(|| negotiate(&state.config.versions, &ds_versions, &range.acs_versions))
-        {
-            Some(v) => v,
-            None => {
-                return erro(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::VersionNotSupported,
-                    "messageVersion",
-                    "no version is supported by this 3DS Server, the DS and the card's ACS",
-                    None,
-                );
-            }
-        },
+            .ok_or_else(|| {
+                "no version is supported by this 3DS Server, the DS and the card's ACS".to_owned()
+            }),
+    };
+    let version = match version {
+        Ok(v) => v,
+        Err(why) => {
+            return erro(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::VersionNotSupported,
+                "messageVersion",
+                &why,
+                None,
+            );
+        }
     };
 
     // The 3DS Server's own elements; the requestor's identity if it sent none.
