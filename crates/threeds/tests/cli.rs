@@ -174,10 +174,33 @@ fn bad_usage_is_one_line_on_stderr_and_exit_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.trim().is_empty(), "{args:?}");
     }
-    let out = threeds(&["validate", "/no/such/file.json"], None);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("/no/such/file.json"), "{err}");
+    for (args, mentions) in [
+        (
+            &["validate", "/no/such/file.json"][..],
+            "/no/such/file.json",
+        ),
+        (&["validate", "--as", "merchant", "x.json"][..], "merchant"),
+        (&["validate", "--bogus"][..], "--bogus"),
+        (&["nosuchcommand"][..], "nosuchcommand"),
+    ] {
+        let out = threeds(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("threeds: ") && err.contains(mentions),
+            "{args:?}: {err}"
+        );
+    }
+    let help = threeds(&["--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for command in ["up", "cards", "validate", "dictionary", "pki"] {
+        assert!(
+            help.contains(&format!("  {command}")),
+            "--help lists {command}: {help}"
+        );
+    }
 }
 
 #[test]
