@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use base64::Engine;
+use emv3ds::codes::{DeviceChannel, MessageCategory};
 use emv3ds::messages::{AReq, ARes};
 use emv3ds::{Context, Message, Role, Validator};
 use kms::{KeyService, MacPurpose};
@@ -108,8 +109,8 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> ARes {
     });
     let facts = Facts {
         card: state.issuer.card(&pan),
-        three_ri: areq.device_channel.is_some_and(|c| c.as_str() == "03"),
-        payment: areq.message_category.is_some_and(|c| c.as_str() == "01"),
+        three_ri: areq.device_channel == Some(DeviceChannel::ThreeRi),
+        payment: areq.message_category == Some(MessageCategory::Payment),
         prior_authentication_ok: prior_ok,
         amount_minor: areq.purchase_amount.as_deref().and_then(|a| a.parse().ok()),
     };
@@ -159,7 +160,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> ARes {
     } else if let Some(eci) = scheme.and_then(|s| s.eci(decision)) {
         ares.eci = Some(eci.to_owned());
     }
-    if areq.device_channel.is_some_and(|c| c.as_str() == "01")
+    if areq.device_channel == Some(DeviceChannel::App)
         && areq.message_version == emv3ds::MessageVersion::V2_3_1
     {
         ares.device_info_recognised_version = Some("1.7".into());
