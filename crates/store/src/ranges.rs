@@ -1,0 +1,57 @@
+//! The 3DS Server's card-range cache, one JSON document per Directory Server, so a
+//! restarted 3DS Server asks only for the changes since its `serialNum`.
+
+use serde_json::Value;
+
+use crate::{Store, StoreError, now_ms};
+
+/// A saved cache: the `serialNum` it is at and its ranges (the 3DS Server's own JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRanges {
+    pub serial_num: Option<String>,
+    pub ranges: Value,
+}
+
+impl Store {
+    pub async fn save_ranges(
+        &self,
+        directory_server_id: &str,
+        saved: &SavedRanges,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO card_range_caches (directory_server_id, serial_num, ranges, updated_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (directory_server_id) DO UPDATE SET \
+             serial_num = excluded.serial_num, ranges = excluded.ranges, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(directory_server_id)
+        .bind(&saved.serial_num)
+        .bind(saved.ranges.to_string())
+        .bind(now_ms())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn load_ranges(
+        &self,
+        directory_server_id: &str,
+    ) -> Result<Option<SavedRanges>, StoreError> {
+        let row: Option<(Option<String>, String)> = sqlx::query_as(
+            "SELECT serial_num, ranges FROM card_range_caches WHERE directory_server_id = ?",
+        )
+        .bind(directory_server_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|(serial_num, ranges)| {
+            let ranges = serde_json::from_str(&ranges).map_err(|_| {
+                StoreError::Corrupt(
+                    format!("card_range_caches/{directory_server_id}"),
+                    "ranges are not JSON".into(),
+                )
+            })?;
+            Ok(SavedRanges { serial_num, ranges })
+        })
+        .transpose()
+    }
+}

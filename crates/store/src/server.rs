@@ -1,0 +1,184 @@
+//! The 3DS Server's transactions.
+
+use serde_json::Value;
+
+use crate::{Store, StoreError, find_card_data, now_ms};
+
+const TABLE: &str = "server_transactions";
+
+/// Whether the result of an authentication is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Final,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Final => "final",
+        }
+    }
+}
+
+/// The message a result came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    ARes,
+    RReq,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::ARes => "ARes",
+            Source::RReq => "RReq",
+        }
+    }
+}
+
+/// An authentication the 3DS Server starts.
+#[derive(Debug, Clone, Copy)]
+pub struct NewServerTransaction<'a> {
+    pub three_ds_server_trans_id: &'a str,
+    pub pan: &'a str,
+    pub directory_server_id: &'a str,
+    pub message_version: &'a str,
+    pub device_channel: &'a str,
+    pub message_category: &'a str,
+}
+
+/// An authentication as the 3DS Server keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTransaction {
+    pub three_ds_server_trans_id: String,
+    pub pan_hash: String,
+    pub directory_server_id: String,
+    pub message_version: String,
+    pub device_channel: String,
+    pub message_category: String,
+    pub status: Status,
+    pub source: Option<Source>,
+    /// The ARes or RReq as received.
+    pub result: Option<Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+impl Store {
+    /// Records a new, pending authentication.
+    pub async fn insert_server_transaction(
+        &self,
+        new: &NewServerTransaction<'_>,
+    ) -> Result<(), StoreError> {
+        let protected = self
+            .protect(TABLE, new.three_ds_server_trans_id, new.pan)
+            .await?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO server_transactions (three_ds_server_trans_id, pan_hash, pan_sealed, \
+             directory_server_id, message_version, device_channel, message_category, status, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(new.three_ds_server_trans_id)
+        .bind(&protected.pan_hash)
+        .bind(&protected.sealed)
+        .bind(new.directory_server_id)
+        .bind(new.message_version)
+        .bind(new.device_channel)
+        .bind(new.message_category)
+        .bind(now)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the result of an authentication. Returns false when there is no such
+    /// transaction.
+    pub async fn record_server_result(
+        &self,
+        three_ds_server_trans_id: &str,
+        status: Status,
+        source: Source,
+        result: &Value,
+    ) -> Result<bool, StoreError> {
+        if let Some(at) = find_card_data(result) {
+            return Err(StoreError::CardData(format!("{TABLE}.result.{at}")));
+        }
+        let done = sqlx::query(
+            "UPDATE server_transactions SET status = ?, source = ?, result = ?, updated_at = ? \
+             WHERE three_ds_server_trans_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(source.as_str())
+        .bind(result.to_string())
+        .bind(now_ms())
+        .bind(three_ds_server_trans_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One authentication, if known.
+    pub async fn server_transaction(
+        &self,
+        three_ds_server_trans_id: &str,
+    ) -> Result<Option<ServerTransaction>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT three_ds_server_trans_id, pan_hash, directory_server_id, message_version, \
+             device_channel, message_category, status, source, result, created_at, updated_at \
+             FROM server_transactions WHERE three_ds_server_trans_id = ?",
+        )
+        .bind(three_ds_server_trans_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let corrupt = |why: &str| StoreError::Corrupt(format!("{TABLE}/{}", row.0), why.to_owned());
+        let status = match row.6.as_str() {
+            "pending" => Status::Pending,
+            "final" => Status::Final,
+            _ => return Err(corrupt("unknown status")),
+        };
+        let source = match row.7.as_deref() {
+            None => None,
+            Some("ARes") => Some(Source::ARes),
+            Some("RReq") => Some(Source::RReq),
+            Some(_) => return Err(corrupt("unknown source")),
+        };
+        let result = match &row.8 {
+            None => None,
+            Some(json) => {
+                Some(serde_json::from_str(json).map_err(|_| corrupt("result is not JSON"))?)
+            }
+        };
+        Ok(Some(ServerTransaction {
+            three_ds_server_trans_id: row.0,
+            pan_hash: row.1,
+            directory_server_id: row.2,
+            message_version: row.3,
+            device_channel: row.4,
+            message_category: row.5,
+            status,
+            source,
+            result,
+            created_at: row.9,
+            updated_at: row.10,
+        }))
+    }
+}

@@ -1,0 +1,197 @@
+//! The store against a real SQLite file: records come back as written, card numbers
+//! never reach the file in clear, card data in kept JSON is refused, and a reopened
+//! database keeps everything.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use store::{
+    AcsTransaction, NewDsTransaction, NewServerTransaction, SavedRanges, Source, Status, Store,
+    StoreError,
+};
+
+const PAN: &str = "4000000000000002";
+
+async fn open(dir: &Path) -> Store {
+    let keys = kms::SoftwareKeys::open_or_create(&dir.join("master.key")).unwrap();
+    Store::open(&dir.join("db/sandbox.db"), Arc::new(keys))
+        .await
+        .unwrap()
+}
+
+async fn fill(store: &Store) {
+    store
+        .insert_server_transaction(&NewServerTransaction {
+            three_ds_server_trans_id: "t-1",
+            pan: PAN,
+            directory_server_id: "F000000001",
+            message_version: "2.2.0",
+            device_channel: "02",
+            message_category: "01",
+        })
+        .await
+        .unwrap();
+    store
+        .insert_ds_transaction(&NewDsTransaction {
+            ds_trans_id: "d-1",
+            directory_server_id: "F000000001",
+            three_ds_server_trans_id: "t-1",
+            three_ds_server_url: Some("https://localhost:1/rreq"),
+            acs_url: "https://localhost:2/areq",
+            pan: PAN,
+            message_version: "2.2.0",
+        })
+        .await
+        .unwrap();
+    let card = store.protect("acs_transactions", "a-1", PAN).await.unwrap();
+    store
+        .insert_acs_transaction(
+            &AcsTransaction {
+                acs_trans_id: "a-1".into(),
+                ds_trans_id: Some("d-1".into()),
+                three_ds_server_trans_id: "t-1".into(),
+                message_version: "2.2.0".into(),
+                device_channel: "02".into(),
+                message_category: "01".into(),
+                trans_status: "Y".into(),
+                trans_status_reason: None,
+                eci: Some("05".into()),
+            },
+            &card,
+        )
+        .await
+        .unwrap();
+    store
+        .upsert_card(PAN, "frictionless-Y", "authenticated")
+        .await
+        .unwrap();
+    store
+        .save_ranges(
+            "F000000001",
+            &SavedRanges {
+                serial_num: Some("7".into()),
+                ranges: json!({"ranges": [{"startRange": "4000000000000000"}]}),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn records_come_back_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    fill(&store).await;
+    let ares = json!({"messageType": "ARes", "transStatus": "Y"});
+    assert!(
+        store
+            .record_server_result("t-1", Status::Final, Source::ARes, &ares)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_server_result("nope", Status::Final, Source::ARes, &ares)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_ds_answer("d-1", Some("a-1"), Some("Y"))
+            .await
+            .unwrap()
+    );
+    store.close().await;
+
+    let store = open(dir.path()).await;
+    let t = store.server_transaction("t-1").await.unwrap().unwrap();
+    assert_eq!((t.status, t.source), (Status::Final, Some(Source::ARes)));
+    assert_eq!(t.result, Some(ares));
+    let hash = store.pan_hash(PAN).await.unwrap();
+    assert_eq!(t.pan_hash, hash);
+    let d = store.ds_transaction("d-1").await.unwrap().unwrap();
+    assert_eq!(d.acs_trans_id.as_deref(), Some("a-1"));
+    assert_eq!(
+        d.three_ds_server_url.as_deref(),
+        Some("https://localhost:1/rreq")
+    );
+    let (a, a_hash) = store.acs_transaction("a-1").await.unwrap().unwrap();
+    assert_eq!((a.trans_status.as_str(), a_hash), ("Y", hash.clone()));
+    let card = store.card_by_hash(&hash).await.unwrap().unwrap();
+    assert_eq!(card.outcome, "frictionless-Y");
+    assert_eq!(card.pan_masked, "400000******0002");
+    let ranges = store.load_ranges("F000000001").await.unwrap().unwrap();
+    assert_eq!(ranges.serial_num.as_deref(), Some("7"));
+    assert!(store.server_transaction("unknown").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sealed_pans_open_only_for_their_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let p = store
+        .protect("server_transactions", "t-9", PAN)
+        .await
+        .unwrap();
+    let clear = store
+        .reveal("server_transactions", "t-9", &p.sealed)
+        .await
+        .unwrap();
+    assert_eq!(clear.as_str(), PAN);
+    assert!(
+        store
+            .reveal("server_transactions", "t-8", &p.sealed)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn card_data_in_kept_json_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    fill(&store).await;
+    let leaky = json!({"messageType": "ARes", "note": {"acctNumber": PAN}});
+    let err = store
+        .record_server_result("t-1", Status::Final, Source::ARes, &leaky)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CardData(at) if at == "server_transactions.result.note.acctNumber"),
+        "{err}"
+    );
+}
+
+/// Every file SQLite wrote (database, WAL, shared memory) is free of the PAN, in ASCII
+/// and in the BCD/UTF-16 forms a careless encoder might produce.
+#[tokio::test]
+async fn no_clear_pan_reaches_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    fill(&store).await;
+    // Both with the WAL still open and after a checkpoint on close.
+    assert_no_pan(&dir.path().join("db"));
+    store.close().await;
+    assert_no_pan(&dir.path().join("db"));
+}
+
+fn assert_no_pan(dir: &Path) {
+    let utf16: Vec<u8> = PAN.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += 1;
+        for needle in [PAN.as_bytes(), &utf16[..], &PAN.as_bytes()[6..]] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds the card number",
+                path.display()
+            );
+        }
+    }
+    assert!(scanned >= 1);
+}
