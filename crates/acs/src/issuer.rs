@@ -18,6 +18,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::FrictionlessY,
+        Outcome::FrictionlessA,
+        Outcome::FrictionlessN,
+        Outcome::FrictionlessR,
+        Outcome::FrictionlessU,
+    ];
+
+    /// The outcome called `name`.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     /// The name used across the project (`threeds cards`, scenarios).
     pub fn name(self) -> &'static str {
         match self {
@@ -71,7 +84,8 @@ impl Scheme {
     }
 }
 
-/// Everything the ACS knows about its issuer.
+/// Everything the ACS knows about its issuer. The cards are the seed of the store's
+/// card table, where the ACS looks cards up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerData {
     pub cards: Vec<Card>,
@@ -80,10 +94,6 @@ pub struct IssuerData {
 }
 
 impl IssuerData {
-    pub fn card(&self, pan: &str) -> Option<&Card> {
-        self.cards.iter().find(|c| c.pan == pan)
-    }
-
     pub fn scheme_of(&self, pan: &str) -> Option<&Scheme> {
         self.schemes
             .iter()

@@ -7,19 +7,26 @@
 //! `Erro` from component D: invalid messages (101–204), a PAN in no range (305), an ACS
 //! that does not answer in time (402) or cannot be reached (405), an invalid ARes.
 //!
+//! Every routed AReq is recorded (`store`), so an RReq from the ACS can be relayed to
+//! the 3DS Server that sent the AReq (its `threeDSServerURL`) and the RRes relayed back.
+//! An RReq for a transaction the DS did not route, or whose ids disagree with it, is
+//! 301; one from an ACS other than the range's (by TLS certificate) is 303.
+//!
 //! `app(state)` builds the router; serving it over mutual TLS is the caller's
 //! (`transport::serve`).
 
 use std::sync::{Arc, RwLock};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
+use axum::{Extension, Router};
 use emv3ds::card_ranges::{RangeEntry, Registry};
+use emv3ds::messages::RReq;
 use emv3ds::{Context, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
-use transport::{fresh_trans_id, protocol_answer};
+use store::{NewDsTransaction, Store};
+use transport::{Peer, fresh_trans_id, protocol_answer};
 
 /// A card range and where its ACS is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +34,9 @@ pub struct AcsRoute {
     pub range: RangeEntry,
     /// The ACS's AReq endpoint.
     pub acs_url: String,
+    /// The common name of the ACS's TLS client certificate: RReqs for this range are
+    /// taken from that certificate only. `None`: from any certificate of the trust anchor.
+    pub acs_identity: Option<String>,
 }
 
 /// The DS's configuration.
@@ -45,18 +55,24 @@ pub struct DsConfig {
 pub struct DsState {
     config: Arc<DsConfig>,
     registry: Arc<RwLock<Registry>>,
-    /// Client to ACSs (the DS's TLS identity).
-    acs_client: transport::Client,
+    /// Client to ACSs and 3DS Servers (the DS's TLS identity).
+    client: transport::Client,
+    store: Store,
 }
 
 impl DsState {
-    pub fn new(config: DsConfig, acs_client: transport::Client) -> Result<DsState, String> {
+    pub fn new(
+        config: DsConfig,
+        client: transport::Client,
+        store: Store,
+    ) -> Result<DsState, String> {
         let registry = Registry::new(config.routes.iter().map(|r| r.range.clone()).collect())
             .map_err(|e| format!("card ranges: {e}"))?;
         Ok(DsState {
             config: Arc::new(config),
             registry: Arc::new(RwLock::new(registry)),
-            acs_client,
+            client,
+            store,
         })
     }
 }
@@ -66,7 +82,11 @@ pub fn app(state: DsState) -> Router {
     Router::new().route("/", post(receive)).with_state(state)
 }
 
-async fn receive(State(state): State<DsState>, body: Bytes) -> Response {
+async fn receive(
+    State(state): State<DsState>,
+    peer: Option<Extension<Peer>>,
+    body: Bytes,
+) -> Response {
     let validator = Validator::new(Role::DirectoryServer);
     let message = match validator.validate(&body, &Context::default()) {
         Ok(valid) => valid.message,
@@ -97,6 +117,10 @@ async fn receive(State(state): State<DsState>, body: Bytes) -> Response {
             }
         }
         Message::AReq(areq) => route_areq(&state, &validator, *areq).await,
+        Message::RReq(rreq) => {
+            let peer = peer.and_then(|Extension(Peer(p))| p);
+            relay_rreq(&state, &validator, rreq, peer).await
+        }
         other => protocol_answer(
             validator
                 .reject(
@@ -135,13 +159,38 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                 .to_json(),
         );
     };
-    areq.ds_trans_id = Some(fresh_trans_id());
+    let ds_trans_id = fresh_trans_id();
+    areq.ds_trans_id = Some(ds_trans_id.clone());
     areq.ds_reference_number = Some(state.config.reference_number.clone());
     areq.ds_url = Some(state.config.url.clone());
+    let recorded = state
+        .store
+        .insert_ds_transaction(&NewDsTransaction {
+            ds_trans_id: ds_trans_id.as_str(),
+            directory_server_id: &state.config.directory_server_id,
+            three_ds_server_trans_id: areq
+                .three_ds_server_trans_id
+                .as_ref()
+                .map_or("", |t| t.as_str()),
+            three_ds_server_url: areq.three_ds_server_url.as_deref(),
+            acs_url: &route.acs_url,
+            pan: &pan,
+            message_version: areq.message_version.as_str(),
+        })
+        .await;
     let forwarded = Message::AReq(Box::new(areq));
+    if let Err(e) = recorded {
+        return erro(
+            validator,
+            ErrorCode::TransientSystemFailure,
+            "",
+            &format!("the DS could not record the transaction: {e}"),
+            &forwarded,
+        );
+    }
     let facts = RequestFacts::of(&forwarded);
     let reply = match state
-        .acs_client
+        .client
         .post_json(&route.acs_url, forwarded.to_json())
         .await
     {
@@ -178,7 +227,27 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
     };
     match validator.validate(&reply.body, &ctx) {
         Ok(valid) => match &valid.message {
-            Message::ARes(_) | Message::Erro(_) => protocol_answer(valid.message.to_json()),
+            Message::ARes(ares) => {
+                let recorded = state
+                    .store
+                    .record_ds_answer(
+                        ds_trans_id.as_str(),
+                        ares.acs_trans_id.as_ref().map(|t| t.as_str()),
+                        ares.trans_status.as_ref().map(|t| t.as_str()),
+                    )
+                    .await;
+                if let Err(e) = recorded {
+                    return erro(
+                        validator,
+                        ErrorCode::TransientSystemFailure,
+                        "",
+                        &format!("the DS could not record the ARes: {e}"),
+                        &valid.message,
+                    );
+                }
+                protocol_answer(valid.message.to_json())
+            }
+            Message::Erro(_) => protocol_answer(valid.message.to_json()),
             other => protocol_answer(
                 validator
                     .reject(
@@ -194,6 +263,161 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             let mut erro = *erro;
             erro.error_description =
                 format!("the ACS's ARes is invalid: {}", erro.error_description);
+            protocol_answer(Message::Erro(erro).to_json())
+        }
+    }
+}
+
+fn erro(
+    validator: &Validator,
+    code: ErrorCode,
+    detail: &str,
+    why: &str,
+    about: &Message,
+) -> Response {
+    protocol_answer(validator.reject(code, detail, why, Some(about)).to_json())
+}
+
+/// Relays an RReq from the ACS to the 3DS Server of the transaction, and its RRes back.
+async fn relay_rreq(
+    state: &DsState,
+    validator: &Validator,
+    rreq: RReq,
+    peer: Option<pki::tls::PeerIdentity>,
+) -> Response {
+    let id = |t: &Option<emv3ds::values::TransId>| t.as_ref().map(|t| t.as_str().to_owned());
+    let ds_trans_id = id(&rreq.ds_trans_id).unwrap_or_default();
+    let about = Message::RReq(rreq.clone());
+    let known = match state.store.ds_transaction(&ds_trans_id).await {
+        Ok(known) => known,
+        Err(e) => {
+            return erro(
+                validator,
+                ErrorCode::TransientSystemFailure,
+                "",
+                &format!("the DS could not read its transactions: {e}"),
+                &about,
+            );
+        }
+    };
+    let Some(known) = known else {
+        return erro(
+            validator,
+            ErrorCode::TransactionIdNotRecognised,
+            "dsTransID",
+            "this DS routed no authentication with this dsTransID",
+            &about,
+        );
+    };
+    let mut mismatched = Vec::new();
+    if id(&rreq.three_ds_server_trans_id).as_deref() != Some(&known.three_ds_server_trans_id) {
+        mismatched.push("threeDSServerTransID");
+    }
+    if known.acs_trans_id.is_some() && id(&rreq.acs_trans_id) != known.acs_trans_id {
+        mismatched.push("acsTransID");
+    }
+    if !mismatched.is_empty() {
+        return erro(
+            validator,
+            ErrorCode::TransactionIdNotRecognised,
+            &mismatched.join(","),
+            "the transaction ids do not match the authentication this DS routed",
+            &about,
+        );
+    }
+    let expected = state
+        .config
+        .routes
+        .iter()
+        .find(|r| r.acs_url == known.acs_url)
+        .and_then(|r| r.acs_identity.as_deref());
+    if let Some(expected) = expected {
+        let caller = peer.as_ref().and_then(|p| p.common_name.as_deref());
+        if caller != Some(expected) {
+            return erro(
+                validator,
+                ErrorCode::AccessDenied,
+                "",
+                &format!(
+                    "RReqs for this transaction come from the ACS \"{expected}\", not from \"{}\"",
+                    caller.unwrap_or("an unnamed certificate")
+                ),
+                &about,
+            );
+        }
+    }
+    let Some(server_url) = known.three_ds_server_url.as_deref() else {
+        return erro(
+            validator,
+            ErrorCode::TransactionDataInvalid,
+            "threeDSServerURL",
+            "the AReq of this transaction gave no threeDSServerURL to send the RReq to",
+            &about,
+        );
+    };
+    if let Err(e) = state
+        .store
+        .record_ds_answer(
+            &ds_trans_id,
+            id(&rreq.acs_trans_id).as_deref(),
+            rreq.trans_status.as_ref().map(|t| t.as_str()),
+        )
+        .await
+    {
+        return erro(
+            validator,
+            ErrorCode::TransientSystemFailure,
+            "",
+            &format!("the DS could not record the RReq: {e}"),
+            &about,
+        );
+    }
+    let facts = RequestFacts::of(&about);
+    let reply = match state.client.post_json(server_url, about.to_json()).await {
+        Ok(reply) if reply.status == 200 => reply,
+        Ok(reply) => {
+            return erro(
+                validator,
+                ErrorCode::TransientSystemFailure,
+                "",
+                &format!("the 3DS Server answered HTTP {}", reply.status),
+                &about,
+            );
+        }
+        Err(e) => {
+            return erro(
+                validator,
+                e.erro_code(),
+                "",
+                &format!("the 3DS Server did not answer: {e}"),
+                &about,
+            );
+        }
+    };
+    let ctx = Context {
+        request: Some(&facts),
+        channel: None,
+    };
+    match validator.validate(&reply.body, &ctx) {
+        Ok(valid) => match &valid.message {
+            Message::RRes(_) | Message::Erro(_) => protocol_answer(valid.message.to_json()),
+            other => erro(
+                validator,
+                ErrorCode::MessageInvalid,
+                "messageType",
+                &format!(
+                    "the 3DS Server answered the RReq with a {}",
+                    other.message_type()
+                ),
+                &about,
+            ),
+        },
+        Err(erro) => {
+            let mut erro = *erro;
+            erro.error_description = format!(
+                "the 3DS Server's RRes is invalid: {}",
+                erro.error_description
+            );
             protocol_answer(Message::Erro(erro).to_json())
         }
     }

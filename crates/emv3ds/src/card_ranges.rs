@@ -351,7 +351,8 @@ impl Registry {
 }
 
 /// One range as the 3DS Server caches it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CachedRange {
     pub start_range: String,
     pub end_range: String,
@@ -369,6 +370,15 @@ pub struct RangeCache {
     ranges: BTreeMap<PanRange, CachedRange>,
     serial: Option<String>,
     ds_versions: Vec<String>,
+}
+
+/// A cache as it is saved and restored (the 3DS Server's store keeps it as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeSnapshot {
+    pub serial_num: Option<String>,
+    pub ds_versions: Vec<String>,
+    pub ranges: Vec<CachedRange>,
 }
 
 /// What applying a PRes did.
@@ -400,6 +410,43 @@ impl RangeCache {
     /// The DS's protocol versions from the last PRes.
     pub fn ds_versions(&self) -> &[String] {
         &self.ds_versions
+    }
+
+    /// Everything the cache holds, to save.
+    pub fn snapshot(&self) -> RangeSnapshot {
+        RangeSnapshot {
+            serial_num: self.serial.clone(),
+            ds_versions: self.ds_versions.clone(),
+            ranges: self.ranges.values().cloned().collect(),
+        }
+    }
+
+    /// A cache from a saved snapshot, checked as a PRes would be (bounds, overlaps).
+    pub fn restore(snapshot: RangeSnapshot) -> Result<RangeCache, RangeError> {
+        let mut ranges = BTreeMap::new();
+        for (i, cached) in snapshot.ranges.into_iter().enumerate() {
+            let at = format!("ranges[{i}]");
+            let Some(range) = PanRange::new(&cached.start_range, &cached.end_range) else {
+                return Err(range_error(
+                    ErrorCode::InvalidFormat,
+                    at,
+                    "not a card range",
+                ));
+            };
+            if ranges.keys().any(|r: &PanRange| r.overlaps(&range)) {
+                return Err(range_error(
+                    ErrorCode::CardRangeOverlap,
+                    at,
+                    "overlapping ranges",
+                ));
+            }
+            ranges.insert(range, cached);
+        }
+        Ok(RangeCache {
+            ranges,
+            serial: snapshot.serial_num,
+            ds_versions: snapshot.ds_versions,
+        })
     }
 
     /// The range covering `pan`.

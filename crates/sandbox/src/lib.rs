@@ -39,6 +39,8 @@ pub struct SandboxConfig {
     pub port_base: u16,
     /// Timeouts of calls between components.
     pub timeouts: Timeouts,
+    /// How often the 3DS Server asks each DS for card-range changes.
+    pub range_refresh: std::time::Duration,
 }
 
 impl Default for SandboxConfig {
@@ -49,6 +51,7 @@ impl Default for SandboxConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_base: 7440,
             timeouts: Timeouts::default(),
+            range_refresh: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -61,8 +64,8 @@ pub struct Manifest {
     pub endpoints: Endpoints,
     pub tls: TlsFiles,
     pub schemes: Vec<SchemeInfo>,
-    /// The database, once the sandbox persists its state (in memory for now).
-    pub database: Option<String>,
+    /// The SQLite database every component keeps its state in.
+    pub database: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +104,8 @@ pub enum SandboxError {
     Tls(#[from] pki::tls::TlsError),
     #[error(transparent)]
     Keys(#[from] kms::KeyError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -115,6 +120,8 @@ pub enum SandboxError {
 pub struct Sandbox {
     pub manifest: Manifest,
     servers: Vec<TlsServer>,
+    refresh: tokio::task::JoinHandle<()>,
+    store: store::Store,
     /// Why each DS's card ranges could not be fetched at start, if any.
     pub preparation: Vec<(String, Result<usize, String>)>,
 }
@@ -152,6 +159,8 @@ impl Sandbox {
         let keys: Arc<dyn kms::KeyService> = Arc::new(kms::SoftwareKeys::open_or_create(
             &config.data.join("keys/master.key"),
         )?);
+        let database = absolute(&config.data.join("sandbox.db"));
+        let store = store::Store::open(&database, keys.clone()).await?;
         let port = |i: u16| {
             if config.port_base == 0 {
                 0
@@ -171,7 +180,7 @@ impl Sandbox {
 
         // ACS.
         let acs_url = url(&acs_listener, "/areq")?;
-        let acs_state = acs::AcsState::new(issuer_data(), keys.clone());
+        let acs_state = acs::AcsState::new(issuer_data(), keys.clone(), store.clone()).await?;
         let acs_tls = tls::server_config(&layout.tls_identity("acs"), &root, ClientAuth::Required)?;
         servers.push(serve(acs_listener, &acs_tls, acs::app(acs_state))?);
 
@@ -190,7 +199,8 @@ impl Sandbox {
                 versions: VERSIONS.to_vec(),
                 routes: routes(&scheme.name, &acs_url),
             };
-            let state = DsState::new(ds_config, client).map_err(SandboxError::Setup)?;
+            let state =
+                DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
             let server_tls =
                 tls::server_config(&files.ds_tls_identity(), &root, ClientAuth::Required)?;
             servers.push(serve(listener, &server_tls, directory_server::app(state))?);
@@ -225,7 +235,7 @@ impl Sandbox {
             requestor_name: "Sandbox Shop".into(),
             requestor_url: "https://localhost/".into(),
         };
-        let server_state = ServerState::new(server_config, ds_client);
+        let server_state = ServerState::new(server_config, ds_client, store.clone());
         let server_tls = tls::server_config(
             &layout.tls_identity("3ds-server"),
             &root,
@@ -237,6 +247,7 @@ impl Sandbox {
             threeds_server::app(server_state.clone()),
         )?);
         let preparation = server_state.prepare().await;
+        let refresh = server_state.spawn_refresh(config.range_refresh);
 
         let manifest = Manifest {
             version: 1,
@@ -254,20 +265,24 @@ impl Sandbox {
                 requestor_client_key: absolute(&layout.tls_key("requestor")),
             },
             schemes,
-            database: None,
+            database,
         };
         Ok(Sandbox {
             manifest,
             servers,
+            refresh,
+            store,
             preparation,
         })
     }
 
     /// Stops every component (each drains its open connections first).
     pub async fn shutdown(self) {
+        self.refresh.abort();
         for server in self.servers {
             server.shutdown().await;
         }
+        self.store.close().await;
     }
 }
 
@@ -293,6 +308,7 @@ fn routes(scheme: &str, acs_url: &str) -> Vec<AcsRoute> {
             three_ds_method_url: None,
         },
         acs_url: acs_url.to_owned(),
+        acs_identity: Some("threeds ACS".into()),
     };
     vec![
         range("000000", "099999", &VERSIONS),

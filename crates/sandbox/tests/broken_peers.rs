@@ -40,6 +40,14 @@ fn client() -> Client {
     Client::new(&tls, timeouts()).unwrap()
 }
 
+/// A fresh database in `dir` (which must outlive the store).
+async fn store(dir: &tempfile::TempDir) -> store::Store {
+    let keys = kms::SoftwareKeys::open_or_create(&dir.path().join("master.key")).unwrap();
+    store::Store::open(&dir.path().join("test.db"), std::sync::Arc::new(keys))
+        .await
+        .unwrap()
+}
+
 fn range() -> RangeEntry {
     RangeEntry {
         start_range: "4000000000000000".into(),
@@ -98,9 +106,11 @@ async fn ds_calling(acs_url: String) -> (u16, Value) {
         routes: vec![directory_server::AcsRoute {
             range: range(),
             acs_url,
+            acs_identity: None,
         }],
     };
-    let state = directory_server::DsState::new(config, client()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = directory_server::DsState::new(config, client(), store(&dir).await).unwrap();
     let areq = serde_json::to_vec(&example("2.2.0", "AReq-browser")).unwrap();
     call(directory_server::app(state), "POST", "/", areq).await
 }
@@ -236,7 +246,8 @@ async fn server_against(ds: &MockServer) -> (u16, Value) {
         requestor_name: "Shop".into(),
         requestor_url: "https://localhost/".into(),
     };
-    let state = threeds_server::ServerState::new(config, client());
+    let dir = tempfile::tempdir().unwrap();
+    let state = threeds_server::ServerState::new(config, client(), store(&dir).await);
     for (ds, prepared) in state.prepare().await {
         assert!(prepared.is_ok(), "PReq to {ds}: {prepared:?}");
     }

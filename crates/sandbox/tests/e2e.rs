@@ -15,11 +15,16 @@ use sandbox::{Sandbox, SandboxConfig, cards};
 struct Running {
     sandbox: Sandbox,
     requestor: Client,
-    _dirs: tempfile::TempDir,
+    dirs: tempfile::TempDir,
 }
 
 async fn start() -> Running {
-    let dirs = tempfile::tempdir().expect("tempdir");
+    start_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+/// A sandbox keeping its certificates and data in `dirs` (which may hold a previous
+/// run's).
+async fn start_in(dirs: tempfile::TempDir) -> Running {
     let config = SandboxConfig {
         certs: dirs.path().join("certs"),
         data: dirs.path().join("data"),
@@ -40,7 +45,7 @@ async fn start() -> Running {
     Running {
         sandbox,
         requestor,
-        _dirs: dirs,
+        dirs,
     }
 }
 
@@ -312,7 +317,7 @@ async fn an_invalid_request_is_refused_by_the_3ds_server() {
 #[tokio::test]
 async fn the_requestor_api_requires_a_client_certificate() {
     let run = start().await;
-    let layout = pki::Layout::new(run._dirs.path().join("certs"));
+    let layout = pki::Layout::new(run.dirs.path().join("certs"));
     let anonymous = Client::new(
         &pki::tls::client_config(&layout.tls_root_ca(), None).unwrap(),
         Timeouts::default(),
@@ -333,7 +338,7 @@ async fn the_requestor_api_requires_a_client_certificate() {
 #[tokio::test]
 async fn every_endpoint_enforces_the_tls_policy() {
     let run = start().await;
-    let certs = run._dirs.path().join("certs");
+    let certs = run.dirs.path().join("certs");
     let layout = pki::Layout::new(&certs);
     let foreign_dir = tempfile::tempdir().unwrap();
     let spec = pki::PkiSpec {
@@ -423,7 +428,7 @@ async fn every_endpoint_enforces_the_tls_policy() {
 #[tokio::test]
 async fn the_ds_answers_bad_areqs_with_the_right_erro() {
     let run = start().await;
-    let layout = pki::Layout::new(run._dirs.path().join("certs"));
+    let layout = pki::Layout::new(run.dirs.path().join("certs"));
     let server = Client::new(
         &pki::tls::client_config(
             &layout.tls_root_ca(),
@@ -485,5 +490,197 @@ async fn the_ds_answers_bad_areqs_with_the_right_erro() {
         (Some("N"), Some("08"))
     );
     assert!(ares["dsTransID"].is_string());
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn results_and_card_ranges_survive_a_restart() {
+    let run = start().await;
+    let pan = card("beta", "frictionless-A");
+    let (_, auth) = authenticate(&run, &pan).await;
+    let id = auth["threeDSServerTransID"].as_str().unwrap().to_owned();
+    let (_, before) = run.postauth(&id).await;
+    let (_, pre) = run.post("/v1/preauth", &json!({ "acctNumber": pan })).await;
+    let Running {
+        sandbox,
+        requestor: _,
+        dirs,
+    } = run;
+    sandbox.shutdown().await;
+
+    let run = start_in(dirs).await;
+    let (code, after) = run.postauth(&id).await;
+    assert_eq!(code, 200, "{after}");
+    assert_eq!(after, before);
+    assert_eq!(after["transStatus"], "A");
+    // The preauth issued before the restart can still be completed.
+    let mut body = browser(&pan, pre["messageVersion"].as_str().unwrap());
+    body["threeDSServerTransID"] = pre["threeDSServerTransID"].clone();
+    let (status, auth) = run.post("/v1/auth", &body).await;
+    assert_eq!(status, 200, "{auth}");
+    // But a transaction that already has its result cannot be authenticated again.
+    let (status, again) = run.post("/v1/auth", &body).await;
+    assert_eq!(
+        (status, again["errorCode"].as_str()),
+        (400, Some("301")),
+        "{again}"
+    );
+    run.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn auth_refuses_transaction_ids_preauth_did_not_issue_for_the_card() {
+    let run = start().await;
+    let (_, pre) = run
+        .post(
+            "/v1/preauth",
+            &json!({ "acctNumber": card("alpha", "frictionless-Y") }),
+        )
+        .await;
+    let other = card("alpha", "frictionless-N");
+    for id in [
+        pre["threeDSServerTransID"].clone(),
+        json!("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"),
+    ] {
+        let mut body = browser(&other, "2.2.0");
+        body["threeDSServerTransID"] = id;
+        let (status, erro) = run.post("/v1/auth", &body).await;
+        assert_eq!(status, 400, "{erro}");
+        assert_eq!(erro["errorCode"], "301", "{erro}");
+        assert_eq!(erro["errorDetail"], "threeDSServerTransID", "{erro}");
+    }
+    run.sandbox.shutdown().await;
+}
+
+/// Every test card through every component, then every file in the data directory
+/// (database, WAL, shared memory, keys, manifest) scanned for each card number.
+#[tokio::test]
+async fn the_database_holds_no_card_number_in_clear() {
+    let run = start().await;
+    let mut pans = Vec::new();
+    for c in cards() {
+        if c.outcome == "not-enrolled" {
+            let _ = run
+                .post("/v1/preauth", &json!({ "acctNumber": c.pan }))
+                .await;
+        } else {
+            authenticate(&run, &c.pan).await;
+        }
+        pans.push(c.pan);
+    }
+    let database = run.sandbox.manifest.database.clone();
+    assert!(
+        database.is_absolute() && database.exists(),
+        "{}",
+        database.display()
+    );
+    let data = database.parent().unwrap().to_owned();
+    // With the WAL live, then after shutdown has checkpointed it.
+    scan_for_pans(&data, &pans);
+    run.sandbox.shutdown().await;
+    scan_for_pans(&data, &pans);
+}
+
+fn scan_for_pans(dir: &std::path::Path, pans: &[String]) {
+    let mut files = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            files += 1;
+            for pan in pans {
+                assert!(
+                    !bytes.windows(pan.len()).any(|w| w == pan.as_bytes()),
+                    "{} holds {pan} in clear",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 2, "scanned {files} files");
+}
+
+/// The DS relays RReqs only for transactions it routed, only from the range's ACS, and
+/// the 3DS Server refuses one for a transaction whose ARes was already final.
+#[tokio::test]
+async fn the_ds_checks_rreqs_before_relaying_them() {
+    let run = start().await;
+    let (_, auth) = authenticate(&run, &card("alpha", "frictionless-Y")).await;
+    let ares = &auth["ares"];
+    let rreq = |ds_trans_id: &Value| {
+        json!({
+            "messageType": "RReq",
+            "messageVersion": "2.2.0",
+            "threeDSServerTransID": ares["threeDSServerTransID"],
+            "acsTransID": ares["acsTransID"],
+            "dsTransID": ds_trans_id,
+            "messageCategory": "01",
+            "transStatus": "Y",
+            "authenticationType": "02",
+            "interactionCounter": "01",
+            "eci": "05",
+            "authenticationValue": "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=",
+        })
+    };
+    let layout = pki::Layout::new(run.dirs.path().join("certs"));
+    let as_identity = |name: &str| {
+        let tls = pki::tls::client_config(&layout.tls_root_ca(), Some(&layout.tls_identity(name)))
+            .unwrap();
+        Client::new(&tls, Timeouts::default()).unwrap()
+    };
+    let ds = run.sandbox.manifest.schemes[0].directory_server.clone();
+    let send = |client: Client, body: Value| {
+        let ds = ds.clone();
+        async move {
+            let reply = client
+                .post_json(&ds, serde_json::to_vec(&body).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(reply.status, 200);
+            serde_json::from_slice::<Value>(&reply.body).unwrap()
+        }
+    };
+    // The right ACS, a transaction whose result is final: the 3DS Server says 305.
+    let answer = send(as_identity("acs"), rreq(&ares["dsTransID"])).await;
+    assert_eq!(
+        (
+            &answer["messageType"],
+            &answer["errorCode"],
+            &answer["errorComponent"]
+        ),
+        (&json!("Erro"), &json!("305"), &json!("S")),
+        "{answer}"
+    );
+    // Unknown dsTransID: the DS says 301.
+    let unknown = json!("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    let answer = send(as_identity("acs"), rreq(&unknown)).await;
+    assert_eq!(
+        (
+            &answer["errorCode"],
+            &answer["errorComponent"],
+            &answer["errorDetail"]
+        ),
+        (&json!("301"), &json!("D"), &json!("dsTransID")),
+        "{answer}"
+    );
+    // Another party's certificate (the 3DS Server's): access denied.
+    let answer = send(as_identity("3ds-server"), rreq(&ares["dsTransID"])).await;
+    assert_eq!(
+        (&answer["errorCode"], &answer["errorComponent"]),
+        (&json!("303"), &json!("D")),
+        "{answer}"
+    );
+    // The result is unchanged.
+    let id = ares["threeDSServerTransID"].as_str().unwrap();
+    let (_, post) = run.postauth(id).await;
+    assert_eq!(
+        (post["source"].as_str(), post["transStatus"].as_str()),
+        (Some("ARes"), Some("Y"))
+    );
     run.sandbox.shutdown().await;
 }

@@ -8,9 +8,10 @@ CREATE TABLE server_transactions (
     pan_hash TEXT NOT NULL,
     pan_sealed BLOB NOT NULL,
     directory_server_id TEXT NOT NULL,
-    message_version TEXT NOT NULL,
-    device_channel TEXT NOT NULL,
-    message_category TEXT NOT NULL,
+    -- Known at preauth when a version could be negotiated; channel and category at auth.
+    message_version TEXT,
+    device_channel TEXT,
+    message_category TEXT,
     -- 'pending' until a final result (ARes or RReq) is known, then 'final'.
     status TEXT NOT NULL CHECK (status IN ('pending', 'final')),
     -- 'ARes' or 'RReq': where `result` came from.

@@ -38,15 +38,15 @@ impl Source {
     }
 }
 
-/// An authentication the 3DS Server starts.
+/// An authentication the 3DS Server starts (at preauth, or at auth without preauth).
 #[derive(Debug, Clone, Copy)]
 pub struct NewServerTransaction<'a> {
     pub three_ds_server_trans_id: &'a str,
     pub pan: &'a str,
     pub directory_server_id: &'a str,
-    pub message_version: &'a str,
-    pub device_channel: &'a str,
-    pub message_category: &'a str,
+    pub message_version: Option<&'a str>,
+    pub device_channel: Option<&'a str>,
+    pub message_category: Option<&'a str>,
 }
 
 /// An authentication as the 3DS Server keeps it.
@@ -55,9 +55,9 @@ pub struct ServerTransaction {
     pub three_ds_server_trans_id: String,
     pub pan_hash: String,
     pub directory_server_id: String,
-    pub message_version: String,
-    pub device_channel: String,
-    pub message_category: String,
+    pub message_version: Option<String>,
+    pub device_channel: Option<String>,
+    pub message_category: Option<String>,
     pub status: Status,
     pub source: Option<Source>,
     /// The ARes or RReq as received.
@@ -70,9 +70,9 @@ type Row = (
     String,
     String,
     String,
-    String,
-    String,
-    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
     String,
     Option<String>,
     Option<String>,
@@ -81,8 +81,9 @@ type Row = (
 );
 
 impl Store {
-    /// Records a new, pending authentication.
-    pub async fn insert_server_transaction(
+    /// Records a new, pending authentication, or (same id again) what is now known of it:
+    /// directory server, version, channel and category. The card is the first one given.
+    pub async fn begin_server_transaction(
         &self,
         new: &NewServerTransaction<'_>,
     ) -> Result<(), StoreError> {
@@ -93,7 +94,13 @@ impl Store {
         sqlx::query(
             "INSERT INTO server_transactions (three_ds_server_trans_id, pan_hash, pan_sealed, \
              directory_server_id, message_version, device_channel, message_category, status, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+             ON CONFLICT (three_ds_server_trans_id) DO UPDATE SET \
+             directory_server_id = excluded.directory_server_id, \
+             message_version = COALESCE(excluded.message_version, message_version), \
+             device_channel = COALESCE(excluded.device_channel, device_channel), \
+             message_category = COALESCE(excluded.message_category, message_category), \
+             updated_at = excluded.updated_at",
         )
         .bind(new.three_ds_server_trans_id)
         .bind(&protected.pan_hash)

@@ -24,13 +24,13 @@ async fn open(dir: &Path) -> Store {
 
 async fn fill(store: &Store) {
     store
-        .insert_server_transaction(&NewServerTransaction {
+        .begin_server_transaction(&NewServerTransaction {
             three_ds_server_trans_id: "t-1",
             pan: PAN,
             directory_server_id: "F000000001",
-            message_version: "2.2.0",
-            device_channel: "02",
-            message_category: "01",
+            message_version: Some("2.2.0"),
+            device_channel: Some("02"),
+            message_category: Some("01"),
         })
         .await
         .unwrap();

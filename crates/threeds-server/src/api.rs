@@ -11,9 +11,10 @@ use emv3ds::card_ranges::negotiate;
 use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
 use serde_json::{Map, Value, json};
 
+use store::{NewServerTransaction, Source, Status};
 use transport::fresh_trans_id;
 
-use crate::{ServerState, Transaction};
+use crate::ServerState;
 
 /// The 3DS Server's router: the requestor API.
 pub fn app(state: ServerState) -> Router {
@@ -21,6 +22,7 @@ pub fn app(state: ServerState) -> Router {
         .route("/v1/preauth", post(preauth))
         .route("/v1/auth", post(auth))
         .route("/v1/postauth/{id}", get(postauth))
+        .route("/rreq", post(crate::results::rreq))
         .with_state(state)
 }
 
@@ -65,6 +67,17 @@ fn bad_body(why: &str) -> Response {
         ErrorCode::MessageInvalid,
         "request",
         why,
+        None,
+    )
+}
+
+/// The store failed: the request is not lost silently, the requestor is told to retry.
+fn unavailable(e: &store::StoreError) -> Response {
+    erro(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TransientSystemFailure,
+        "",
+        &format!("the 3DS Server could not record the transaction: {e}"),
         None,
     )
 }
@@ -115,15 +128,19 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
                     answer["threeDSMethodData"] = json!(encoded);
                 }
             }
-            if let Ok(mut txs) = state.transactions.lock() {
-                txs.insert(
-                    trans_id.as_str().to_owned(),
-                    Transaction {
-                        message_version: version,
-                        directory_server_id: Some(ds.directory_server_id),
-                        ..Transaction::default()
-                    },
-                );
+            let begun = state
+                .store
+                .begin_server_transaction(&NewServerTransaction {
+                    three_ds_server_trans_id: trans_id.as_str(),
+                    pan,
+                    directory_server_id: &ds.directory_server_id,
+                    message_version: version.map(MessageVersion::as_str),
+                    device_channel: None,
+                    message_category: None,
+                })
+                .await;
+            if let Err(e) = begun {
+                return unavailable(&e);
             }
         }
     }
@@ -151,16 +168,53 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             None,
         );
     };
-    // The transaction: the one preauth started, or a new one.
-    let trans_id = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
-        Some(id) => id.to_owned(),
-        None => fresh_trans_id().as_str().to_owned(),
+    // The transaction: the one preauth started (for this card), or a new one.
+    let (trans_id, remembered) = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
+        None => (fresh_trans_id().as_str().to_owned(), None),
+        Some(id) => {
+            let started = match state.store.server_transaction(id).await {
+                Ok(started) => started,
+                Err(e) => return unavailable(&e),
+            };
+            let pan_hash = match state.store.pan_hash(&pan).await {
+                Ok(hash) => hash,
+                Err(e) => return unavailable(&e),
+            };
+            match started {
+                Some(t) if t.pan_hash == pan_hash && t.source.is_none() => (
+                    id.to_owned(),
+                    t.message_version.as_deref().and_then(MessageVersion::parse),
+                ),
+                Some(t) if t.source.is_some() => {
+                    return erro(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::TransactionIdNotRecognised,
+                        "threeDSServerTransID",
+                        "this transaction has already been authenticated; start a new one",
+                        None,
+                    );
+                }
+                Some(_) => {
+                    return erro(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::TransactionIdNotRecognised,
+                        "threeDSServerTransID",
+                        "this threeDSServerTransID was issued for another card",
+                        None,
+                    );
+                }
+                None => {
+                    return erro(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::TransactionIdNotRecognised,
+                        "threeDSServerTransID",
+                        "this threeDSServerTransID was not issued by /v1/preauth",
+                        None,
+                    );
+                }
+            }
+        }
     };
-    let remembered = state
-        .transactions
-        .lock()
-        .ok()
-        .and_then(|txs| txs.get(&trans_id).and_then(|t| t.message_version));
     // A forced version, else the one preauth negotiated, else a fresh negotiation.
     let version = match fields.get("messageVersion").and_then(Value::as_str) {
         Some(forced) => MessageVersion::parse(forced)
@@ -215,6 +269,21 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             return erro_reply(StatusCode::BAD_REQUEST, &e);
         }
     };
+    let code = |name: &str| areq_code(&areq, name);
+    let begun = state
+        .store
+        .begin_server_transaction(&NewServerTransaction {
+            three_ds_server_trans_id: &trans_id,
+            pan: &pan,
+            directory_server_id: &ds.directory_server_id,
+            message_version: Some(version.as_str()),
+            device_channel: code("deviceChannel"),
+            message_category: code("messageCategory"),
+        })
+        .await;
+    if let Err(e) = begun {
+        return unavailable(&e);
+    }
     let facts = RequestFacts::of(&areq);
     let response = match state.ds_client.post_json(&ds.url, areq.to_json()).await {
         Ok(response) => response,
@@ -261,12 +330,16 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             );
         }
     };
-    if let Ok(mut txs) = state.transactions.lock() {
-        let tx = txs.entry(trans_id.clone()).or_default();
-        tx.message_version = Some(version);
-        tx.directory_server_id = Some(ds.directory_server_id.clone());
-        tx.result = Some(ares_json.clone());
-        tx.source = Some("ARes");
+    let status = match ares_json.get("transStatus").and_then(Value::as_str) {
+        Some("C" | "D" | "S") => Status::Pending,
+        _ => Status::Final,
+    };
+    if let Err(e) = state
+        .store
+        .record_server_result(&trans_id, status, Source::ARes, &ares_json)
+        .await
+    {
+        return unavailable(&e);
     }
     reply(
         StatusCode::OK,
@@ -274,12 +347,23 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     )
 }
 
+/// A code element of the validated AReq, as sent.
+fn areq_code<'a>(areq: &'a Message, name: &str) -> Option<&'a str> {
+    let Message::AReq(areq) = areq else {
+        return None;
+    };
+    match name {
+        "deviceChannel" => areq.device_channel.as_ref().map(|c| c.as_str()),
+        "messageCategory" => areq.message_category.as_ref().map(|c| c.as_str()),
+        _ => None,
+    }
+}
+
 async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> Response {
-    let tx = state
-        .transactions
-        .lock()
-        .ok()
-        .and_then(|txs| txs.get(&id).cloned());
+    let tx = match state.store.server_transaction(&id).await {
+        Ok(tx) => tx,
+        Err(e) => return unavailable(&e),
+    };
     let Some(tx) = tx else {
         return reply(
             StatusCode::NOT_FOUND,
@@ -287,19 +371,10 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
         );
     };
     let mut answer = json!({ "threeDSServerTransID": id });
-    let Some(result) = &tx.result else {
-        answer["status"] = json!("pending");
+    answer["status"] = json!(tx.status.as_str());
+    let (Some(result), Some(source)) = (&tx.result, tx.source) else {
         return reply(StatusCode::OK, &answer);
     };
-    let status = result
-        .get("transStatus")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    answer["status"] = json!(if matches!(status, "C" | "D" | "S") {
-        "pending"
-    } else {
-        "final"
-    });
     for name in [
         "transStatus",
         "transStatusReason",
@@ -313,6 +388,6 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
             answer[name] = v.clone();
         }
     }
-    answer["source"] = json!(tx.source.unwrap_or("ARes"));
+    answer["source"] = json!(source.as_str());
     reply(StatusCode::OK, &answer)
 }

@@ -6,17 +6,25 @@
 //! adds its own elements to the requestor's, negotiates the version, validates the AReq
 //! as the DS would, sends it, validates the ARes) and fetch the result
 //! (`/v1/postauth/{id}`). The API is documented in `openapi.yaml` beside this crate.
+//! DSs deliver the results of challenges and decoupled authentications as RReq messages
+//! to `POST /rreq` (answered with an RRes).
+//!
+//! Transactions and the card-range caches live in the `store`, so a restarted 3DS
+//! Server still answers postauth and asks each DS only for the ranges that changed.
 //!
 //! `app(state)` builds the router; serving it over mutual TLS is the caller's.
 
 mod api;
+mod results;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use emv3ds::card_ranges::{CachedRange, RangeCache};
+use emv3ds::card_ranges::{CachedRange, RangeCache, RangeSnapshot};
 use emv3ds::messages::PReq;
 use emv3ds::{Context, Message, MessageVersion, RequestFacts, Role, Validator};
+use store::{SavedRanges, Store};
 use transport::fresh_trans_id;
 
 pub use api::app;
@@ -44,34 +52,42 @@ pub struct ServerConfig {
     pub requestor_url: String,
 }
 
-/// One authentication as the 3DS Server tracks it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Transaction {
-    pub message_version: Option<MessageVersion>,
-    pub directory_server_id: Option<String>,
-    /// The last ARes (or RReq) received, as JSON.
-    pub result: Option<serde_json::Value>,
-    /// Where `result` came from: `ARes` or `RReq`.
-    pub source: Option<&'static str>,
-}
-
 /// Everything the 3DS Server's handlers share.
 #[derive(Debug, Clone)]
 pub struct ServerState {
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) caches: Arc<RwLock<HashMap<String, RangeCache>>>,
-    pub(crate) transactions: Arc<Mutex<HashMap<String, Transaction>>>,
+    pub(crate) store: Store,
     pub(crate) ds_client: transport::Client,
 }
 
 impl ServerState {
-    pub fn new(config: ServerConfig, ds_client: transport::Client) -> ServerState {
+    pub fn new(config: ServerConfig, ds_client: transport::Client, store: Store) -> ServerState {
         ServerState {
             config: Arc::new(config),
             caches: Arc::new(RwLock::new(HashMap::new())),
-            transactions: Arc::new(Mutex::new(HashMap::new())),
+            store,
             ds_client,
         }
+    }
+
+    /// Refreshes the card ranges every `every` until the task is aborted; failures are
+    /// reported on stderr and retried at the next tick.
+    pub fn spawn_refresh(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await; // the first tick is now: start() already prepared
+            loop {
+                ticks.tick().await;
+                for (ds, result) in state.prepare().await {
+                    if let Err(why) = result {
+                        eprintln!("threeds: card ranges of DS {ds} not refreshed: {why}");
+                    }
+                }
+            }
+        })
     }
 
     /// Downloads (or updates) the card ranges of every DS. Returns, per DS, the number
@@ -84,7 +100,39 @@ impl ServerState {
         out
     }
 
+    /// The saved cache of `ds`, when this process has none yet.
+    async fn restore(&self, ds: &DsPeer) -> Result<(), String> {
+        let loaded = self
+            .caches
+            .read()
+            .map_err(|_| "cache lock poisoned".to_owned())?
+            .contains_key(&ds.directory_server_id);
+        if loaded {
+            return Ok(());
+        }
+        let Some(saved) = self
+            .store
+            .load_ranges(&ds.directory_server_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        // A saved cache that no longer reads is dropped: the PReq then asks for everything.
+        let cache = serde_json::from_value::<RangeSnapshot>(saved.ranges)
+            .ok()
+            .and_then(|snapshot| RangeCache::restore(snapshot).ok());
+        if let Some(cache) = cache {
+            self.caches
+                .write()
+                .map_err(|_| "cache lock poisoned".to_owned())?
+                .insert(ds.directory_server_id.clone(), cache);
+        }
+        Ok(())
+    }
+
     async fn prepare_one(&self, ds: &DsPeer) -> Result<usize, String> {
+        self.restore(ds).await?;
         let serial = self
             .caches
             .read()
@@ -125,15 +173,26 @@ impl ServerState {
                 valid.message.message_type()
             ));
         };
-        let mut caches = self
-            .caches
-            .write()
-            .map_err(|_| "cache lock poisoned".to_owned())?;
-        let cache = caches.entry(ds.directory_server_id.clone()).or_default();
-        cache
-            .apply(&pres, serial.as_deref())
-            .map_err(|e| e.to_string())?;
-        Ok(cache.len())
+        let (snapshot, len) = {
+            let mut caches = self
+                .caches
+                .write()
+                .map_err(|_| "cache lock poisoned".to_owned())?;
+            let cache = caches.entry(ds.directory_server_id.clone()).or_default();
+            cache
+                .apply(&pres, serial.as_deref())
+                .map_err(|e| e.to_string())?;
+            (cache.snapshot(), cache.len())
+        };
+        let saved = SavedRanges {
+            serial_num: snapshot.serial_num.clone(),
+            ranges: serde_json::to_value(&snapshot).map_err(|e| e.to_string())?,
+        };
+        self.store
+            .save_ranges(&ds.directory_server_id, &saved)
+            .await
+            .map_err(|e| format!("saving the card ranges: {e}"))?;
+        Ok(len)
     }
 
     /// The DS and cached range for a PAN.

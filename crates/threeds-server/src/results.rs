@@ -1,0 +1,153 @@
+//! `POST /rreq`: results of challenges and decoupled authentications, from the DS.
+//!
+//! The RReq must name a transaction this 3DS Server sent (301 otherwise) whose ARes
+//! left the result open (`C` or `D`; 305 otherwise, as an RReq cannot overwrite a final
+//! result) with the same `acsTransID` and `dsTransID` (301). It is recorded as the final
+//! result before the RRes is sent, so postauth shows it as soon as the ACS knows it was
+//! delivered.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use emv3ds::codes::{ChallengeCancel, ResultsStatus};
+use emv3ds::messages::{RReq, RRes};
+use emv3ds::{Context, ErrorCode, Message, Role, Validator};
+use serde_json::Value;
+use store::{Source, Status};
+use transport::protocol_answer;
+
+use crate::ServerState;
+
+pub(crate) async fn rreq(State(state): State<ServerState>, body: Bytes) -> Response {
+    let validator = Validator::new(Role::ThreeDsServer);
+    let rreq = match validator.validate(&body, &Context::default()) {
+        Ok(valid) => match valid.message {
+            Message::RReq(rreq) => rreq,
+            other => {
+                let why = format!(
+                    "this endpoint takes RReq messages, not {}",
+                    other.message_type()
+                );
+                return refuse(
+                    &validator,
+                    ErrorCode::MessageInvalid,
+                    "messageType",
+                    &why,
+                    &other,
+                );
+            }
+        },
+        Err(erro) => return protocol_answer(erro.to_json()),
+    };
+    let about = Message::RReq(rreq.clone());
+    match check_and_record(&state, &rreq, &about).await {
+        Ok(()) => protocol_answer(Message::RRes(results_response(&rreq)).to_json()),
+        Err((code, detail, why)) => refuse(&validator, code, detail, &why, &about),
+    }
+}
+
+fn refuse(
+    validator: &Validator,
+    code: ErrorCode,
+    detail: &str,
+    why: &str,
+    about: &Message,
+) -> Response {
+    protocol_answer(validator.reject(code, detail, why, Some(about)).to_json())
+}
+
+type Refusal = (ErrorCode, &'static str, String);
+
+async fn check_and_record(
+    state: &ServerState,
+    rreq: &RReq,
+    about: &Message,
+) -> Result<(), Refusal> {
+    let id = rreq
+        .three_ds_server_trans_id
+        .as_ref()
+        .map_or("", |t| t.as_str());
+    let unavailable = |e: store::StoreError| {
+        (
+            ErrorCode::TransientSystemFailure,
+            "",
+            format!("the 3DS Server could not read or record the transaction: {e}"),
+        )
+    };
+    let Some(tx) = state
+        .store
+        .server_transaction(id)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Err((
+            ErrorCode::TransactionIdNotRecognised,
+            "threeDSServerTransID",
+            "this 3DS Server sent no AReq with this threeDSServerTransID".into(),
+        ));
+    };
+    let ares = tx
+        .result
+        .as_ref()
+        .filter(|_| tx.source == Some(Source::ARes));
+    let ares_says = |name: &str| ares.and_then(|a| a.get(name)).and_then(Value::as_str);
+    let rreq_id = |t: &Option<emv3ds::values::TransId>| t.as_ref().map(|t| t.as_str().to_owned());
+    let mut mismatched = Vec::new();
+    if ares_says("acsTransID").map(str::to_owned) != rreq_id(&rreq.acs_trans_id) {
+        mismatched.push("acsTransID");
+    }
+    if ares_says("dsTransID").map(str::to_owned) != rreq_id(&rreq.ds_trans_id) {
+        mismatched.push("dsTransID");
+    }
+    if ares.is_some() && !mismatched.is_empty() {
+        let detail = if mismatched.len() == 2 {
+            "acsTransID,dsTransID"
+        } else {
+            mismatched[0]
+        };
+        return Err((
+            ErrorCode::TransactionIdNotRecognised,
+            detail,
+            "the transaction ids do not match the ARes of this transaction".into(),
+        ));
+    }
+    if tx.status == Status::Final || !matches!(ares_says("transStatus"), Some("C" | "D")) {
+        return Err((
+            ErrorCode::TransactionDataInvalid,
+            "transStatus",
+            "no result is awaited for this transaction: its ARes was final or it has a result"
+                .into(),
+        ));
+    }
+    let json: Value = serde_json::from_slice(&about.to_json()).map_err(|e| {
+        (
+            ErrorCode::TransientSystemFailure,
+            "",
+            format!("the RReq could not be kept: {e}"),
+        )
+    })?;
+    state
+        .store
+        .record_server_result(id, Status::Final, Source::RReq, &json)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// The RRes for an accepted RReq: `02` when the ACS reports the challenge was never
+/// started (challengeCancel 05, timeout before the first CReq), `01` otherwise.
+fn results_response(rreq: &RReq) -> RRes {
+    let mut rres = RRes::new(rreq.message_version);
+    rres.three_ds_server_trans_id = rreq.three_ds_server_trans_id.clone();
+    rres.acs_trans_id = rreq.acs_trans_id.clone();
+    rres.ds_trans_id = rreq.ds_trans_id.clone();
+    rres.sdk_trans_id = rreq.sdk_trans_id.clone();
+    rres.results_status = Some(
+        if rreq.challenge_cancel == Some(ChallengeCancel::TimeoutFirstCReq) {
+            ResultsStatus::CReqNotSent
+        } else {
+            ResultsStatus::Received
+        },
+    );
+    rres
+}
