@@ -7,8 +7,9 @@
 //! cargo run --release -p sandbox --example auth_bench -- [SECONDS] [CONCURRENCY]
 //! ```
 //!
-//! Defaults: 10 seconds, 32 concurrent requestors. State is in memory (no persistence
-//! yet), so this measures the protocol path and the network stack, not a database.
+//! Defaults: 10 seconds, 32 concurrent requestors. Every component persists as it does
+//! under `threeds up` (one SQLite file in WAL mode, PANs sealed under software keys), so
+//! each authentication costs four database writes and three reads.
 
 use std::time::{Duration, Instant};
 

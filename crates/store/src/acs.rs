@@ -39,25 +39,26 @@ impl Store {
         card: &Protected,
     ) -> Result<(), StoreError> {
         let t = transaction;
-        sqlx::query(
+        self.write(
             "INSERT INTO acs_transactions (acs_trans_id, ds_trans_id, three_ds_server_trans_id, \
              pan_hash, pan_sealed, message_version, device_channel, message_category, \
              trans_status, trans_status_reason, eci, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                (&t.acs_trans_id).into(),
+                (&t.ds_trans_id).into(),
+                (&t.three_ds_server_trans_id).into(),
+                (&card.pan_hash).into(),
+                (&card.sealed).into(),
+                (&t.message_version).into(),
+                (&t.device_channel).into(),
+                (&t.message_category).into(),
+                (&t.trans_status).into(),
+                (&t.trans_status_reason).into(),
+                (&t.eci).into(),
+                (now_ms()).into(),
+            ],
         )
-        .bind(&t.acs_trans_id)
-        .bind(&t.ds_trans_id)
-        .bind(&t.three_ds_server_trans_id)
-        .bind(&card.pan_hash)
-        .bind(&card.sealed)
-        .bind(&t.message_version)
-        .bind(&t.device_channel)
-        .bind(&t.message_category)
-        .bind(&t.trans_status)
-        .bind(&t.trans_status_reason)
-        .bind(&t.eci)
-        .bind(now_ms())
-        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -37,19 +37,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         let pan_hash = self.pan_hash(pan).await?;
         let protected = self.seal(TABLE, &pan_hash, pan, pan_hash.clone()).await?;
-        sqlx::query(
+        self.write(
             "INSERT INTO issuer_cards (pan_hash, pan_sealed, pan_masked, outcome, description, \
              updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pan_hash) DO UPDATE SET \
              outcome = excluded.outcome, description = excluded.description, \
              updated_at = excluded.updated_at",
+            vec![
+                (&protected.pan_hash).into(),
+                (&protected.sealed).into(),
+                (mask(pan)).into(),
+                (outcome).into(),
+                (description).into(),
+                (now_ms()).into(),
+            ],
         )
-        .bind(&protected.pan_hash)
-        .bind(&protected.sealed)
-        .bind(mask(pan))
-        .bind(outcome)
-        .bind(description)
-        .bind(now_ms())
-        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -50,22 +50,23 @@ impl Store {
     ) -> Result<(), StoreError> {
         let protected = self.protect(TABLE, new.ds_trans_id, new.pan).await?;
         let now = now_ms();
-        sqlx::query(
+        self.write(
             "INSERT INTO ds_transactions (ds_trans_id, directory_server_id, \
              three_ds_server_trans_id, three_ds_server_url, acs_url, pan_hash, pan_sealed, \
              message_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                (new.ds_trans_id).into(),
+                (new.directory_server_id).into(),
+                (new.three_ds_server_trans_id).into(),
+                (new.three_ds_server_url).into(),
+                (new.acs_url).into(),
+                (&protected.pan_hash).into(),
+                (&protected.sealed).into(),
+                (new.message_version).into(),
+                (now).into(),
+                (now).into(),
+            ],
         )
-        .bind(new.ds_trans_id)
-        .bind(new.directory_server_id)
-        .bind(new.three_ds_server_trans_id)
-        .bind(new.three_ds_server_url)
-        .bind(new.acs_url)
-        .bind(&protected.pan_hash)
-        .bind(&protected.sealed)
-        .bind(new.message_version)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -77,17 +78,19 @@ impl Store {
         acs_trans_id: Option<&str>,
         trans_status: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE ds_transactions SET acs_trans_id = COALESCE(?, acs_trans_id), \
+        let done = self
+            .write(
+                "UPDATE ds_transactions SET acs_trans_id = COALESCE(?, acs_trans_id), \
              trans_status = COALESCE(?, trans_status), updated_at = ? WHERE ds_trans_id = ?",
-        )
-        .bind(acs_trans_id)
-        .bind(trans_status)
-        .bind(now_ms())
-        .bind(ds_trans_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+                vec![
+                    (acs_trans_id).into(),
+                    (trans_status).into(),
+                    (now_ms()).into(),
+                    (ds_trans_id).into(),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     pub async fn ds_transaction(

@@ -11,8 +11,9 @@
 //! as received (an ARes, an RReq) is checked first: a body holding card data is refused
 //! (`StoreError::CardData`), so a mistake upstream cannot write a PAN to disk.
 //!
-//! Writes go through one connection (SQLite has one writer; queueing in the pool is
-//! cheaper than SQLite's sleeping busy handler), reads through a few others.
+//! Writes go through one task owning the only writing connection, which commits
+//! whatever is queued together (`writer`: group commit; SQLite has one writer anyway, and
+//! this way no caller meets its sleeping busy handler). Reads use a small pool.
 
 mod acs;
 mod cards;
@@ -20,6 +21,7 @@ mod directory;
 mod ranges;
 mod sensitive;
 mod server;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -28,8 +30,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kms::envelope::{self, Sealed};
 use kms::{EncryptionContext, KeyService};
+use sqlx::ConnectOptions;
 use sqlx::pool::PoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use writer::{Write, Writer};
 
 pub use acs::AcsTransaction;
 pub use cards::IssuerCard;
@@ -52,6 +56,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("key service: {0}")]
     Keys(#[from] kms::KeyError),
+    #[error("database commit failed: {0}")]
+    Commit(String),
+    #[error("the store is closed")]
+    Closed,
     #[error("refused to store card data at {0}")]
     CardData(String),
     #[error("stored record {0} is corrupt: {1}")]
@@ -70,7 +78,7 @@ pub struct Protected {
 /// A database and the key service that protects the card data in it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
     keys: Arc<dyn KeyService>,
     path: PathBuf,
@@ -98,21 +106,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let open = |connections: u32| {
-            PoolOptions::<sqlx::Sqlite>::new()
-                .max_connections(connections)
-                .min_connections(1)
-                .connect_with(options.clone())
+        let failed = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
         };
-        let writer = open(1).await.map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        MIGRATOR.run(&writer).await?;
-        let reader = open(4).await.map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        let mut writing = options.connect().await.map_err(failed)?;
+        MIGRATOR.run(&mut writing).await?;
+        let writer = Writer::start(writing);
+        let reader = PoolOptions::<sqlx::Sqlite>::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(failed)?;
         Ok(Store {
             writer,
             reader,
@@ -167,10 +173,15 @@ impl Store {
             .map_err(|_| StoreError::Corrupt(format!("{table}/{id}"), "PAN is not UTF-8".into()))
     }
 
-    /// Closes both pools (checkpointing the WAL).
+    /// Commits queued writes and closes the database (checkpointing the WAL). Later
+    /// writes through any clone of this store fail with [`StoreError::Closed`].
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    async fn write(&self, sql: &'static str, args: Vec<writer::Arg>) -> Result<u64, StoreError> {
+        self.writer.execute(Write { sql, args }).await
     }
 }
 

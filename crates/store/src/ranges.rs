@@ -18,17 +18,18 @@ impl Store {
         directory_server_id: &str,
         saved: &SavedRanges,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write(
             "INSERT INTO card_range_caches (directory_server_id, serial_num, ranges, updated_at) \
              VALUES (?, ?, ?, ?) ON CONFLICT (directory_server_id) DO UPDATE SET \
              serial_num = excluded.serial_num, ranges = excluded.ranges, \
              updated_at = excluded.updated_at",
+            vec![
+                (directory_server_id).into(),
+                (&saved.serial_num).into(),
+                (saved.ranges.to_string()).into(),
+                (now_ms()).into(),
+            ],
         )
-        .bind(directory_server_id)
-        .bind(&saved.serial_num)
-        .bind(saved.ranges.to_string())
-        .bind(now_ms())
-        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -91,7 +91,7 @@ impl Store {
             .protect(TABLE, new.three_ds_server_trans_id, new.pan)
             .await?;
         let now = now_ms();
-        sqlx::query(
+        self.write(
             "INSERT INTO server_transactions (three_ds_server_trans_id, pan_hash, pan_sealed, \
              directory_server_id, message_version, device_channel, message_category, status, \
              created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
@@ -101,17 +101,18 @@ impl Store {
              device_channel = COALESCE(excluded.device_channel, device_channel), \
              message_category = COALESCE(excluded.message_category, message_category), \
              updated_at = excluded.updated_at",
+            vec![
+                (new.three_ds_server_trans_id).into(),
+                (&protected.pan_hash).into(),
+                (&protected.sealed).into(),
+                (new.directory_server_id).into(),
+                (new.message_version).into(),
+                (new.device_channel).into(),
+                (new.message_category).into(),
+                (now).into(),
+                (now).into(),
+            ],
         )
-        .bind(new.three_ds_server_trans_id)
-        .bind(&protected.pan_hash)
-        .bind(&protected.sealed)
-        .bind(new.directory_server_id)
-        .bind(new.message_version)
-        .bind(new.device_channel)
-        .bind(new.message_category)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -128,18 +129,20 @@ impl Store {
         if let Some(at) = find_card_data(result) {
             return Err(StoreError::CardData(format!("{TABLE}.result.{at}")));
         }
-        let done = sqlx::query(
-            "UPDATE server_transactions SET status = ?, source = ?, result = ?, updated_at = ? \
+        let done = self
+            .write(
+                "UPDATE server_transactions SET status = ?, source = ?, result = ?, updated_at = ? \
              WHERE three_ds_server_trans_id = ?",
-        )
-        .bind(status.as_str())
-        .bind(source.as_str())
-        .bind(result.to_string())
-        .bind(now_ms())
-        .bind(three_ds_server_trans_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+                vec![
+                    (status.as_str()).into(),
+                    (source.as_str()).into(),
+                    (result.to_string()).into(),
+                    (now_ms()).into(),
+                    (three_ds_server_trans_id).into(),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     /// One authentication, if known.

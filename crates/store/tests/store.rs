@@ -195,3 +195,69 @@ fn assert_no_pan(dir: &Path) {
     }
     assert!(scanned >= 1);
 }
+
+/// Concurrent writers share commits; a write that breaks a constraint fails alone and
+/// the rest of its batch is committed.
+#[tokio::test]
+async fn concurrent_writes_commit_together_and_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let ids: Vec<String> = (0..200).map(|i| format!("t-{i}")).collect();
+    let begin = |id: &str| {
+        let store = store.clone();
+        let id = id.to_owned();
+        async move {
+            store
+                .begin_server_transaction(&NewServerTransaction {
+                    three_ds_server_trans_id: &id,
+                    pan: PAN,
+                    directory_server_id: "F000000001",
+                    message_version: None,
+                    device_channel: None,
+                    message_category: None,
+                })
+                .await
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in &ids {
+        tasks.spawn(begin(id));
+    }
+    // The same DS transaction twice, in the middle of the batch: one of them fails.
+    let ds = |n: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .insert_ds_transaction(&NewDsTransaction {
+                    ds_trans_id: "d-dup",
+                    directory_server_id: n,
+                    three_ds_server_trans_id: "t-0",
+                    three_ds_server_url: None,
+                    acs_url: "https://localhost/areq",
+                    pan: PAN,
+                    message_version: "2.2.0",
+                })
+                .await
+        }
+    };
+    let (first, second) = tokio::join!(ds("A"), ds("B"));
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    store.close().await;
+    let store = open(dir.path()).await;
+    for id in &ids {
+        assert!(
+            store.server_transaction(id).await.unwrap().is_some(),
+            "{id}"
+        );
+    }
+    // Writes after close are refused, not lost silently.
+    let closed = store.clone();
+    closed.close().await;
+    assert!(matches!(
+        store.upsert_card(PAN, "frictionless-Y", "x").await,
+        Err(StoreError::Closed)
+    ));
+}
