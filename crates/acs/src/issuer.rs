@@ -1,5 +1,7 @@
 //! The issuer's data: its cards, what each does, and per-scheme conventions (ECI).
 
+use emv3ds::card_ranges::PanRange;
+
 use crate::risk::{Decision, Rules};
 
 /// What a test card does.
@@ -66,19 +68,19 @@ pub struct Card {
 pub struct Scheme {
     pub name: String,
     pub directory_server_id: String,
-    /// BIN prefixes of the scheme's cards.
-    pub prefixes: Vec<String>,
+    /// The scheme's card ranges served by this ACS.
+    pub ranges: Vec<PanRange>,
     /// ECI for Y, A and N (fact sheet §10.1: Visa-style 05/06/07, Mastercard-style 02/01/00).
-    pub eci: [&'static str; 3],
+    pub eci: [String; 3],
 }
 
 impl Scheme {
     /// The ECI for a decision, if the scheme defines one.
-    pub fn eci(&self, decision: Decision) -> Option<&'static str> {
+    pub fn eci(&self, decision: Decision) -> Option<&str> {
         match decision {
-            Decision::Authenticated => Some(self.eci[0]),
-            Decision::Attempted => Some(self.eci[1]),
-            Decision::NotAuthenticated { .. } => Some(self.eci[2]),
+            Decision::Authenticated => Some(&self.eci[0]),
+            Decision::Attempted => Some(&self.eci[1]),
+            Decision::NotAuthenticated { .. } => Some(&self.eci[2]),
             _ => None,
         }
     }
@@ -97,6 +99,6 @@ impl IssuerData {
     pub fn scheme_of(&self, pan: &str) -> Option<&Scheme> {
         self.schemes
             .iter()
-            .find(|s| s.prefixes.iter().any(|p| pan.starts_with(p.as_str())))
+            .find(|s| s.ranges.iter().any(|r| r.contains(pan)))
     }
 }

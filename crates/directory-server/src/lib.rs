@@ -26,7 +26,7 @@ use emv3ds::card_ranges::{RangeEntry, Registry};
 use emv3ds::messages::RReq;
 use emv3ds::{Context, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
 use store::{NewDsTransaction, Store};
-use transport::{Peer, fresh_trans_id, protocol_answer};
+use transport::{Peer, fresh_trans_id, protocol_answer, protocol_refusal as erro};
 
 /// A card range and where its ACS is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,16 +266,6 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             protocol_answer(Message::Erro(erro).to_json())
         }
     }
-}
-
-fn erro(
-    validator: &Validator,
-    code: ErrorCode,
-    detail: &str,
-    why: &str,
-    about: &Message,
-) -> Response {
-    protocol_answer(validator.reject(code, detail, why, Some(about)).to_json())
 }
 
 /// Relays an RReq from the ACS to the 3DS Server of the transaction, and its RRes back.

@@ -236,3 +236,48 @@ mod tests {
         assert!(TransId::parse("not-a-uuid").is_none());
     }
 }
+
+/// Whether `s` is a card number: 13 to 19 digits whose last is the Luhn check digit.
+pub fn is_card_number(s: &str) -> bool {
+    if !(13..=19).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = s
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            match (i % 2 == 1, d * 2) {
+                (true, doubled) if doubled > 9 => doubled - 9,
+                (true, doubled) => doubled,
+                (false, _) => d,
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod card_number_tests {
+    #[test]
+    fn luhn() {
+        // Public test numbers.
+        for pan in [
+            "4242424242424242",
+            "5555555555554444",
+            "378282246310005",
+            "4000000000001000",
+        ] {
+            assert!(super::is_card_number(pan), "{pan}");
+        }
+        for not in [
+            "4242424242424241",
+            "424242424242",
+            "42424242424242424242",
+            "4242-4242-4242-4242",
+        ] {
+            assert!(!super::is_card_number(not), "{not}");
+        }
+    }
+}

@@ -1,31 +1,33 @@
-//! The whole sandbox in one process: what `threeds up` runs and what the end-to-end
-//! tests start (on port 0, with temporary directories).
+//! The whole sandbox in one process — what `threeds up` runs and what the end-to-end
+//! tests start (on port 0, with temporary directories) — or one component alone
+//! (`threeds serve`), on the same code and the same wire.
 //!
-//! It generates the PKI if there is none, opens the key service, binds every listener
-//! first (so each component knows its peers' URLs), starts the ACS, one DS per scheme
-//! and the 3DS Server — each a real HTTPS service behind mutual TLS, talking to the
-//! others only over the network — runs the 3DS Server's first PReq, and describes the
-//! result in a [`Manifest`].
+//! It reads the ecosystem (`config`: schemes, card ranges, cards), generates the PKI if
+//! there is none, opens the key service and the database, binds every listener first
+//! (so each component knows its peers' URLs), starts the ACS, one DS per scheme and the
+//! 3DS Server — each a real HTTPS service behind mutual TLS, talking to the others only
+//! over the network — runs the 3DS Server's first PReq, and describes the result in a
+//! [`Manifest`].
 
 pub mod cards;
+pub mod config;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use acs::issuer::{Card, IssuerData, Outcome, Scheme};
-use acs::risk::Rules;
-use directory_server::{AcsRoute, DsConfig, DsState};
+use directory_server::{DsConfig, DsState};
 use emv3ds::MessageVersion;
-use emv3ds::card_ranges::RangeEntry;
+use pki::Layout;
 use pki::tls::{self, ClientAuth};
-use pki::{Layout, PkiSpec};
 use serde::Serialize;
 use threeds_server::{DsPeer, ServerConfig, ServerState};
 use tokio::net::TcpListener;
 use transport::{Client, Timeouts, TlsServer};
 
 pub use cards::{TestCard, cards};
+pub use config::{ConfigError, Ecosystem};
 
 /// Where the sandbox keeps things and where it listens.
 #[derive(Debug, Clone)]
@@ -39,8 +41,8 @@ pub struct SandboxConfig {
     pub port_base: u16,
     /// Timeouts of calls between components.
     pub timeouts: Timeouts,
-    /// How often the 3DS Server asks each DS for card-range changes.
-    pub range_refresh: std::time::Duration,
+    /// Schemes, ranges, cards and identities (`sandbox.toml`).
+    pub ecosystem: Ecosystem,
 }
 
 impl Default for SandboxConfig {
@@ -51,7 +53,8 @@ impl Default for SandboxConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_base: 7440,
             timeouts: Timeouts::default(),
-            range_refresh: std::time::Duration::from_secs(3600),
+            ecosystem: Ecosystem::shipped()
+                .expect("the shipped sandbox.toml reads (tested by cards::tests)"),
         }
     }
 }
@@ -111,22 +114,42 @@ pub enum SandboxError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("{0}")]
     Setup(String),
 }
 
-/// A running sandbox.
+/// One component, for `threeds serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Component {
+    ThreeDsServer,
+    Acs,
+    /// The DS of the named scheme.
+    Ds(String),
+}
+
+impl Component {
+    /// Its database file's stem.
+    fn name(&self) -> String {
+        match self {
+            Component::ThreeDsServer => "3ds-server".into(),
+            Component::Acs => "acs".into(),
+            Component::Ds(scheme) => format!("ds-{scheme}"),
+        }
+    }
+}
+
+/// A running sandbox (or one component of it).
 #[derive(Debug)]
 pub struct Sandbox {
     pub manifest: Manifest,
     servers: Vec<TlsServer>,
-    refresh: tokio::task::JoinHandle<()>,
+    refresh: Option<tokio::task::JoinHandle<()>>,
     store: store::Store,
     /// Why each DS's card ranges could not be fetched at start, if any.
     pub preparation: Vec<(String, Result<usize, String>)>,
 }
-
-const VERSIONS: [MessageVersion; 3] = MessageVersion::ALL;
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
@@ -139,125 +162,251 @@ async fn bind(host: IpAddr, port: u16) -> Result<TcpListener, SandboxError> {
         .map_err(|source| SandboxError::Bind { addr, source })
 }
 
-fn url(listener: &TcpListener, path: &str) -> Result<String, SandboxError> {
-    let port = listener
+fn port_of(listener: &TcpListener) -> Result<u16, SandboxError> {
+    listener
         .local_addr()
-        .map_err(|e| SandboxError::Setup(e.to_string()))?
-        .port();
-    // `localhost` is on every TLS certificate and resolves without DNS.
-    Ok(format!("https://localhost:{port}{path}"))
+        .map(|a| a.port())
+        .map_err(|e| SandboxError::Setup(e.to_string()))
+}
+
+fn setup<E: std::fmt::Display>(e: E) -> SandboxError {
+    SandboxError::Setup(e.to_string())
+}
+
+fn versions(list: &[String]) -> Vec<MessageVersion> {
+    list.iter()
+        .filter_map(|v| MessageVersion::parse(v))
+        .collect()
+}
+
+/// Where every component is reached: its own listener's port when it runs here, the
+/// configured `url` when set, else `--port-base` + its offset.
+#[derive(Debug)]
+struct Urls {
+    /// The 3DS Server's base URL (requestor API; `/rreq` for DSs).
+    server: String,
+    /// The ACS's AReq endpoint.
+    acs: String,
+    /// Each scheme's DS.
+    ds: Vec<String>,
 }
 
 impl Sandbox {
-    /// Starts everything.
+    /// Starts every component.
     pub async fn start(config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
+        Sandbox::run(config, None).await
+    }
+
+    /// Starts one component; its peers are found by URL (configured, or derived from
+    /// `port_base`), so `port_base` cannot be 0 unless every peer's `url` is set.
+    pub async fn serve(
+        config: &SandboxConfig,
+        component: &Component,
+    ) -> Result<Sandbox, SandboxError> {
+        Sandbox::run(config, Some(component)).await
+    }
+
+    async fn run(
+        config: &SandboxConfig,
+        only: Option<&Component>,
+    ) -> Result<Sandbox, SandboxError> {
+        let ecosystem = &config.ecosystem;
+        let runs = |c: &Component| only.is_none_or(|o| o == c);
+        if let Some(Component::Ds(name)) = only
+            && !ecosystem.schemes.iter().any(|s| &s.name == name)
+        {
+            let known: Vec<&str> = ecosystem.schemes.iter().map(|s| s.name.as_str()).collect();
+            return Err(SandboxError::Setup(format!(
+                "no scheme named {name} (the ecosystem has {})",
+                known.join(", ")
+            )));
+        }
+
         let layout = Layout::new(&config.certs);
-        let spec = PkiSpec::default();
+        let spec = ecosystem.pki_spec();
         if !layout.exists() {
             pki::init(&config.certs, &spec, false)?;
+        }
+        for scheme in &spec.schemes {
+            if !layout.scheme(&scheme.name).ds_tls_cert().exists() {
+                return Err(SandboxError::Setup(format!(
+                    "{} has no certificates for scheme {}: regenerate with `threeds pki init --force` \
+                     and the same --config",
+                    config.certs.display(),
+                    scheme.name
+                )));
+            }
         }
         let keys: Arc<dyn kms::KeyService> = Arc::new(kms::SoftwareKeys::open_or_create(
             &config.data.join("keys/master.key"),
         )?);
-        let database = absolute(&config.data.join("sandbox.db"));
+        let database = absolute(&config.data.join(match only {
+            None => "sandbox.db".to_owned(),
+            Some(c) => format!("{}.db", c.name()),
+        }));
         let store = store::Store::open(&database, keys.clone()).await?;
-        let port = |i: u16| {
+
+        // Listeners first, so every URL is known before anything starts.
+        let offset_port = |i: u16| {
             if config.port_base == 0 {
                 0
             } else {
                 config.port_base + i
             }
         };
-
-        let server_listener = bind(config.host, port(0)).await?;
-        let acs_listener = bind(config.host, port(1)).await?;
+        let mut server_listener = None;
+        let mut acs_listener = None;
         let mut ds_listeners = Vec::new();
-        for (i, _) in spec.schemes.iter().enumerate() {
-            ds_listeners.push(bind(config.host, port(2 + i as u16)).await?);
+        if runs(&Component::ThreeDsServer) {
+            server_listener = Some(bind(config.host, offset_port(0)).await?);
         }
+        if runs(&Component::Acs) {
+            acs_listener = Some(bind(config.host, offset_port(1)).await?);
+        }
+        for (i, scheme) in ecosystem.schemes.iter().enumerate() {
+            let listener = if runs(&Component::Ds(scheme.name.clone())) {
+                Some(bind(config.host, offset_port(2 + i as u16)).await?)
+            } else {
+                None
+            };
+            ds_listeners.push(listener);
+        }
+        // `localhost` is on every TLS certificate and resolves without DNS.
+        let derived = |listener: &Option<TcpListener>,
+                       i: u16,
+                       what: &str|
+         -> Result<String, SandboxError> {
+            let port = match listener {
+                Some(l) => port_of(l)?,
+                None if config.port_base != 0 => config.port_base + i,
+                None => {
+                    return Err(SandboxError::Setup(format!(
+                        "the {what} runs elsewhere: give its url in the ecosystem file or a fixed --port-base"
+                    )));
+                }
+            };
+            Ok(format!("https://localhost:{port}"))
+        };
+        let needs = |c: Component| only.is_none() || only != Some(&c);
+        let urls = Urls {
+            server: match &ecosystem.threeds_server.url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None => derived(&server_listener, 0, "3DS Server")?,
+            },
+            acs: match &ecosystem.acs.url {
+                Some(url) => url.clone(),
+                None if runs(&Component::Acs) || needs(Component::Acs) => {
+                    format!("{}/areq", derived(&acs_listener, 1, "ACS")?)
+                }
+                None => String::new(),
+            },
+            ds: ecosystem
+                .schemes
+                .iter()
+                .zip(&ds_listeners)
+                .enumerate()
+                .map(|(i, (scheme, listener))| match &scheme.url {
+                    Some(url) => Ok(url.clone()),
+                    None => Ok(format!("{}/", derived(listener, 2 + i as u16, "DS")?)),
+                })
+                .collect::<Result<_, SandboxError>>()?,
+        };
         let root = layout.tls_root_ca();
         let mut servers = Vec::new();
 
-        // ACS.
-        let acs_url = url(&acs_listener, "/areq")?;
-        let acs_state = acs::AcsState::new(issuer_data(), keys.clone(), store.clone()).await?;
-        let acs_tls = tls::server_config(&layout.tls_identity("acs"), &root, ClientAuth::Required)?;
-        servers.push(serve(acs_listener, &acs_tls, acs::app(acs_state))?);
+        if let Some(listener) = acs_listener {
+            let mut acs_state =
+                acs::AcsState::new(ecosystem.issuer_data(), keys.clone(), store.clone()).await?;
+            acs_state.reference_number = ecosystem.acs.reference_number.clone();
+            let acs_tls =
+                tls::server_config(&layout.tls_identity("acs"), &root, ClientAuth::Required)?;
+            servers.push(transport::serve(listener, &acs_tls, acs::app(acs_state)).map_err(setup)?);
+        }
 
-        // One DS per scheme.
         let mut schemes = Vec::new();
-        for (scheme, listener) in spec.schemes.iter().zip(ds_listeners) {
+        for ((scheme, listener), ds_url) in ecosystem.schemes.iter().zip(ds_listeners).zip(&urls.ds)
+        {
             let files = layout.scheme(&scheme.name);
-            let ds_url = url(&listener, "/")?;
-            let client_tls = tls::client_config(&root, Some(&files.ds_tls_identity()))?;
-            let client = Client::new(&client_tls, config.timeouts)
-                .map_err(|e| SandboxError::Setup(e.to_string()))?;
-            let ds_config = DsConfig {
-                directory_server_id: scheme.directory_server_id.clone(),
-                reference_number: "DS_LOA_DIS_SNDBX_020100_00001".into(),
-                url: ds_url.clone(),
-                versions: VERSIONS.to_vec(),
-                routes: routes(&scheme.name, &acs_url),
-            };
-            let state =
-                DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
-            let server_tls =
-                tls::server_config(&files.ds_tls_identity(), &root, ClientAuth::Required)?;
-            servers.push(serve(listener, &server_tls, directory_server::app(state))?);
+            if let Some(listener) = listener {
+                let client_tls = tls::client_config(&root, Some(&files.ds_tls_identity()))?;
+                let client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+                let ds_config = DsConfig {
+                    directory_server_id: scheme.directory_server_id.clone(),
+                    reference_number: scheme.reference_number.clone(),
+                    url: ds_url.clone(),
+                    versions: versions(&scheme.versions),
+                    routes: ecosystem.routes_of(scheme, &urls.acs),
+                };
+                let state =
+                    DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
+                let server_tls =
+                    tls::server_config(&files.ds_tls_identity(), &root, ClientAuth::Required)?;
+                servers.push(
+                    transport::serve(listener, &server_tls, directory_server::app(state))
+                        .map_err(setup)?,
+                );
+            }
             schemes.push(SchemeInfo {
                 name: scheme.name.clone(),
                 directory_server_id: scheme.directory_server_id.clone(),
-                directory_server: ds_url,
+                directory_server: ds_url.clone(),
                 ds_root_ca: absolute(&files.ds_root_ca()),
                 ds_encryption_cert: absolute(&files.ds_encryption_cert()),
             });
         }
 
-        // 3DS Server.
-        let requestor_api = url(&server_listener, "")?;
-        let client_tls = tls::client_config(&root, Some(&layout.tls_identity("3ds-server")))?;
-        let ds_client = Client::new(&client_tls, config.timeouts)
-            .map_err(|e| SandboxError::Setup(e.to_string()))?;
-        let server_config = ServerConfig {
-            reference_number: "3DS_LOA_SER_SNDBX_020100_00001".into(),
-            operator_id: "SANDBOX-OPERATOR".into(),
-            url: format!("{requestor_api}/rreq"),
-            versions: VERSIONS.to_vec(),
-            directory_servers: schemes
-                .iter()
-                .map(|s| DsPeer {
-                    scheme: s.name.clone(),
-                    directory_server_id: s.directory_server_id.clone(),
-                    url: s.directory_server.clone(),
-                })
-                .collect(),
-            requestor_id: "SANDBOX-REQUESTOR-0001".into(),
-            requestor_name: "Sandbox Shop".into(),
-            requestor_url: "https://localhost/".into(),
-        };
-        let server_state = ServerState::new(server_config, ds_client, store.clone());
-        let server_tls = tls::server_config(
-            &layout.tls_identity("3ds-server"),
-            &root,
-            ClientAuth::Required,
-        )?;
-        servers.push(serve(
-            server_listener,
-            &server_tls,
-            threeds_server::app(server_state.clone()),
-        )?);
-        let preparation = server_state.prepare().await;
-        let refresh = server_state.spawn_refresh(config.range_refresh);
+        let mut preparation = Vec::new();
+        let mut refresh = None;
+        if let Some(listener) = server_listener {
+            let client_tls = tls::client_config(&root, Some(&layout.tls_identity("3ds-server")))?;
+            let ds_client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+            let own = &ecosystem.threeds_server;
+            let server_config = ServerConfig {
+                reference_number: own.reference_number.clone(),
+                operator_id: own.operator_id.clone(),
+                url: format!("{}/rreq", urls.server),
+                versions: versions(&own.versions),
+                directory_servers: schemes
+                    .iter()
+                    .map(|s| DsPeer {
+                        scheme: s.name.clone(),
+                        directory_server_id: s.directory_server_id.clone(),
+                        url: s.directory_server.clone(),
+                    })
+                    .collect(),
+                requestor_id: own.requestor_id.clone(),
+                requestor_name: own.requestor_name.clone(),
+                requestor_url: own.requestor_url.clone(),
+            };
+            let server_state = ServerState::new(server_config, ds_client, store.clone());
+            let server_tls = tls::server_config(
+                &layout.tls_identity("3ds-server"),
+                &root,
+                ClientAuth::Required,
+            )?;
+            servers.push(
+                transport::serve(
+                    listener,
+                    &server_tls,
+                    threeds_server::app(server_state.clone()),
+                )
+                .map_err(setup)?,
+            );
+            preparation = server_state.prepare().await;
+            refresh = Some(
+                server_state.spawn_refresh(Duration::from_secs(own.range_refresh_secs.max(1))),
+            );
+        }
 
         let manifest = Manifest {
             version: 1,
             endpoints: Endpoints {
-                requestor_api,
+                requestor_api: urls.server,
                 directory_server: schemes
                     .first()
                     .map(|s| s.directory_server.clone())
                     .unwrap_or_default(),
-                acs: acs_url,
+                acs: urls.acs,
             },
             tls: TlsFiles {
                 root_ca: absolute(&root),
@@ -276,85 +425,15 @@ impl Sandbox {
         })
     }
 
-    /// Stops every component (each drains its open connections first).
+    /// Stops every component (each drains its open connections first), then closes the
+    /// database.
     pub async fn shutdown(self) {
-        self.refresh.abort();
+        if let Some(refresh) = self.refresh {
+            refresh.abort();
+        }
         for server in self.servers {
             server.shutdown().await;
         }
         self.store.close().await;
-    }
-}
-
-fn serve(
-    listener: TcpListener,
-    tls: &rustls::ServerConfig,
-    app: axum::Router,
-) -> Result<TlsServer, SandboxError> {
-    transport::serve(listener, tls, app).map_err(|e| SandboxError::Setup(e.to_string()))
-}
-
-/// The card ranges of a scheme's DS, all served by the sandbox's ACS.
-fn routes(scheme: &str, acs_url: &str) -> Vec<AcsRoute> {
-    let Some((_, _, prefix)) = cards::SCHEMES.iter().find(|(name, _, _)| *name == scheme) else {
-        return Vec::new();
-    };
-    let range = |from: &str, to: &str, versions: &[MessageVersion]| AcsRoute {
-        range: RangeEntry {
-            start_range: format!("{prefix}{from}"),
-            end_range: format!("{prefix}{to}"),
-            acs_versions: versions.to_vec(),
-            acs_info_ind: vec!["01".into(), "02".into()],
-            three_ds_method_url: None,
-        },
-        acs_url: acs_url.to_owned(),
-        acs_identity: Some("threeds ACS".into()),
-    };
-    vec![
-        range("000000", "099999", &VERSIONS),
-        range(
-            "100000",
-            "199999",
-            &[MessageVersion::V2_1_0, MessageVersion::V2_2_0],
-        ),
-    ]
-}
-
-/// The ACS's issuer data: the shipped cards and each scheme's ECI convention.
-fn issuer_data() -> IssuerData {
-    let outcome = |name: &str| match name {
-        "frictionless-Y" => Some(Outcome::FrictionlessY),
-        "frictionless-A" => Some(Outcome::FrictionlessA),
-        "frictionless-N" => Some(Outcome::FrictionlessN),
-        "frictionless-R" => Some(Outcome::FrictionlessR),
-        "frictionless-U" => Some(Outcome::FrictionlessU),
-        _ => None,
-    };
-    IssuerData {
-        cards: cards()
-            .into_iter()
-            .filter_map(|c| {
-                Some(Card {
-                    outcome: outcome(&c.outcome)?,
-                    pan: c.pan,
-                    description: c.description,
-                })
-            })
-            .collect(),
-        schemes: cards::SCHEMES
-            .iter()
-            .map(|(name, id, prefix)| Scheme {
-                name: (*name).into(),
-                directory_server_id: (*id).into(),
-                prefixes: vec![(*prefix).into()],
-                // alpha: Visa-style ECI; beta: Mastercard-style (fact sheet §10.1).
-                eci: if *name == "alpha" {
-                    ["05", "06", "07"]
-                } else {
-                    ["02", "01", "00"]
-                },
-            })
-            .collect(),
-        rules: Rules::default(),
     }
 }

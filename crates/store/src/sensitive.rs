@@ -40,25 +40,7 @@ pub fn find_card_data(value: &Value) -> Option<String> {
 }
 
 fn looks_like_pan(s: &str) -> bool {
-    (13..=19).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && luhn(s)
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let d2 = d * 2;
-                if d2 > 9 { d2 - 9 } else { d2 }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    emv3ds::values::is_card_number(s)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use emv3ds::messages::{RReq, RRes};
 use emv3ds::{Context, ErrorCode, Message, Role, Validator};
 use serde_json::Value;
 use store::{Source, Status};
-use transport::protocol_answer;
+use transport::{protocol_answer, protocol_refusal as refuse};
 
 use crate::ServerState;
 
@@ -44,16 +44,6 @@ pub(crate) async fn rreq(State(state): State<ServerState>, body: Bytes) -> Respo
         Ok(()) => protocol_answer(Message::RRes(results_response(&rreq)).to_json()),
         Err((code, detail, why)) => refuse(&validator, code, detail, &why, &about),
     }
-}
-
-fn refuse(
-    validator: &Validator,
-    code: ErrorCode,
-    detail: &str,
-    why: &str,
-    about: &Message,
-) -> Response {
-    protocol_answer(validator.reject(code, detail, why, Some(about)).to_json())
 }
 
 type Refusal = (ErrorCode, &'static str, String);

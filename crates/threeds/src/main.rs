@@ -20,6 +20,12 @@ enum Command {
     /// Run the whole sandbox (3DS Server, a DS per scheme, ACS) on loopback until Ctrl-C;
     /// generates the PKI first if there is none, and writes a manifest for scripts.
     Up(commands::up::Args),
+    /// Run one component alone (3DS Server, ACS, or one scheme's DS) until Ctrl-C, to
+    /// pair it with your own implementation of the others.
+    Serve(commands::serve::Args),
+    /// Print the shipped ecosystem file (schemes, card ranges, cards) to edit and pass
+    /// back with --config.
+    Config,
     /// List the test cards and what each does.
     Cards(commands::cards::Args),
     /// Validate one EMV 3DS message as a receiving component would.
@@ -43,6 +49,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Up(args) => commands::up::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Config => {
+            print!("{}", sandbox::config::SHIPPED);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Cards(args) => commands::cards::run(&args),
         Command::Pki(command) => commands::pki::run(&command),
         Command::Dictionary => {

@@ -12,5 +12,5 @@ mod protocol;
 mod server;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
-pub use protocol::{fresh_trans_id, protocol_answer};
+pub use protocol::{fresh_trans_id, protocol_answer, protocol_refusal};
 pub use server::{Peer, TlsServer, serve};

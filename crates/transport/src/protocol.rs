@@ -23,3 +23,15 @@ pub fn fresh_trans_id() -> TransId {
     OsRng.fill_bytes(&mut bytes);
     TransId::from_random_bytes(bytes)
 }
+
+/// A protocol answer refusing `about`: the `Erro` `validator`'s role sends, with `code`,
+/// the elements at fault (`detail`) and why.
+pub fn protocol_refusal(
+    validator: &emv3ds::Validator,
+    code: emv3ds::ErrorCode,
+    detail: &str,
+    why: &str,
+    about: &emv3ds::Message,
+) -> Response {
+    protocol_answer(validator.reject(code, detail, why, Some(about)).to_json())
+}

@@ -1,4 +1,4 @@
-//! `threeds cards`: the shipped test cards and what each does.
+//! `threeds cards`: the test cards of the ecosystem file and what each does.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,10 +8,12 @@ pub struct Args {
     /// JSON: `[{"pan", "scheme", "outcome", "otp"?, "description"}]`.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ecosystem: super::EcosystemArg,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let cards = sandbox::cards();
+    let cards = args.ecosystem.load()?.cards();
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &cards)?;

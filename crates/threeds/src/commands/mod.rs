@@ -1,6 +1,89 @@
-//! One module per subcommand.
+//! One module per subcommand, and the flags several share.
 
 pub mod cards;
 pub mod pki;
+pub mod serve;
 pub mod up;
 pub mod validate;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+/// `--config`: the ecosystem file (schemes, card ranges, cards).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EcosystemArg {
+    /// The ecosystem file (default: the shipped one; `threeds config` prints it).
+    #[arg(long = "config", env = "THREEDS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl EcosystemArg {
+    pub fn load(&self) -> anyhow::Result<sandbox::Ecosystem> {
+        Ok(match &self.config {
+            Some(path) => sandbox::Ecosystem::load(path)?,
+            None => sandbox::Ecosystem::shipped()?,
+        })
+    }
+}
+
+/// Where a running sandbox (or component) keeps things and listens.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The PKI directory (generated when empty).
+    #[arg(
+        long,
+        env = "THREEDS_CERTS",
+        default_value = "certs",
+        value_name = "DIR"
+    )]
+    certs: PathBuf,
+    /// The data directory (keys, database, manifest).
+    #[arg(
+        long,
+        env = "THREEDS_DATA",
+        default_value = ".threeds",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+    /// The address to listen on.
+    #[arg(long, env = "THREEDS_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// First port: 3DS Server, then ACS, then one DS per scheme (0: let the OS choose).
+    #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
+    port_base: u16,
+    #[command(flatten)]
+    ecosystem: EcosystemArg,
+}
+
+impl RunArgs {
+    pub fn sandbox_config(&self) -> anyhow::Result<sandbox::SandboxConfig> {
+        Ok(sandbox::SandboxConfig {
+            certs: self.certs.clone(),
+            data: self.data.clone(),
+            host: self.host,
+            port_base: self.port_base,
+            ecosystem: self.ecosystem.load()?,
+            ..sandbox::SandboxConfig::default()
+        })
+    }
+}
+
+/// Waits for Ctrl-C (or SIGTERM, as `docker stop` and service managers send).
+pub async fn until_stopped() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => stopped.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}

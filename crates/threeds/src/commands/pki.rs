@@ -16,6 +16,9 @@ pub enum Command {
         /// Replace an existing PKI (new keys; the old certificates stop being trusted).
         #[arg(long)]
         force: bool,
+        /// Certificates for the schemes of this ecosystem file.
+        #[command(flatten)]
+        ecosystem: super::EcosystemArg,
     },
     /// List the certificates: subject, issuer, key type, expiry, SHA-256 fingerprint.
     Show {
@@ -41,8 +44,13 @@ pub struct DirArg {
 
 pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { dir, force } => {
-            let inventory = pki::init(&dir.path, &pki::PkiSpec::default(), *force)?;
+        Command::Init {
+            dir,
+            force,
+            ecosystem,
+        } => {
+            let spec = ecosystem.load()?.pki_spec();
+            let inventory = pki::init(&dir.path, &spec, *force)?;
             println!(
                 "generated {} certificates in {}",
                 inventory.certificates.len(),

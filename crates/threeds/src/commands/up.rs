@@ -1,53 +1,28 @@
 //! `threeds up`: the whole sandbox in this process until Ctrl-C.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::RunArgs;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The PKI directory (generated when empty).
-    #[arg(
-        long,
-        env = "THREEDS_CERTS",
-        default_value = "certs",
-        value_name = "DIR"
-    )]
-    certs: PathBuf,
-    /// The data directory (keys; the database once there is one).
-    #[arg(
-        long,
-        env = "THREEDS_DATA",
-        default_value = ".threeds",
-        value_name = "DIR"
-    )]
-    data: PathBuf,
-    /// The address to listen on.
-    #[arg(long, env = "THREEDS_HOST", default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// First port: 3DS Server, then ACS, then one DS per scheme (0: let the OS choose).
-    #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
-    port_base: u16,
+    #[command(flatten)]
+    run: RunArgs,
     /// Where to write the manifest (default: <data>/manifest.json).
     #[arg(long, value_name = "PATH")]
     manifest: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let config = args.run.sandbox_config()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(up(args))
+    runtime.block_on(up(args, config))
 }
 
-async fn up(args: &Args) -> anyhow::Result<ExitCode> {
-    let config = sandbox::SandboxConfig {
-        certs: args.certs.clone(),
-        data: args.data.clone(),
-        host: args.host,
-        port_base: args.port_base,
-        ..sandbox::SandboxConfig::default()
-    };
+async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitCode> {
     let running = sandbox::Sandbox::start(&config)
         .await
         .context("starting the sandbox")?;
@@ -59,7 +34,7 @@ async fn up(args: &Args) -> anyhow::Result<ExitCode> {
     let manifest_path = args
         .manifest
         .clone()
-        .unwrap_or_else(|| args.data.join("manifest.json"));
+        .unwrap_or_else(|| args.run.data.join("manifest.json"));
     if let Some(dir) = manifest_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -82,6 +57,7 @@ async fn up(args: &Args) -> anyhow::Result<ExitCode> {
     }
     println!("  ACS             {}", m.endpoints.acs);
     println!("  trust anchor    {}", m.tls.root_ca.display());
+    println!("  database        {}", m.database.display());
     println!(
         "  manifest        {}",
         std::path::absolute(&manifest_path)
@@ -91,9 +67,7 @@ async fn up(args: &Args) -> anyhow::Result<ExitCode> {
     println!("  test cards      threeds cards");
     println!("Ctrl-C stops it.");
 
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    super::until_stopped().await?;
     println!("stopping…");
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)

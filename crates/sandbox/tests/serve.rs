@@ -1,0 +1,151 @@
+//! `threeds serve`: each component started alone (its own database), finding its peers
+//! by port as `threeds up` lays them out, together make a working sandbox; and a
+//! component whose peers cannot be located refuses to start with a clear reason.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
+use std::net::TcpListener;
+
+use sandbox::{Component, Sandbox, SandboxConfig, cards};
+use serde_json::json;
+use transport::{Client, Timeouts};
+
+/// A base port with the four ports the sandbox needs free right now.
+fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port();
+        drop(probe);
+        if base > 60000 {
+            continue;
+        }
+        let all_free = (0..4).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no four consecutive free ports");
+}
+
+#[tokio::test]
+async fn components_served_alone_form_the_sandbox() {
+    let dirs = tempfile::tempdir().unwrap();
+    let config = SandboxConfig {
+        certs: dirs.path().join("certs"),
+        data: dirs.path().join("data"),
+        port_base: free_port_base(),
+        ..SandboxConfig::default()
+    };
+    // Peers first, so the 3DS Server's first PReq finds its DSs.
+    let mut running = Vec::new();
+    for component in [
+        Component::Acs,
+        Component::Ds("alpha".into()),
+        Component::Ds("beta".into()),
+        Component::ThreeDsServer,
+    ] {
+        running.push(Sandbox::serve(&config, &component).await.unwrap());
+    }
+    let server = running.last().unwrap();
+    for (ds, prepared) in &server.preparation {
+        assert!(prepared.is_ok(), "{ds}: {prepared:?}");
+    }
+    let databases: Vec<_> = running
+        .iter()
+        .map(|r| r.manifest.database.clone())
+        .collect();
+    assert_eq!(databases.len(), 4);
+    for (i, db) in databases.iter().enumerate() {
+        assert!(
+            db.exists() && !databases[..i].contains(db),
+            "{}",
+            db.display()
+        );
+    }
+
+    let layout = pki::Layout::new(&config.certs);
+    let tls = pki::tls::client_config(
+        &layout.tls_root_ca(),
+        Some(&layout.tls_identity("requestor")),
+    )
+    .unwrap();
+    let requestor = Client::new(&tls, Timeouts::default()).unwrap();
+    let api = &server.manifest.endpoints.requestor_api;
+    for scheme in ["alpha", "beta"] {
+        let pan = cards()
+            .into_iter()
+            .find(|c| c.scheme == scheme && c.outcome == "frictionless-Y")
+            .unwrap()
+            .pan;
+        let body = json!({
+            "acctNumber": pan,
+            "deviceChannel": "02",
+            "messageCategory": "01",
+            "messageVersion": "2.2.0",
+            "threeDSCompInd": "U",
+            "threeDSRequestorAuthenticationInd": "01",
+            "purchaseAmount": "1000",
+            "purchaseCurrency": "978",
+            "purchaseExponent": "2",
+            "purchaseDate": "20261124120000",
+            "transType": "01",
+            "cardExpiryDate": "3012",
+            "acquirerBIN": "400000",
+            "acquirerMerchantID": "M-1",
+            "mcc": "5411",
+            "merchantCountryCode": "250",
+            "merchantName": "Sandbox Shop",
+            "notificationURL": "https://localhost/notify",
+            "browserAcceptHeader": "text/html",
+            "browserIP": "192.0.2.1",
+            "browserJavaEnabled": false,
+            "browserJavascriptEnabled": true,
+            "browserLanguage": "en",
+            "browserColorDepth": "24",
+            "browserScreenHeight": "1080",
+            "browserScreenWidth": "1920",
+            "browserTZ": "0",
+            "browserUserAgent": "Mozilla/5.0",
+        });
+        let reply = requestor
+            .post_json(
+                &format!("{api}/v1/auth"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(reply.status, 200, "{answer}");
+        assert_eq!(answer["ares"]["transStatus"], "Y", "{scheme}: {answer}");
+    }
+    for r in running {
+        r.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_component_whose_peers_cannot_be_located_does_not_start() {
+    let dirs = tempfile::tempdir().unwrap();
+    let config = SandboxConfig {
+        certs: dirs.path().join("certs"),
+        data: dirs.path().join("data"),
+        port_base: 0,
+        ..SandboxConfig::default()
+    };
+    let err = Sandbox::serve(&config, &Component::ThreeDsServer)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("runs elsewhere"), "{err}");
+    let err = Sandbox::serve(&config, &Component::Ds("gamma".into()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no scheme named gamma") && err.contains("alpha, beta"),
+        "{err}"
+    );
+}
