@@ -409,3 +409,71 @@ fn cards_lists_every_outcome_as_json() {
         }
     }
 }
+
+#[test]
+fn config_prints_an_editable_file_that_cards_reads_back() {
+    let out = threeds(&["config"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("my.toml");
+    // A user adds a card to the first scheme.
+    let mut text = String::from_utf8(out.stdout).expect("utf-8");
+    text.push_str(
+        "\n[[schemes.cards]]\npan = \"5200000000006004\"\noutcome = \"frictionless-N\"\ndescription = \"mine\"\n",
+    );
+    std::fs::write(&file, &text).expect("write");
+    let out = threeds(
+        &["cards", "--json", "--config", &file.display().to_string()],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cards = json(&out.stdout);
+    assert!(
+        cards
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|c| c["pan"] == "5200000000006004" && c["scheme"] == "beta"),
+        "the card lands in the last scheme declared: {cards}"
+    );
+    // A mistake is one line naming the file and the place; exit 2.
+    std::fs::write(&file, text.replace("5200000000006004", "5200000000006005")).expect("write");
+    let out = threeds(&["cards", "--config", &file.display().to_string()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("my.toml: schemes[1].cards[7].pan: not a card number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_refuses_what_it_cannot_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data").display().to_string();
+    let certs = dir.path().join("certs").display().to_string();
+    for (args, expected) in [
+        (
+            vec!["serve", "ds", "--scheme", "gamma"],
+            "no scheme named gamma",
+        ),
+        (
+            vec!["serve", "acs", "--scheme", "alpha"],
+            "--scheme is for `threeds serve ds` only",
+        ),
+        (vec!["serve", "mpi"], "invalid value 'mpi'"),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--data", &data, "--certs", &certs, "--port-base", "0"]);
+        let out = threeds(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
