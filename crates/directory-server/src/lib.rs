@@ -24,7 +24,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use emv3ds::card_ranges::{RangeEntry, Registry};
 use emv3ds::messages::RReq;
-use emv3ds::{Context, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
+use emv3ds::{Context, ErrorCode, Message, MessageVersion, Role, Validator};
 use store::{NewDsTransaction, Store};
 use transport::{Peer, fresh_trans_id, protocol_answer, protocol_refusal as erro};
 
@@ -188,84 +188,38 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             &forwarded,
         );
     }
-    let facts = RequestFacts::of(&forwarded);
-    let reply = match state
-        .client
-        .post_json(&route.acs_url, forwarded.to_json())
-        .await
+    let ares = match transport::exchange(
+        &state.client,
+        &route.acs_url,
+        &forwarded,
+        validator,
+        "the ACS",
+    )
+    .await
     {
-        Ok(reply) => reply,
-        Err(e) => {
-            return protocol_answer(
-                validator
-                    .reject(
-                        e.erro_code(),
-                        "",
-                        &format!("the ACS did not answer: {e}"),
-                        Some(&forwarded),
-                    )
-                    .to_json(),
+        Ok(ares) => ares,
+        Err(erro) => return protocol_answer(Message::Erro(*erro).to_json()),
+    };
+    if let Message::ARes(answer) = &ares {
+        let recorded = state
+            .store
+            .record_ds_answer(
+                ds_trans_id.as_str(),
+                answer.acs_trans_id.as_ref().map(|t| t.as_str()),
+                answer.trans_status.as_ref().map(|t| t.as_str()),
+            )
+            .await;
+        if let Err(e) = recorded {
+            return erro(
+                validator,
+                ErrorCode::TransientSystemFailure,
+                "",
+                &format!("the DS could not record the ARes: {e}"),
+                &ares,
             );
         }
-    };
-    if reply.status != 200 {
-        return protocol_answer(
-            validator
-                .reject(
-                    ErrorCode::TransientSystemFailure,
-                    "",
-                    &format!("the ACS answered HTTP {}", reply.status),
-                    Some(&forwarded),
-                )
-                .to_json(),
-        );
     }
-    // The ACS's answer is an ARes (or an Erro) for this AReq; anything else is refused.
-    let ctx = Context {
-        request: Some(&facts),
-        channel: None,
-    };
-    match validator.validate(&reply.body, &ctx) {
-        Ok(valid) => match &valid.message {
-            Message::ARes(ares) => {
-                let recorded = state
-                    .store
-                    .record_ds_answer(
-                        ds_trans_id.as_str(),
-                        ares.acs_trans_id.as_ref().map(|t| t.as_str()),
-                        ares.trans_status.as_ref().map(|t| t.as_str()),
-                    )
-                    .await;
-                if let Err(e) = recorded {
-                    return erro(
-                        validator,
-                        ErrorCode::TransientSystemFailure,
-                        "",
-                        &format!("the DS could not record the ARes: {e}"),
-                        &valid.message,
-                    );
-                }
-                protocol_answer(valid.message.to_json())
-            }
-            Message::Erro(_) => protocol_answer(valid.message.to_json()),
-            other => protocol_answer(
-                validator
-                    .reject(
-                        ErrorCode::MessageInvalid,
-                        "messageType",
-                        &format!("the ACS answered the AReq with a {}", other.message_type()),
-                        Some(&forwarded),
-                    )
-                    .to_json(),
-            ),
-        },
-        Err(erro) => {
-            let mut erro = *erro;
-            erro.error_description =
-                format!("the ACS's ARes is invalid: {}", erro.error_description);
-            protocol_answer(Message::Erro(erro).to_json())
-        }
-    }
+    protocol_answer(ares.to_json())
 }
 
 /// Relays an RReq from the ACS to the 3DS Server of the transaction, and its RRes back.
@@ -362,53 +316,16 @@ async fn relay_rreq(
             &about,
         );
     }
-    let facts = RequestFacts::of(&about);
-    let reply = match state.client.post_json(server_url, about.to_json()).await {
-        Ok(reply) if reply.status == 200 => reply,
-        Ok(reply) => {
-            return erro(
-                validator,
-                ErrorCode::TransientSystemFailure,
-                "",
-                &format!("the 3DS Server answered HTTP {}", reply.status),
-                &about,
-            );
-        }
-        Err(e) => {
-            return erro(
-                validator,
-                e.erro_code(),
-                "",
-                &format!("the 3DS Server did not answer: {e}"),
-                &about,
-            );
-        }
-    };
-    let ctx = Context {
-        request: Some(&facts),
-        channel: None,
-    };
-    match validator.validate(&reply.body, &ctx) {
-        Ok(valid) => match &valid.message {
-            Message::RRes(_) | Message::Erro(_) => protocol_answer(valid.message.to_json()),
-            other => erro(
-                validator,
-                ErrorCode::MessageInvalid,
-                "messageType",
-                &format!(
-                    "the 3DS Server answered the RReq with a {}",
-                    other.message_type()
-                ),
-                &about,
-            ),
-        },
-        Err(erro) => {
-            let mut erro = *erro;
-            erro.error_description = format!(
-                "the 3DS Server's RRes is invalid: {}",
-                erro.error_description
-            );
-            protocol_answer(Message::Erro(erro).to_json())
-        }
+    match transport::exchange(
+        &state.client,
+        server_url,
+        &about,
+        validator,
+        "the 3DS Server",
+    )
+    .await
+    {
+        Ok(rres) => protocol_answer(rres.to_json()),
+        Err(erro) => protocol_answer(Message::Erro(*erro).to_json()),
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use emv3ds::card_ranges::negotiate;
-use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, RequestFacts, Role, Validator};
+use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, Role, Validator};
 use serde_json::{Map, Value, json};
 
 use store::{NewServerTransaction, Source, Status};
@@ -284,52 +284,13 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     if let Err(e) = begun {
         return unavailable(&e);
     }
-    let facts = RequestFacts::of(&areq);
-    let response = match state.ds_client.post_json(&ds.url, areq.to_json()).await {
-        Ok(response) => response,
-        Err(e) => {
-            return erro(
-                StatusCode::BAD_GATEWAY,
-                e.erro_code(),
-                "",
-                &format!("the DS did not answer: {e}"),
-                Some(&areq),
-            );
-        }
-    };
-    if response.status != 200 {
-        return erro(
-            StatusCode::BAD_GATEWAY,
-            ErrorCode::TransientSystemFailure,
-            "",
-            &format!("the DS answered HTTP {}", response.status),
-            Some(&areq),
-        );
-    }
     let validator = Validator::new(Role::ThreeDsServer);
-    let ares = match validator.validate(
-        &response.body,
-        &Context {
-            request: Some(&facts),
-            channel: None,
-        },
-    ) {
-        Ok(valid) => valid.message,
-        Err(e) => return erro_reply(StatusCode::BAD_GATEWAY, &e),
-    };
-    let ares_json = match &ares {
-        Message::ARes(_) => serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null),
-        Message::Erro(e) => return erro_reply(StatusCode::BAD_GATEWAY, e),
-        other => {
-            return erro(
-                StatusCode::BAD_GATEWAY,
-                ErrorCode::MessageInvalid,
-                "messageType",
-                &format!("the DS answered the AReq with a {}", other.message_type()),
-                Some(&areq),
-            );
-        }
-    };
+    let ares =
+        match transport::exchange(&state.ds_client, &ds.url, &areq, &validator, "the DS").await {
+            Ok(ares) => ares,
+            Err(erro) => return erro_reply(StatusCode::BAD_GATEWAY, &erro),
+        };
+    let ares_json = serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null);
     let status = match ares_json.get("transStatus").and_then(Value::as_str) {
         Some("C" | "D" | "S") => Status::Pending,
         _ => Status::Final,

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use emv3ds::card_ranges::{CachedRange, RangeCache, RangeSnapshot};
 use emv3ds::messages::PReq;
-use emv3ds::{Context, Message, MessageVersion, RequestFacts, Role, Validator};
+use emv3ds::{Message, MessageVersion, Role, Validator};
 use store::{SavedRanges, Store};
 use transport::fresh_trans_id;
 
@@ -152,26 +152,17 @@ impl ServerState {
         preq.three_ds_server_operator_id = Some(self.config.operator_id.clone());
         preq.serial_num = serial.clone();
         let preq = Message::PReq(preq);
-        let reply = self
-            .ds_client
-            .post_json(&ds.url, preq.to_json())
+        let validator = Validator::new(Role::ThreeDsServer);
+        let answer = transport::exchange(&self.ds_client, &ds.url, &preq, &validator, "the DS")
             .await
-            .map_err(|e| e.to_string())?;
-        let facts = RequestFacts::of(&preq);
-        let valid = Validator::new(Role::ThreeDsServer)
-            .validate(
-                &reply.body,
-                &Context {
-                    request: Some(&facts),
-                    channel: None,
-                },
-            )
-            .map_err(|e| format!("invalid PRes: {} {}", e.error_code, e.error_detail))?;
-        let Message::PRes(pres) = valid.message else {
-            return Err(format!(
-                "the DS answered the PReq with a {}",
-                valid.message.message_type()
-            ));
+            .map_err(|e| {
+                format!(
+                    "{} {}: {}",
+                    e.error_code, e.error_detail, e.error_description
+                )
+            })?;
+        let Message::PRes(pres) = answer else {
+            return Err("the DS's answer is not a PRes".into());
         };
         let (snapshot, len) = {
             let mut caches = self

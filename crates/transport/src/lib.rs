@@ -4,13 +4,16 @@
 //!
 //! Components build their `Router` in `app(state)` and hand it to [`serve`]; they call
 //! their peers through a [`Client`]. Both take their rustls configuration from
-//! `pki::tls`, so the TLS policy is the same on every hop. This crate knows nothing of
-//! 3DS messages beyond the `Erro` codes a transport failure maps to.
+//! `pki::tls`, so the TLS policy is the same on every hop. [`exchange`] is the one way a
+//! component sends a protocol message to a peer and checks the answer; `protocol` holds
+//! how every service answers and numbers transactions.
 
 mod client;
+mod exchange;
 mod protocol;
 mod server;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
+pub use exchange::exchange;
 pub use protocol::{fresh_trans_id, protocol_answer, protocol_refusal};
 pub use server::{Peer, TlsServer, serve};
