@@ -15,16 +15,9 @@ pub struct IssuerCard {
     pub description: String,
 }
 
+/// The PAN as `emv3ds::values::Pan` shows it (first six, last four).
 fn mask(pan: &str) -> String {
-    if pan.len() < 13 || !pan.is_ascii() {
-        return "*".repeat(pan.len());
-    }
-    format!(
-        "{}{}{}",
-        &pan[..6],
-        "*".repeat(pan.len() - 10),
-        &pan[pan.len() - 4..]
-    )
+    emv3ds::values::Pan::parse(pan).map_or_else(|| "•".repeat(pan.chars().count()), |p| p.masked())
 }
 
 impl Store {
@@ -92,7 +85,7 @@ impl Store {
 mod tests {
     #[test]
     fn masks_keep_six_and_four() {
-        assert_eq!(super::mask("4000000000000002"), "400000******0002");
-        assert_eq!(super::mask("123"), "***");
+        assert_eq!(super::mask("4000000000000002"), "400000••••••0002");
+        assert_eq!(super::mask("123"), "•••");
     }
 }
