@@ -42,11 +42,11 @@ pub(crate) async fn rreq(State(state): State<ServerState>, body: Bytes) -> Respo
     let about = Message::RReq(rreq.clone());
     match check_and_record(&state, &rreq, &about).await {
         Ok(()) => protocol_answer(Message::RRes(results_response(&rreq)).to_json()),
-        Err((code, detail, why)) => refuse(&validator, code, detail, &why, &about),
+        Err((code, detail, why)) => refuse(&validator, code, &detail, &why, &about),
     }
 }
 
-type Refusal = (ErrorCode, &'static str, String);
+type Refusal = (ErrorCode, String, String);
 
 async fn check_and_record(
     state: &ServerState,
@@ -60,7 +60,7 @@ async fn check_and_record(
     let unavailable = |e: store::StoreError| {
         (
             ErrorCode::TransientSystemFailure,
-            "",
+            String::new(),
             format!("the 3DS Server could not read or record the transaction: {e}"),
         )
     };
@@ -72,7 +72,7 @@ async fn check_and_record(
     else {
         return Err((
             ErrorCode::TransactionIdNotRecognised,
-            "threeDSServerTransID",
+            "threeDSServerTransID".into(),
             "this 3DS Server sent no AReq with this threeDSServerTransID".into(),
         ));
     };
@@ -90,21 +90,16 @@ async fn check_and_record(
         mismatched.push("dsTransID");
     }
     if ares.is_some() && !mismatched.is_empty() {
-        let detail = if mismatched.len() == 2 {
-            "acsTransID,dsTransID"
-        } else {
-            mismatched[0]
-        };
         return Err((
             ErrorCode::TransactionIdNotRecognised,
-            detail,
+            mismatched.join(","),
             "the transaction ids do not match the ARes of this transaction".into(),
         ));
     }
     if tx.status == Status::Final || !matches!(ares_says("transStatus"), Some("C" | "D")) {
         return Err((
             ErrorCode::TransactionDataInvalid,
-            "transStatus",
+            "transStatus".into(),
             "no result is awaited for this transaction: its ARes was final or it has a result"
                 .into(),
         ));
@@ -112,7 +107,7 @@ async fn check_and_record(
     let json: Value = serde_json::from_slice(&about.to_json()).map_err(|e| {
         (
             ErrorCode::TransientSystemFailure,
-            "",
+            String::new(),
             format!("the RReq could not be kept: {e}"),
         )
     })?;
