@@ -10,7 +10,10 @@
 use serde_json::{Value, json};
 use transport::{Client, Timeouts};
 
+mod support;
+
 use sandbox::{Sandbox, SandboxConfig, cards};
+use support::{browser, card};
 
 struct Running {
     sandbox: Sandbox,
@@ -35,13 +38,7 @@ async fn start_in(dirs: tempfile::TempDir) -> Running {
     for (ds, prepared) in &sandbox.preparation {
         assert!(prepared.is_ok(), "card ranges from {ds}: {prepared:?}");
     }
-    let layout = pki::Layout::new(&config.certs);
-    let tls = pki::tls::client_config(
-        &layout.tls_root_ca(),
-        Some(&layout.tls_identity("requestor")),
-    )
-    .unwrap();
-    let requestor = Client::new(&tls, Timeouts::default()).unwrap();
+    let requestor = support::client_as(&config.certs, "requestor");
     Running {
         sandbox,
         requestor,
@@ -78,45 +75,6 @@ impl Running {
     }
 }
 
-/// A browser AReq's requestor data, shaped for `version`.
-fn browser(pan: &str, version: &str) -> Value {
-    let mut body = json!({
-        "deviceChannel": "02",
-        "messageCategory": "01",
-        "threeDSCompInd": "U",
-        "threeDSRequestorAuthenticationInd": "01",
-        "acctNumber": pan,
-        "cardExpiryDate": "2712",
-        "acquirerBIN": "412345",
-        "acquirerMerchantID": "M-000001234",
-        "mcc": "5411",
-        "merchantCountryCode": "826",
-        "merchantName": "Sandbox Shop",
-        "purchaseAmount": "12345",
-        "purchaseCurrency": "978",
-        "purchaseExponent": "2",
-        "purchaseDate": "20261124101530",
-        "browserAcceptHeader": "text/html,application/xhtml+xml",
-        "browserJavaEnabled": false,
-        "browserLanguage": "en-GB",
-        "browserColorDepth": "24",
-        "browserScreenHeight": "1080",
-        "browserScreenWidth": "1920",
-        "browserTZ": "0",
-        "browserUserAgent": "Mozilla/5.0 (X11; Linux x86_64)",
-        "notificationURL": "https://localhost/3ds/notify",
-    });
-    if version != "2.1.0" {
-        body["browserJavascriptEnabled"] = json!(true);
-    }
-    if version == "2.3.1" {
-        body["acceptLanguage"] = json!(["en-GB"]);
-        body["acquirerCountryCode"] = json!("826");
-        body["acquirerCountryCodeSource"] = json!("01");
-    }
-    body
-}
-
 /// A 3RI recurring payment referring to a prior authentication.
 fn recurring(pan: &str, version: &str, prior_acs_trans_id: &str) -> Value {
     let prior = json!({
@@ -151,14 +109,6 @@ fn recurring(pan: &str, version: &str, prior_acs_trans_id: &str) -> Value {
         body["threeDSRequestorPriorAuthenticationInfo"] = prior;
     }
     body
-}
-
-fn card(scheme: &str, outcome: &str) -> String {
-    cards()
-        .into_iter()
-        .find(|c| c.scheme == scheme && c.outcome == outcome)
-        .map(|c| c.pan)
-        .expect("test card")
 }
 
 /// preauth, then auth in the version preauth negotiated.

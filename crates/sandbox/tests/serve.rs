@@ -9,9 +9,10 @@
 
 use std::net::TcpListener;
 
-use sandbox::{Component, Sandbox, SandboxConfig, cards};
+mod support;
+
+use sandbox::{Component, Sandbox, SandboxConfig};
 use serde_json::json;
-use transport::{Client, Timeouts};
 
 /// A base port with the four ports the sandbox needs free right now.
 fn free_port_base() -> u16 {
@@ -66,50 +67,11 @@ async fn components_served_alone_form_the_sandbox() {
         );
     }
 
-    let layout = pki::Layout::new(&config.certs);
-    let tls = pki::tls::client_config(
-        &layout.tls_root_ca(),
-        Some(&layout.tls_identity("requestor")),
-    )
-    .unwrap();
-    let requestor = Client::new(&tls, Timeouts::default()).unwrap();
+    let requestor = support::client_as(&config.certs, "requestor");
     let api = &server.manifest.endpoints.requestor_api;
     for scheme in ["alpha", "beta"] {
-        let pan = cards()
-            .into_iter()
-            .find(|c| c.scheme == scheme && c.outcome == "frictionless-Y")
-            .unwrap()
-            .pan;
-        let body = json!({
-            "acctNumber": pan,
-            "deviceChannel": "02",
-            "messageCategory": "01",
-            "messageVersion": "2.2.0",
-            "threeDSCompInd": "U",
-            "threeDSRequestorAuthenticationInd": "01",
-            "purchaseAmount": "1000",
-            "purchaseCurrency": "978",
-            "purchaseExponent": "2",
-            "purchaseDate": "20261124120000",
-            "transType": "01",
-            "cardExpiryDate": "3012",
-            "acquirerBIN": "400000",
-            "acquirerMerchantID": "M-1",
-            "mcc": "5411",
-            "merchantCountryCode": "250",
-            "merchantName": "Sandbox Shop",
-            "notificationURL": "https://localhost/notify",
-            "browserAcceptHeader": "text/html",
-            "browserIP": "192.0.2.1",
-            "browserJavaEnabled": false,
-            "browserJavascriptEnabled": true,
-            "browserLanguage": "en",
-            "browserColorDepth": "24",
-            "browserScreenHeight": "1080",
-            "browserScreenWidth": "1920",
-            "browserTZ": "0",
-            "browserUserAgent": "Mozilla/5.0",
-        });
+        let mut body = support::browser(&support::card(scheme, "frictionless-Y"), "2.2.0");
+        body["messageVersion"] = json!("2.2.0");
         let reply = requestor
             .post_json(
                 &format!("{api}/v1/auth"),
