@@ -378,16 +378,7 @@ async fn every_endpoint_enforces_the_tls_policy() {
 #[tokio::test]
 async fn the_ds_answers_bad_areqs_with_the_right_erro() {
     let run = start().await;
-    let layout = pki::Layout::new(run.dirs.path().join("certs"));
-    let server = Client::new(
-        &pki::tls::client_config(
-            &layout.tls_root_ca(),
-            Some(&layout.tls_identity("3ds-server")),
-        )
-        .unwrap(),
-        Timeouts::default(),
-    )
-    .unwrap();
+    let server = support::client_as(&run.dirs.path().join("certs"), "3ds-server");
     let ds = &run.sandbox.manifest.schemes[0].directory_server;
     let example: Value =
         serde_json::from_str(emv3ds::examples::get("2.2.0", "AReq-browser").unwrap().json).unwrap();
@@ -577,12 +568,8 @@ async fn the_ds_checks_rreqs_before_relaying_them() {
             "authenticationValue": "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=",
         })
     };
-    let layout = pki::Layout::new(run.dirs.path().join("certs"));
-    let as_identity = |name: &str| {
-        let tls = pki::tls::client_config(&layout.tls_root_ca(), Some(&layout.tls_identity(name)))
-            .unwrap();
-        Client::new(&tls, Timeouts::default()).unwrap()
-    };
+    let certs = run.dirs.path().join("certs");
+    let as_identity = |name: &str| support::client_as(&certs, name);
     let ds = run.sandbox.manifest.schemes[0].directory_server.clone();
     let send = |client: Client, body: Value| {
         let ds = ds.clone();
