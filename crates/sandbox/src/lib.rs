@@ -179,16 +179,24 @@ fn versions(list: &[String]) -> Vec<MessageVersion> {
         .collect()
 }
 
-/// Where every component is reached: its own listener's port when it runs here, the
-/// configured `url` when set, else `--port-base` + its offset.
+/// A component's URL, or why it cannot be known here.
+type Located = Result<String, String>;
+
+/// Where every component is reached: the configured `url` when set, else its own
+/// listener's port when it runs here, else `--port-base` + its offset.
 #[derive(Debug)]
 struct Urls {
     /// The 3DS Server's base URL (requestor API; `/rreq` for DSs).
-    server: String,
+    server: Located,
     /// The ACS's AReq endpoint.
-    acs: String,
+    acs: Located,
     /// Each scheme's DS.
-    ds: Vec<String>,
+    ds: Vec<Located>,
+}
+
+/// A URL a starting component needs.
+fn needed(url: &Located) -> Result<String, SandboxError> {
+    url.clone().map_err(SandboxError::Setup)
 }
 
 impl Sandbox {
@@ -272,33 +280,27 @@ impl Sandbox {
             ds_listeners.push(listener);
         }
         // `localhost` is on every TLS certificate and resolves without DNS.
-        let derived = |listener: &Option<TcpListener>,
-                       i: u16,
-                       what: &str|
-         -> Result<String, SandboxError> {
+        // A URL nobody here can know is an error only for a component that needs it.
+        let derived = |listener: &Option<TcpListener>, i: u16, what: &str| -> Located {
             let port = match listener {
-                Some(l) => port_of(l)?,
+                Some(l) => port_of(l).map_err(|e| e.to_string())?,
                 None if config.port_base != 0 => config.port_base + i,
                 None => {
-                    return Err(SandboxError::Setup(format!(
+                    return Err(format!(
                         "the {what} runs elsewhere: give its url in the ecosystem file or a fixed --port-base"
-                    )));
+                    ));
                 }
             };
             Ok(format!("https://localhost:{port}"))
         };
-        let needs = |c: Component| only.is_none() || only != Some(&c);
         let urls = Urls {
             server: match &ecosystem.threeds_server.url {
-                Some(url) => url.trim_end_matches('/').to_owned(),
-                None => derived(&server_listener, 0, "3DS Server")?,
+                Some(url) => Ok(url.trim_end_matches('/').to_owned()),
+                None => derived(&server_listener, 0, "3DS Server"),
             },
             acs: match &ecosystem.acs.url {
-                Some(url) => url.clone(),
-                None if runs(&Component::Acs) || needs(Component::Acs) => {
-                    format!("{}/areq", derived(&acs_listener, 1, "ACS")?)
-                }
-                None => String::new(),
+                Some(url) => Ok(url.clone()),
+                None => derived(&acs_listener, 1, "ACS").map(|base| format!("{base}/areq")),
             },
             ds: ecosystem
                 .schemes
@@ -307,9 +309,9 @@ impl Sandbox {
                 .enumerate()
                 .map(|(i, (scheme, listener))| match &scheme.url {
                     Some(url) => Ok(url.clone()),
-                    None => Ok(format!("{}/", derived(listener, 2 + i as u16, "DS")?)),
+                    None => derived(listener, 2 + i as u16, "DS").map(|base| format!("{base}/")),
                 })
-                .collect::<Result<_, SandboxError>>()?,
+                .collect(),
         };
         let root = layout.tls_root_ca();
         let mut servers = Vec::new();
@@ -333,9 +335,9 @@ impl Sandbox {
                 let ds_config = DsConfig {
                     directory_server_id: scheme.directory_server_id.clone(),
                     reference_number: scheme.reference_number.clone(),
-                    url: ds_url.clone(),
+                    url: needed(ds_url)?,
                     versions: versions(&scheme.versions),
-                    routes: ecosystem.routes_of(scheme, &urls.acs),
+                    routes: ecosystem.routes_of(scheme, &needed(&urls.acs)?),
                 };
                 let state =
                     DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
@@ -349,7 +351,7 @@ impl Sandbox {
             schemes.push(SchemeInfo {
                 name: scheme.name.clone(),
                 directory_server_id: scheme.directory_server_id.clone(),
-                directory_server: ds_url.clone(),
+                directory_server: ds_url.clone().unwrap_or_default(),
                 ds_root_ca: absolute(&files.ds_root_ca()),
                 ds_encryption_cert: absolute(&files.ds_encryption_cert()),
             });
@@ -364,16 +366,19 @@ impl Sandbox {
             let server_config = ServerConfig {
                 reference_number: own.reference_number.clone(),
                 operator_id: own.operator_id.clone(),
-                url: format!("{}/rreq", urls.server),
+                url: format!("{}/rreq", needed(&urls.server)?),
                 versions: versions(&own.versions),
                 directory_servers: schemes
                     .iter()
-                    .map(|s| DsPeer {
-                        scheme: s.name.clone(),
-                        directory_server_id: s.directory_server_id.clone(),
-                        url: s.directory_server.clone(),
+                    .zip(&urls.ds)
+                    .map(|(s, url)| {
+                        Ok(DsPeer {
+                            scheme: s.name.clone(),
+                            directory_server_id: s.directory_server_id.clone(),
+                            url: needed(url)?,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, SandboxError>>()?,
                 requestor_id: own.requestor_id.clone(),
                 requestor_name: own.requestor_name.clone(),
                 requestor_url: own.requestor_url.clone(),
@@ -401,12 +406,12 @@ impl Sandbox {
         let manifest = Manifest {
             version: 1,
             endpoints: Endpoints {
-                requestor_api: urls.server,
+                requestor_api: urls.server.unwrap_or_default(),
                 directory_server: schemes
                     .first()
                     .map(|s| s.directory_server.clone())
                     .unwrap_or_default(),
-                acs: urls.acs,
+                acs: urls.acs.unwrap_or_default(),
             },
             tls: TlsFiles {
                 root_ca: absolute(&root),

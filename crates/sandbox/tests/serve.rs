@@ -89,7 +89,7 @@ async fn components_served_alone_form_the_sandbox() {
 }
 
 #[tokio::test]
-async fn a_component_whose_peers_cannot_be_located_does_not_start() {
+async fn a_component_starts_only_if_the_peers_it_needs_can_be_located() {
     let dirs = tempfile::tempdir().unwrap();
     let config = SandboxConfig {
         certs: dirs.path().join("certs"),
@@ -102,6 +102,19 @@ async fn a_component_whose_peers_cannot_be_located_does_not_start() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("runs elsewhere"), "{err}");
+    // A DS needs its ACS; the ACS needs nobody, so it starts on any port.
+    let err = Sandbox::serve(&config, &Component::Ds("alpha".into()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the ACS runs elsewhere"), "{err}");
+    let acs = Sandbox::serve(&config, &Component::Acs).await.unwrap();
+    assert!(
+        acs.manifest.endpoints.acs.ends_with("/areq"),
+        "{:?}",
+        acs.manifest.endpoints
+    );
+    acs.shutdown().await;
     let err = Sandbox::serve(&config, &Component::Ds("gamma".into()))
         .await
         .unwrap_err()
