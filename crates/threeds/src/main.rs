@@ -23,13 +23,13 @@ enum Command {
     /// Run one component alone (3DS Server, ACS, or one scheme's DS) until Ctrl-C, to
     /// pair it with your own implementation of the others.
     ///
-    /// It listens where `threeds up` would put it (--port-base + 0 for 3dss, + 1 for acs,
-    /// + 2 + n for the DS of the n-th scheme) and finds its peers the same way, unless the
+    /// It listens where `threeds up` would put it (port base, plus 0 for 3dss, 1 for acs,
+    /// 2 + n for the DS of the n-th scheme) and finds its peers the same way, unless the
     /// ecosystem file (--config) gives their `url`. Its database is <data>/<component>.db.
+    ///
     /// Example, one terminal each: `threeds serve acs`, `threeds serve ds --scheme alpha`,
-    /// `threeds serve ds --scheme beta`,
-    /// `threeds serve 3dss` (start the DSs before the 3DS Server, which asks them for card
-    /// ranges at start).
+    /// `threeds serve ds --scheme beta`, then `threeds serve 3dss` (after the DSs: it asks
+    /// them for card ranges at start).
     Serve(commands::serve::Args),
     /// Print the shipped ecosystem file (schemes, card ranges, cards) to edit and pass
     /// back with --config.
