@@ -2,6 +2,7 @@
 
 use emv3ds::card_ranges::PanRange;
 
+use crate::challenge::Method;
 use crate::risk::{Decision, Rules};
 
 /// What a test card does.
@@ -17,15 +18,31 @@ pub enum Outcome {
     FrictionlessR,
     /// Frictionless, could not be performed (reason 22, ACS technical issue).
     FrictionlessU,
+    /// A challenge with a one-time passcode (the card's `otp`).
+    Challenge,
+    /// A challenge with one right answer among several.
+    ChallengeSelect,
+    /// A challenge where every right answer among several must be ticked.
+    ChallengeMultiSelect,
+    /// An out-of-band challenge: approve in the issuer app, then continue.
+    ChallengeOob,
+    /// Decoupled authentication when the requestor asks for it (2.2.0+), else an OTP
+    /// challenge.
+    Decoupled,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::FrictionlessY,
         Outcome::FrictionlessA,
         Outcome::FrictionlessN,
         Outcome::FrictionlessR,
         Outcome::FrictionlessU,
+        Outcome::Challenge,
+        Outcome::ChallengeSelect,
+        Outcome::ChallengeMultiSelect,
+        Outcome::ChallengeOob,
+        Outcome::Decoupled,
     ];
 
     /// The outcome called `name`.
@@ -41,6 +58,23 @@ impl Outcome {
             Outcome::FrictionlessN => "frictionless-N",
             Outcome::FrictionlessR => "frictionless-R",
             Outcome::FrictionlessU => "frictionless-U",
+            Outcome::Challenge => "challenge",
+            Outcome::ChallengeSelect => "challenge-select",
+            Outcome::ChallengeMultiSelect => "challenge-multi-select",
+            Outcome::ChallengeOob => "challenge-oob",
+            Outcome::Decoupled => "decoupled",
+        }
+    }
+
+    /// How the cardholder is challenged, for the outcomes that challenge.
+    pub fn challenge(self) -> Option<Method> {
+        match self {
+            Outcome::Challenge => Some(Method::Otp),
+            Outcome::ChallengeSelect => Some(Method::SingleSelect),
+            Outcome::ChallengeMultiSelect => Some(Method::MultiSelect),
+            Outcome::ChallengeOob => Some(Method::OutOfBand),
+            Outcome::Decoupled => Some(Method::Decoupled),
+            _ => None,
         }
     }
 
@@ -51,6 +85,11 @@ impl Outcome {
             Outcome::FrictionlessN => Decision::NotAuthenticated { reason: "01" },
             Outcome::FrictionlessR => Decision::Rejected { reason: "11" },
             Outcome::FrictionlessU => Decision::Unavailable { reason: "22" },
+            Outcome::Challenge
+            | Outcome::ChallengeSelect
+            | Outcome::ChallengeMultiSelect
+            | Outcome::ChallengeOob => Decision::Challenge(self.challenge().unwrap_or(Method::Otp)),
+            Outcome::Decoupled => Decision::Decoupled,
         }
     }
 }
@@ -61,6 +100,8 @@ pub struct Card {
     pub pan: String,
     pub outcome: Outcome,
     pub description: String,
+    /// The one-time passcode of an OTP challenge.
+    pub otp: Option<String>,
 }
 
 /// A scheme's conventions.
@@ -100,5 +141,114 @@ impl IssuerData {
         self.schemes
             .iter()
             .find(|s| s.ranges.iter().any(|r| r.contains(pan)))
+    }
+}
+
+/// The OTP of a challenge card that names none.
+pub const DEFAULT_OTP: &str = "123456";
+
+/// A question of a select challenge: the options (value, label) and the right values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Question {
+    pub text: &'static str,
+    pub options: &'static [(&'static str, &'static str)],
+    pub right: &'static [&'static str],
+}
+
+impl Question {
+    pub fn right(&self) -> Vec<String> {
+        self.right.iter().map(|r| (*r).to_owned()).collect()
+    }
+
+    /// The labels of the right options (for `threeds cards`).
+    pub fn answer(&self) -> String {
+        self.options
+            .iter()
+            .filter(|(value, _)| self.right.contains(value))
+            .map(|(_, label)| *label)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+/// The single-select challenge (`challenge-select` cards).
+pub const SINGLE_SELECT: Question = Question {
+    text: "Where did you last pay with this card?",
+    options: &[
+        ("grocer", "Greenleaf Grocers"),
+        ("coffee", "Corner Coffee House"),
+        ("books", "Riverside Books"),
+        ("fuel", "Northway Fuel"),
+    ],
+    right: &["coffee"],
+};
+
+/// The multi-select challenge (`challenge-multi-select` cards).
+pub const MULTI_SELECT: Question = Question {
+    text: "Which of these did you buy with this card in the last 30 days? Tick every one.",
+    options: &[
+        ("train", "Train tickets"),
+        ("coffee", "Coffee"),
+        ("books", "Books"),
+        ("shoes", "Running shoes"),
+        ("flowers", "Flowers"),
+    ],
+    right: &["coffee", "books"],
+};
+
+/// An amount for people: `purchaseAmount` in minor units with its exponent, and the
+/// ISO 4217 currency (alphabetic when known).
+pub fn display_amount(
+    amount: Option<&str>,
+    currency: Option<&str>,
+    exponent: Option<&str>,
+) -> String {
+    let Some(minor) = amount.and_then(|a| a.parse::<u64>().ok()) else {
+        return String::new();
+    };
+    let exponent: u32 = exponent.and_then(|e| e.parse().ok()).unwrap_or(2).min(6);
+    let unit = 10u64.pow(exponent);
+    let currency = match currency.unwrap_or("") {
+        "978" => "EUR",
+        "840" => "USD",
+        "826" => "GBP",
+        "756" => "CHF",
+        "392" => "JPY",
+        other => other,
+    };
+    if exponent == 0 {
+        format!("{minor} {currency}")
+    } else {
+        format!(
+            "{}.{:0width$} {currency}",
+            minor / unit,
+            minor % unit,
+            width = exponent as usize
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        assert_eq!(
+            display_amount(Some("12345"), Some("978"), Some("2")),
+            "123.45 EUR"
+        );
+        assert_eq!(
+            display_amount(Some("500"), Some("392"), Some("0")),
+            "500 JPY"
+        );
+        assert_eq!(display_amount(Some("5"), Some("999"), None), "0.05 999");
+        assert_eq!(display_amount(None, Some("978"), None), "");
+    }
+
+    #[test]
+    fn select_answers_name_the_right_labels() {
+        assert_eq!(SINGLE_SELECT.answer(), "Corner Coffee House");
+        assert_eq!(MULTI_SELECT.answer(), "Coffee + Books");
     }
 }

@@ -2,14 +2,28 @@
 //!
 //! It owns the issuer's data (cards and what each does), decides an authentication
 //! (`risk`, pure), proves it (`authenticationValue` under the issuer's key from the key
-//! service, ECI by scheme), and answers AReqs from the DS on its mTLS endpoint. This
-//! version decides frictionless outcomes (Y, A, N, R, U) for browser, app and 3RI
-//! requests; challenges, decoupled and SPC come with later work.
+//! service, ECI by scheme), and answers AReqs from the DS on its mTLS endpoint
+//! (`app`). Frictionless outcomes (Y, A, N, R, U) for browser, app and 3RI; browser
+//! challenges (OTP, single- and multi-select, out-of-band) and decoupled
+//! authentication, each a `challenge::Challenge` kept in the store.
 //!
-//! `app(state)` builds the router; serving it is the caller's (see `transport::serve`).
+//! The cardholder meets the ACS on its own site (`site`, server-authenticated TLS on
+//! `acs.localhost`): the 3DS Method page, the challenge pages and the "issuer app"
+//! page where out-of-band and decoupled authentications are approved. When a challenge
+//! ends, `results` sends the RReq through the DS (mutual TLS) before the final CRes
+//! goes back to the merchant; its sweep ends challenges whose timer ran out, and
+//! retries RReqs that could not be delivered, from the store, so a restart loses
+//! neither.
+//!
+//! `app(state)` and `site(state)` build the routers; serving them is the caller's (see
+//! `transport::serve`).
 
+pub mod challenge;
 pub mod issuer;
+mod pages;
+pub mod results;
 pub mod risk;
+mod site;
 
 use std::sync::Arc;
 
@@ -24,10 +38,14 @@ use emv3ds::messages::{AReq, ARes};
 use emv3ds::{Context, Message, Role, Validator};
 use kms::{KeyService, MacPurpose};
 use store::{AcsTransaction, Store};
+use transport::clock::Clock;
 use transport::{fresh_trans_id, protocol_answer};
 
+use challenge::{Challenge, Delivery, Expected, Method, Phase, Proofs, Purchase, Timeouts};
 pub use issuer::{Card, IssuerData, Outcome};
+pub use results::spawn_sweeper;
 use risk::{Decision, Facts};
+pub use site::site;
 
 /// Everything the ACS's handlers share.
 #[derive(Debug, Clone)]
@@ -37,6 +55,16 @@ pub struct AcsState {
     pub reference_number: String,
     /// The issuer's cards and the authentications answered.
     pub store: Store,
+    /// The ACS's browser-facing site, e.g. `https://acs.localhost:7441` (`acsURL`,
+    /// 3DS Method, issuer app).
+    pub site_url: String,
+    /// The client the ACS sends RReqs with (mutual TLS, the ACS's certificate); none:
+    /// results cannot be delivered, and stay queued.
+    pub ds_client: Option<transport::Client>,
+    pub clock: Arc<dyn Clock>,
+    pub timeouts: Timeouts,
+    /// Wrong answers allowed before a challenge fails (reason 19).
+    pub max_attempts: u8,
 }
 
 impl AcsState {
@@ -57,6 +85,11 @@ impl AcsState {
             keys,
             reference_number: "3DS_LOA_ACS_SNDBX_020100_00001".into(),
             store,
+            site_url: "https://acs.localhost".into(),
+            ds_client: None,
+            clock: transport::clock::system(),
+            timeouts: Timeouts::default(),
+            max_attempts: 3,
         })
     }
 }
@@ -129,10 +162,26 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         .await
         .map_err(|e| e.to_string())?
         .and_then(|c| Outcome::from_name(&c.outcome));
+    let challenge_requested = areq
+        .three_ds_requestor_challenge_ind
+        .as_ref()
+        .is_some_and(|i| {
+            i.as_slice()
+                .iter()
+                .any(|c| matches!(c.as_str(), "03" | "04"))
+        });
+    let decoupled_requested = areq.message_version != emv3ds::MessageVersion::V2_1_0
+        && areq
+            .three_ds_requestor_dec_req_ind
+            .as_ref()
+            .is_some_and(|d| matches!(d.as_str(), "Y" | "B"));
     let facts = Facts {
         card,
         three_ri: areq.device_channel == Some(DeviceChannel::ThreeRi),
+        app: areq.device_channel == Some(DeviceChannel::App),
         payment: areq.message_category == Some(MessageCategory::Payment),
+        challenge_requested,
+        decoupled_requested,
         prior_authentication_ok: prior_ok,
         amount_minor: areq.purchase_amount.as_deref().and_then(|a| a.parse().ok()),
     };
@@ -162,6 +211,44 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         }
     } else if let Some(eci) = scheme.and_then(|s| s.eci(decision)) {
         ares.eci = Some(eci.to_owned());
+    }
+    let method = match decision {
+        Decision::Challenge(method) => Some(method),
+        Decision::Decoupled => Some(Method::Decoupled),
+        _ => None,
+    };
+    if let Some(method) = method {
+        challenge_elements(state, &mut ares, areq, method);
+        let proofs = Proofs {
+            authentication_value: if facts.payment {
+                Some(
+                    authentication_value(
+                        state,
+                        scheme,
+                        &acs_trans_id,
+                        pan,
+                        areq,
+                        Decision::Authenticated,
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            },
+            eci_y: scheme
+                .and_then(|s| s.eci(Decision::Authenticated))
+                .map(str::to_owned),
+            eci_n: scheme
+                .and_then(|s| s.eci(Decision::NotAuthenticated { reason: "01" }))
+                .map(str::to_owned),
+        };
+        let challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        let json = serde_json::to_value(&challenge).map_err(|e| e.to_string())?;
+        state
+            .store
+            .insert_challenge(acs_trans_id.as_str(), &json, challenge.due_at())
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if areq.device_channel == Some(DeviceChannel::App)
         && areq.message_version == emv3ds::MessageVersion::V2_3_1
@@ -229,6 +316,120 @@ async fn authentication_value(
         .await
         .map_err(|e| e.to_string())?;
     Ok(base64::engine::general_purpose::STANDARD.encode(&mac[..20]))
+}
+
+/// The ARes elements of a challenge (`C`) or a decoupled authentication (`D`).
+fn challenge_elements(state: &AcsState, ares: &mut ARes, areq: &AReq, method: Method) {
+    use emv3ds::codes::{AuthenticationMethod, AuthenticationType};
+    use emv3ds::messages::CardholderInfo;
+    use emv3ds::values::OneOrMany;
+    ares.acs_challenge_mandated = Some("N".into());
+    if areq.message_version == emv3ds::MessageVersion::V2_3_1 {
+        ares.authentication_method =
+            AuthenticationMethod::from_code(method.authentication_method())
+                .map(|m| OneOrMany::Many(vec![m]));
+    } else {
+        ares.authentication_type = AuthenticationType::from_code(method.authentication_type());
+    }
+    if method == Method::Decoupled {
+        ares.acs_dec_con_ind = Some("Y".into());
+        let text = format!(
+            "Approve this payment in the Sandbox Bank app: {}/issuer-app",
+            state.site_url
+        );
+        ares.cardholder_info = Some(if areq.message_version == emv3ds::MessageVersion::V2_3_1 {
+            CardholderInfo::Details(emv3ds::messages::CardholderInfoDetails {
+                text: Some(text),
+                ..Default::default()
+            })
+        } else {
+            CardholderInfo::Text(text)
+        });
+    } else {
+        ares.acs_url = Some(format!("{}/challenge", state.site_url));
+    }
+}
+
+/// The state of a new challenge, waiting for its first CReq (decoupled: for the app).
+fn new_challenge(
+    state: &AcsState,
+    areq: &AReq,
+    method: Method,
+    acs_trans_id: &emv3ds::values::TransId,
+    pan: &str,
+    proofs: Proofs,
+) -> Challenge {
+    let now = state.clock.now_ms();
+    let id = |t: &Option<emv3ds::values::TransId>| {
+        t.as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    let (phase, deadline) = if method == Method::Decoupled {
+        // threeDSRequestorDecMaxTime: minutes, 1–10080; absent means 10080 (7 days).
+        let minutes: u64 = areq
+            .three_ds_requestor_dec_max_time
+            .as_deref()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(10_080);
+        (Phase::InProgress, now + minutes * 60_000)
+    } else {
+        (Phase::AwaitingCReq, now + state.timeouts.first_creq_ms)
+    };
+    let otp = state
+        .issuer
+        .cards
+        .iter()
+        .find(|c| c.pan == pan)
+        .and_then(|c| c.otp.clone())
+        .unwrap_or_else(|| issuer::DEFAULT_OTP.to_owned());
+    Challenge {
+        acs_trans_id: acs_trans_id.as_str().to_owned(),
+        three_ds_server_trans_id: id(&areq.three_ds_server_trans_id),
+        ds_trans_id: id(&areq.ds_trans_id),
+        message_version: areq.message_version.to_string(),
+        message_category: areq
+            .message_category
+            .as_ref()
+            .map_or("01", |c| c.as_str())
+            .to_owned(),
+        method,
+        ds_url: areq.ds_url.clone().unwrap_or_default(),
+        notification_url: areq.notification_url.clone(),
+        session_data: None,
+        window_size: None,
+        purchase: Purchase {
+            merchant_name: areq.merchant_name.clone().unwrap_or_default(),
+            amount: issuer::display_amount(
+                areq.purchase_amount.as_deref(),
+                areq.purchase_currency.as_deref(),
+                areq.purchase_exponent.as_deref(),
+            ),
+            card_last4: pan
+                .get(pan.len().saturating_sub(4)..)
+                .unwrap_or("")
+                .to_owned(),
+        },
+        expected: Expected {
+            otp: (method == Method::Otp).then_some(otp),
+            options: match method {
+                Method::SingleSelect => issuer::SINGLE_SELECT.right(),
+                Method::MultiSelect => issuer::MULTI_SELECT.right(),
+                _ => Vec::new(),
+            },
+        },
+        proofs,
+        max_attempts: state.max_attempts,
+        phase,
+        interaction_counter: 0,
+        resends: 0,
+        approval: None,
+        notice: None,
+        deadline_ms: Some(deadline),
+        verdict: None,
+        delivery: Delivery::Pending,
+        retry_at_ms: None,
+    }
 }
 
 /// The `threeDSReqPriorRef` of the (first) prior-authentication entry, if any.

@@ -3,13 +3,19 @@
 //! Rules, in order:
 //! 1. a 3RI request that names a prior authentication which the ACS did not give for
 //!    this card is not authenticated (reason 07, invalid transaction);
-//! 2. a card of the issuer data gets its configured outcome;
-//! 3. an unknown card in the issuer's ranges is not authenticated (reason 08, no card
+//! 2. an unknown card in the issuer's ranges is not authenticated (reason 08, no card
 //!    record);
-//! 4. an amount above the frictionless limit cannot be authenticated without a
-//!    challenge, which this version does not offer: U with reason 22 (ACS technical
-//!    issue) rather than a silent Y.
+//! 3. 3RI has no cardholder to challenge: a card that would be challenged is
+//!    authenticated on a good prior authentication, else not (reason 07);
+//! 4. a decoupled card is authenticated decoupled (`D`) when the requestor asks for it
+//!    (2.2.0+), else challenged with an OTP;
+//! 5. a frictionless-Y card is challenged (OTP) when the requestor asks for a challenge
+//!    (indicator 03 or 04) or the amount is above the frictionless limit;
+//! 6. otherwise the card gets its configured outcome;
+//! 7. the app channel cannot be challenged yet (the mock SDK and the app-side ACS come
+//!    with the app-channel work): a challenge there is U, reason 22, never a fake C.
 
+use crate::challenge::Method;
 use crate::issuer::Outcome;
 
 /// What the engine looks at.
@@ -18,7 +24,13 @@ pub struct Facts {
     /// What the issuer's data says the card does; `None` for a card it does not know.
     pub card: Option<Outcome>,
     pub three_ri: bool,
+    pub app: bool,
     pub payment: bool,
+    /// The requestor asked for a challenge (`threeDSRequestorChallengeInd` 03 or 04).
+    pub challenge_requested: bool,
+    /// The requestor accepts decoupled authentication (2.2.0+ `threeDSRequestorDecReqInd`
+    /// Y or B).
+    pub decoupled_requested: bool,
     /// For a request naming a prior authentication: whether the ACS gave it, for this
     /// card, with Y or A.
     pub prior_authentication_ok: Option<bool>,
@@ -45,9 +57,19 @@ impl Default for Rules {
 pub enum Decision {
     Authenticated,
     Attempted,
-    NotAuthenticated { reason: &'static str },
-    Rejected { reason: &'static str },
-    Unavailable { reason: &'static str },
+    NotAuthenticated {
+        reason: &'static str,
+    },
+    Rejected {
+        reason: &'static str,
+    },
+    Unavailable {
+        reason: &'static str,
+    },
+    /// ARes `C`.
+    Challenge(Method),
+    /// ARes `D`.
+    Decoupled,
 }
 
 impl Decision {
@@ -58,6 +80,8 @@ impl Decision {
             Decision::NotAuthenticated { .. } => "N",
             Decision::Rejected { .. } => "R",
             Decision::Unavailable { .. } => "U",
+            Decision::Challenge(_) => "C",
+            Decision::Decoupled => "D",
         }
     }
 
@@ -79,16 +103,29 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
     let Some(card) = facts.card else {
         return Decision::NotAuthenticated { reason: "08" };
     };
-    let decision = card.decision();
-    if decision == Decision::Authenticated
-        && facts.payment
+    let over_limit = facts.payment
         && facts
             .amount_minor
-            .is_some_and(|a| a > rules.frictionless_limit_minor)
-    {
-        return Decision::Unavailable { reason: "22" };
+            .is_some_and(|a| a > rules.frictionless_limit_minor);
+    let decision = match card.decision() {
+        Decision::Decoupled if facts.decoupled_requested => Decision::Decoupled,
+        Decision::Decoupled => Decision::Challenge(Method::Otp),
+        Decision::Authenticated if facts.challenge_requested || over_limit => {
+            Decision::Challenge(Method::Otp)
+        }
+        other => other,
+    };
+    match decision {
+        Decision::Challenge(_) | Decision::Decoupled if facts.three_ri => {
+            if facts.prior_authentication_ok == Some(true) {
+                Decision::Authenticated
+            } else {
+                Decision::NotAuthenticated { reason: "07" }
+            }
+        }
+        Decision::Challenge(_) if facts.app => Decision::Unavailable { reason: "22" },
+        other => other,
     }
-    decision
 }
 
 #[cfg(test)]
@@ -99,7 +136,10 @@ mod tests {
         Facts {
             card,
             three_ri: false,
+            app: false,
             payment: true,
+            challenge_requested: false,
+            decoupled_requested: false,
             prior_authentication_ok: None,
             amount_minor: Some(1000),
         }
@@ -138,12 +178,46 @@ mod tests {
     }
 
     #[test]
-    fn big_amounts_are_not_waved_through() {
+    fn big_amounts_and_requested_challenges_are_challenged() {
         let mut f = facts(Some(Outcome::FrictionlessY));
         f.amount_minor = Some(2_000_000);
         assert_eq!(
             decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
+        );
+        let mut f = facts(Some(Outcome::FrictionlessY));
+        f.challenge_requested = true;
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
+        );
+        f.app = true;
+        assert_eq!(
+            decide(&f, &Rules::default()),
             Decision::Unavailable { reason: "22" }
+        );
+    }
+
+    #[test]
+    fn decoupled_only_when_asked_and_never_in_3ri() {
+        let mut f = facts(Some(Outcome::Decoupled));
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
+        );
+        f.decoupled_requested = true;
+        assert_eq!(decide(&f, &Rules::default()), Decision::Decoupled);
+        f.three_ri = true;
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::NotAuthenticated { reason: "07" }
+        );
+        f.prior_authentication_ok = Some(true);
+        assert_eq!(decide(&f, &Rules::default()), Decision::Authenticated);
+        let f = facts(Some(Outcome::ChallengeOob));
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::OutOfBand)
         );
     }
 }

@@ -10,6 +10,9 @@ pub struct TestCard {
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
+    /// The right answer of a select challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
     pub description: String,
 }
 

@@ -67,6 +67,9 @@ pub struct AcsSection {
     pub frictionless_limit_minor: u64,
     /// The ACS's AReq endpoint as DSs call it; derived from ports if absent.
     pub url: Option<String>,
+    /// The ACS's browser-facing site (challenge pages, 3DS Method, issuer app) as
+    /// browsers reach it; `https://acs.localhost:PORT` if absent.
+    pub site_url: Option<String>,
 }
 
 fn default_limit() -> u64 {
@@ -116,6 +119,10 @@ pub struct RangeSection {
     #[serde(default)]
     pub acs_info_ind: Vec<String>,
     pub three_ds_method_url: Option<String>,
+    /// Offer the sandbox ACS's 3DS Method page for this range (when no
+    /// `three_ds_method_url` is given).
+    #[serde(default)]
+    pub three_ds_method: bool,
     /// The ACS this range routes to; the sandbox's ACS if absent.
     pub acs_url: Option<String>,
     /// The common name of that ACS's TLS client certificate (RReqs are taken from it
@@ -139,13 +146,7 @@ pub const SANDBOX_ACS_IDENTITY: &str = "threeds ACS";
 pub const NOT_ENROLLED: &str = "not-enrolled";
 
 /// Outcomes named by the project that later work implements.
-const LATER: [&str; 5] = [
-    "challenge",
-    "challenge-select",
-    "challenge-oob",
-    "decoupled",
-    "spc",
-];
+const LATER: [&str; 1] = ["spc"];
 
 impl Ecosystem {
     /// The shipped default.
@@ -238,7 +239,7 @@ impl Ecosystem {
                 }
             }
             Registry::new(
-                self.routes_of(scheme, "")
+                self.routes_of(scheme, "", "")
                     .into_iter()
                     .map(|r| r.range)
                     .collect(),
@@ -305,11 +306,13 @@ impl Ecosystem {
     }
 
     /// The scheme's card ranges as its DS routes them; ranges without their own ACS URL
-    /// go to `default_acs_url`.
+    /// go to `default_acs_url`, and ranges with `three_ds_method = true` get the sandbox
+    /// ACS's 3DS Method page under `acs_site`.
     pub fn routes_of(
         &self,
         scheme: &SchemeSection,
         default_acs_url: &str,
+        acs_site: &str,
     ) -> Vec<directory_server::AcsRoute> {
         scheme
             .ranges
@@ -324,7 +327,10 @@ impl Ecosystem {
                         .filter_map(|v| MessageVersion::parse(v))
                         .collect(),
                     acs_info_ind: r.acs_info_ind.clone(),
-                    three_ds_method_url: r.three_ds_method_url.clone(),
+                    three_ds_method_url: r.three_ds_method_url.clone().or_else(|| {
+                        r.three_ds_method
+                            .then(|| format!("{}/3ds-method", acs_site.trim_end_matches('/')))
+                    }),
                 },
                 acs_url: r
                     .acs_url
@@ -351,6 +357,7 @@ impl Ecosystem {
                     outcome: Outcome::from_name(&c.outcome)?,
                     pan: c.pan.clone(),
                     description: c.description.clone(),
+                    otp: c.otp.clone(),
                 })
             })
             .collect();
@@ -401,12 +408,28 @@ impl Ecosystem {
         self.schemes
             .iter()
             .flat_map(|s| {
-                s.cards.iter().map(|c| crate::TestCard {
-                    pan: c.pan.clone(),
-                    scheme: s.name.clone(),
-                    outcome: c.outcome.clone(),
-                    otp: c.otp.clone(),
-                    description: c.description.clone(),
+                s.cards.iter().map(|c| {
+                    let outcome = Outcome::from_name(&c.outcome);
+                    let otp_card = matches!(outcome, Some(Outcome::Challenge | Outcome::Decoupled));
+                    crate::TestCard {
+                        pan: c.pan.clone(),
+                        scheme: s.name.clone(),
+                        outcome: c.outcome.clone(),
+                        otp: c
+                            .otp
+                            .clone()
+                            .or_else(|| otp_card.then(|| acs::issuer::DEFAULT_OTP.to_owned())),
+                        answer: match outcome {
+                            Some(Outcome::ChallengeSelect) => {
+                                Some(acs::issuer::SINGLE_SELECT.answer())
+                            }
+                            Some(Outcome::ChallengeMultiSelect) => {
+                                Some(acs::issuer::MULTI_SELECT.answer())
+                            }
+                            _ => None,
+                        },
+                        description: c.description.clone(),
+                    }
                 })
             })
             .collect()
@@ -458,13 +481,10 @@ mod tests {
         let (at, why) = error_at("pan = \"4000000000001000\"", "pan = \"4000000000001001\"");
         assert_eq!(at, "schemes[0].cards[0].pan");
         assert!(why.contains("Luhn"), "{why}");
-        let (at, why) = error_at("outcome = \"frictionless-A\"", "outcome = \"challenge\"");
+        let (at, why) = error_at("outcome = \"frictionless-A\"", "outcome = \"spc\"");
         assert_eq!(
             (at.as_str(), why.as_str()),
-            (
-                "schemes[0].cards[1].outcome",
-                "challenge is not implemented yet"
-            )
+            ("schemes[0].cards[1].outcome", "spc is not implemented yet")
         );
         let (at, _) = error_at("outcome = \"frictionless-A\"", "outcome = \"magic\"");
         assert_eq!(at, "schemes[0].cards[1].outcome");
@@ -478,12 +498,12 @@ mod tests {
         assert_eq!(at, "schemes[0].ranges");
         assert!(why.contains("overlap"), "{why}");
         // A card of one scheme in the other's ranges.
-        let (at, why) = error_at("pan = \"5200000000001005\"", "pan = \"4000000000006009\"");
+        let (at, why) = error_at("pan = \"5200000000001005\"", "pan = \"4000000000099996\"");
         assert_eq!(at, "schemes[1].cards[0].pan");
         assert!(why.contains("scheme beta"), "{why}");
-        let (at, _) = error_at("pan = \"4242424242424242\"", "pan = \"4000000000006009\"");
+        let (at, _) = error_at("pan = \"4242424242424242\"", "pan = \"4000000000099996\"");
         assert_eq!(
-            at, "schemes[0].cards[6].pan",
+            at, "schemes[0].cards[11].pan",
             "a not-enrolled card inside a range"
         );
         let (at, why) = error_at("pan = \"5200000000001005\"", "pan = \"4000000000001000\"");
@@ -505,7 +525,7 @@ mod tests {
         assert!(e.why.contains("frictionless_limit"), "{e}");
         assert!(e.at.starts_with("line "), "{e}");
         let e = edited("name = \"alpha\"", "name = alpha").expect_err("syntax");
-        assert_eq!(e.at, "line 32, column 8", "{e}");
+        assert_eq!(e.at, "line 34, column 8", "{e}");
         let e = Ecosystem::load(Path::new("/nonexistent/sandbox.toml")).expect_err("missing");
         assert_eq!(e.origin, "/nonexistent/sandbox.toml");
         assert!(e.why.starts_with("cannot read"), "{e}");
@@ -514,9 +534,18 @@ mod tests {
     #[test]
     fn the_shipped_file_maps_to_components() {
         let e = Ecosystem::shipped().expect("shipped");
-        let routes = e.routes_of(&e.schemes[0], "https://localhost:1/areq");
+        let routes = e.routes_of(
+            &e.schemes[0],
+            "https://localhost:1/areq",
+            "https://acs.localhost:2",
+        );
         assert_eq!(routes.len(), 2);
         assert_eq!(routes[0].acs_url, "https://localhost:1/areq");
+        assert_eq!(
+            routes[0].range.three_ds_method_url.as_deref(),
+            Some("https://acs.localhost:2/3ds-method")
+        );
+        assert_eq!(routes[1].range.three_ds_method_url, None);
         assert_eq!(
             routes[0].acs_identity.as_deref(),
             Some(SANDBOX_ACS_IDENTITY)
@@ -530,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             issuer.cards.len(),
-            12,
+            22,
             "not-enrolled cards are not the ACS's"
         );
         let spec = e.pki_spec();

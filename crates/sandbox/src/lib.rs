@@ -4,10 +4,11 @@
 //!
 //! It reads the ecosystem (`config`: schemes, card ranges, cards), generates the PKI if
 //! there is none, opens the key service and the database, binds every listener first
-//! (so each component knows its peers' URLs), starts the ACS, one DS per scheme and the
-//! 3DS Server — each a real HTTPS service behind mutual TLS, talking to the others only
-//! over the network — runs the 3DS Server's first PReq, and describes the result in a
-//! [`Manifest`].
+//! (so each component knows its peers' URLs), starts the ACS, one DS per scheme, the
+//! 3DS Server and the mock merchant — each a real HTTPS service, behind mutual TLS
+//! between components, talking to the others only over the network — runs the 3DS
+//! Server's first PReq, and describes the result in a [`Manifest`]. The browser-facing
+//! sites (the merchant's shop, the ACS's pages) are server-authenticated only.
 
 pub mod cards;
 pub mod config;
@@ -24,6 +25,7 @@ use pki::tls::{self, ClientAuth};
 use serde::Serialize;
 use threeds_server::{DsPeer, ServerConfig, ServerState};
 use tokio::net::TcpListener;
+use transport::clock::Clock;
 use transport::{Client, Timeouts, TlsServer};
 
 pub use cards::{TestCard, cards};
@@ -43,6 +45,14 @@ pub struct SandboxConfig {
     pub timeouts: Timeouts,
     /// Schemes, ranges, cards and identities (`sandbox.toml`).
     pub ecosystem: Ecosystem,
+    /// Where every component reads the time (timeouts).
+    pub clock: Arc<dyn Clock>,
+    /// The ACS's challenge timers (first CReq, each step, RReq retries).
+    pub challenge_timeouts: acs::challenge::Timeouts,
+    /// How often the ACS looks for challenges whose timer ran out.
+    pub sweep_every: Duration,
+    /// How long the merchant's page waits for the 3DS Method.
+    pub method_timeout_ms: u64,
 }
 
 impl Default for SandboxConfig {
@@ -55,6 +65,10 @@ impl Default for SandboxConfig {
             timeouts: Timeouts::default(),
             ecosystem: Ecosystem::shipped()
                 .expect("the shipped sandbox.toml reads (tested by cards::tests)"),
+            clock: transport::clock::system(),
+            challenge_timeouts: acs::challenge::Timeouts::default(),
+            sweep_every: Duration::from_millis(500),
+            method_timeout_ms: 10_000,
         }
     }
 }
@@ -77,7 +91,12 @@ pub struct Endpoints {
     pub requestor_api: String,
     /// The first scheme's DS (each scheme's is in `schemes`).
     pub directory_server: String,
+    /// The ACS's AReq endpoint (DS-facing).
     pub acs: String,
+    /// The ACS's browser-facing site (challenge pages, 3DS Method, issuer app).
+    pub acs_site: String,
+    /// The mock merchant's shop.
+    pub merchant: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +146,8 @@ pub enum Component {
     Acs,
     /// The DS of the named scheme.
     Ds(String),
+    /// The mock merchant's shop.
+    Merchant,
 }
 
 impl Component {
@@ -136,6 +157,7 @@ impl Component {
             Component::ThreeDsServer => "3ds-server".into(),
             Component::Acs => "acs".into(),
             Component::Ds(scheme) => format!("ds-{scheme}"),
+            Component::Merchant => "merchant".into(),
         }
     }
 }
@@ -146,6 +168,7 @@ pub struct Sandbox {
     pub manifest: Manifest,
     servers: Vec<TlsServer>,
     refresh: Option<tokio::task::JoinHandle<()>>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
     store: store::Store,
     /// Why each DS's card ranges could not be fetched at start, if any.
     pub preparation: Vec<(String, Result<usize, String>)>,
@@ -192,6 +215,9 @@ struct Urls {
     acs: Located,
     /// Each scheme's DS.
     ds: Vec<Located>,
+    /// The ACS's site and the merchant's shop (browser-facing).
+    acs_site: Located,
+    merchant: Located,
 }
 
 /// A URL a starting component needs.
@@ -279,9 +305,22 @@ impl Sandbox {
             };
             ds_listeners.push(listener);
         }
+        let after_ds = 2 + ecosystem.schemes.len() as u16;
+        let mut site_listener = None;
+        let mut merchant_listener = None;
+        if runs(&Component::Acs) {
+            site_listener = Some(bind(config.host, offset_port(after_ds)).await?);
+        }
+        if runs(&Component::Merchant) {
+            merchant_listener = Some(bind(config.host, offset_port(after_ds + 1)).await?);
+        }
         // `localhost` is on every TLS certificate and resolves without DNS.
         // A URL nobody here can know is an error only for a component that needs it.
-        let derived = |listener: &Option<TcpListener>, i: u16, what: &str| -> Located {
+        let derived_on = |host: &str,
+                          listener: &Option<TcpListener>,
+                          i: u16,
+                          what: &str|
+         -> Located {
             let port = match listener {
                 Some(l) => port_of(l).map_err(|e| e.to_string())?,
                 None if config.port_base != 0 => config.port_base + i,
@@ -291,7 +330,10 @@ impl Sandbox {
                     ));
                 }
             };
-            Ok(format!("https://localhost:{port}"))
+            Ok(format!("https://{host}:{port}"))
+        };
+        let derived = |listener: &Option<TcpListener>, i: u16, what: &str| {
+            derived_on("localhost", listener, i, what)
         };
         let urls = Urls {
             server: match &ecosystem.threeds_server.url {
@@ -312,17 +354,36 @@ impl Sandbox {
                     None => derived(listener, 2 + i as u16, "DS").map(|base| format!("{base}/")),
                 })
                 .collect(),
+            // Its own site name, so the ACS's pages are another site than the shop's.
+            acs_site: match &ecosystem.acs.site_url {
+                Some(url) => Ok(url.trim_end_matches('/').to_owned()),
+                None => derived_on("acs.localhost", &site_listener, after_ds, "ACS site"),
+            },
+            merchant: derived(&merchant_listener, after_ds + 1, "merchant"),
         };
         let root = layout.tls_root_ca();
         let mut servers = Vec::new();
 
-        if let Some(listener) = acs_listener {
+        let mut sweeper = None;
+        if let (Some(listener), Some(site)) = (acs_listener, site_listener) {
             let mut acs_state =
                 acs::AcsState::new(ecosystem.issuer_data(), keys.clone(), store.clone()).await?;
             acs_state.reference_number = ecosystem.acs.reference_number.clone();
-            let acs_tls =
-                tls::server_config(&layout.tls_identity("acs"), &root, ClientAuth::Required)?;
-            servers.push(transport::serve(listener, &acs_tls, acs::app(acs_state)).map_err(setup)?);
+            acs_state.site_url = needed(&urls.acs_site)?;
+            acs_state.clock = config.clock.clone();
+            acs_state.timeouts = config.challenge_timeouts;
+            let identity = layout.tls_identity("acs");
+            let client_tls = tls::client_config(&root, Some(&identity))?;
+            acs_state.ds_client = Some(Client::new(&client_tls, config.timeouts).map_err(setup)?);
+            let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
+            let site_tls = tls::server_config(&identity, &root, ClientAuth::None)?;
+            servers.push(
+                transport::serve(listener, &acs_tls, acs::app(acs_state.clone())).map_err(setup)?,
+            );
+            servers.push(
+                transport::serve(site, &site_tls, acs::site(acs_state.clone())).map_err(setup)?,
+            );
+            sweeper = Some(acs::spawn_sweeper(acs_state, config.sweep_every));
         }
 
         let mut schemes = Vec::new();
@@ -337,7 +398,11 @@ impl Sandbox {
                     reference_number: scheme.reference_number.clone(),
                     url: needed(ds_url)?,
                     versions: versions(&scheme.versions),
-                    routes: ecosystem.routes_of(scheme, &needed(&urls.acs)?),
+                    routes: ecosystem.routes_of(
+                        scheme,
+                        &needed(&urls.acs)?,
+                        urls.acs_site.as_deref().unwrap_or(""),
+                    ),
                 };
                 let state =
                     DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
@@ -403,6 +468,25 @@ impl Sandbox {
             );
         }
 
+        if let Some(listener) = merchant_listener {
+            let client_tls = tls::client_config(&root, Some(&layout.tls_identity("requestor")))?;
+            let client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+            let mut merchant_config =
+                merchant::MerchantConfig::new(&needed(&urls.merchant)?, &needed(&urls.server)?);
+            merchant_config.method_timeout_ms = config.method_timeout_ms;
+            merchant_config.test_cards = ecosystem
+                .cards()
+                .into_iter()
+                .map(|c| (c.pan, format!("{} · {}", c.scheme, c.outcome)))
+                .collect();
+            let state = merchant::MerchantState::new(merchant_config, client, config.clock.clone());
+            let server_tls =
+                tls::server_config(&layout.tls_identity("merchant"), &root, ClientAuth::None)?;
+            servers.push(
+                transport::serve(listener, &server_tls, merchant::app(state)).map_err(setup)?,
+            );
+        }
+
         let manifest = Manifest {
             version: 1,
             endpoints: Endpoints {
@@ -412,6 +496,8 @@ impl Sandbox {
                     .map(|s| s.directory_server.clone())
                     .unwrap_or_default(),
                 acs: urls.acs.unwrap_or_default(),
+                acs_site: urls.acs_site.unwrap_or_default(),
+                merchant: urls.merchant.unwrap_or_default(),
             },
             tls: TlsFiles {
                 root_ca: absolute(&root),
@@ -425,6 +511,7 @@ impl Sandbox {
             manifest,
             servers,
             refresh,
+            sweeper,
             store,
             preparation,
         })
@@ -435,6 +522,9 @@ impl Sandbox {
     pub async fn shutdown(self) {
         if let Some(refresh) = self.refresh {
             refresh.abort();
+        }
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
         }
         for server in self.servers {
             server.shutdown().await;

@@ -17,6 +17,7 @@
 
 mod acs;
 mod cards;
+mod challenges;
 mod directory;
 mod ranges;
 mod sensitive;
@@ -37,6 +38,7 @@ use writer::{Write, Writer};
 
 pub use acs::AcsTransaction;
 pub use cards::IssuerCard;
+pub use challenges::StoredChallenge;
 pub use directory::{DsTransaction, NewDsTransaction};
 pub use ranges::SavedRanges;
 pub use sensitive::find_card_data;

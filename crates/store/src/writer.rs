@@ -25,6 +25,7 @@ pub(crate) enum Arg {
     MaybeText(Option<String>),
     Blob(Vec<u8>),
     Int(i64),
+    MaybeInt(Option<i64>),
 }
 
 impl From<&str> for Arg {
@@ -78,6 +79,12 @@ impl From<&Vec<u8>> for Arg {
 impl From<i64> for Arg {
     fn from(i: i64) -> Arg {
         Arg::Int(i)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(i: Option<i64>) -> Arg {
+        Arg::MaybeInt(i)
     }
 }
 
@@ -182,6 +189,7 @@ async fn apply(connection: &mut SqliteConnection, write: Write) -> Result<u64, S
             Arg::MaybeText(s) => query.bind(s),
             Arg::Blob(b) => query.bind(b),
             Arg::Int(i) => query.bind(i),
+            Arg::MaybeInt(i) => query.bind(i),
         };
     }
     Ok(query.execute(&mut *connection).await?.rows_affected())

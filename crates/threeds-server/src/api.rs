@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use emv3ds::card_ranges::negotiate;
+use emv3ds::codes::ChallengeWindowSize;
 use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, Role, Validator};
 use serde_json::{Map, Value, json};
 
@@ -238,6 +239,21 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         }
     };
 
+    // Not an AReq element: the size of the challenge window, for the CReq.
+    let window_size = match fields.remove("challengeWindowSize") {
+        None => "05".to_owned(),
+        Some(Value::String(w)) if ChallengeWindowSize::from_code(&w).is_some() => w,
+        Some(other) => {
+            return erro(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidFormat,
+                "challengeWindowSize",
+                &format!("challengeWindowSize must be one of 01 to 05, not {other}"),
+                None,
+            );
+        }
+    };
+
     // The 3DS Server's own elements; the requestor's identity if it sent none.
     let config = &state.config;
     let mut put = |name: &str, value: Value| {
@@ -302,10 +318,29 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     {
         return unavailable(&e);
     }
-    reply(
-        StatusCode::OK,
-        &json!({ "threeDSServerTransID": trans_id, "ares": ares_json }),
-    )
+    let mut answer = json!({ "threeDSServerTransID": trans_id, "ares": ares_json });
+    if let Some(challenge) = browser_challenge(&ares_json, &window_size) {
+        answer["challenge"] = challenge;
+    }
+    reply(StatusCode::OK, &answer)
+}
+
+/// For a browser ARes `C`: where to post the challenge and the CReq to post there
+/// (`{"acsURL", "creq"}`, the CReq base64url without padding, fact sheet §1.5).
+fn browser_challenge(ares: &Value, window_size: &str) -> Option<Value> {
+    if ares.get("transStatus").and_then(Value::as_str) != Some("C") {
+        return None;
+    }
+    let acs_url = ares.get("acsURL").and_then(Value::as_str)?;
+    let creq = json!({
+        "threeDSServerTransID": ares.get("threeDSServerTransID")?,
+        "acsTransID": ares.get("acsTransID")?,
+        "messageType": "CReq",
+        "messageVersion": ares.get("messageVersion")?,
+        "challengeWindowSize": window_size,
+    });
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(creq.to_string());
+    Some(json!({ "acsURL": acs_url, "creq": encoded }))
 }
 
 /// A code element of the validated AReq, as sent.
@@ -339,6 +374,7 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
     for name in [
         "transStatus",
         "transStatusReason",
+        "challengeCancel",
         "eci",
         "authenticationValue",
         "acsTransID",

@@ -6,10 +6,13 @@
 //! their peers through a [`Client`]. Both take their rustls configuration from
 //! `pki::tls`, so the TLS policy is the same on every hop. [`exchange`] is the one way a
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
-//! how every service answers and numbers transactions.
+//! how every service answers and numbers transactions; `clock` is where every component
+//! reads the time, and `html` what the browser-facing sites share.
 
 mod client;
+pub mod clock;
 mod exchange;
+pub mod html;
 mod protocol;
 mod server;
 

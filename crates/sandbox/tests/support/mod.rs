@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses the part it needs")]
 
+pub mod site;
+
 use std::path::Path;
 
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// JSON: `[{"pan", "scheme", "outcome", "otp"?, "description"}]`.
+    /// JSON: `[{"pan", "scheme", "outcome", "otp"?, "answer"?, "description"}]`.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -21,13 +21,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "{:<18} {:<7} {:<16} description",
+            "{:<18} {:<7} {:<23} description",
             "pan", "scheme", "outcome"
         )?;
         for c in &cards {
+            let answer = match (&c.otp, &c.answer) {
+                (Some(otp), _) => format!(" [OTP {otp}]"),
+                (None, Some(answer)) => format!(" [answer: {answer}]"),
+                (None, None) => String::new(),
+            };
             writeln!(
                 out,
-                "{:<18} {:<7} {:<16} {}",
+                "{:<18} {:<7} {:<23} {}{answer}",
                 c.pan, c.scheme, c.outcome, c.description
             )?;
         }

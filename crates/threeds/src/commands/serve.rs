@@ -10,8 +10,8 @@ use super::RunArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// `3dss`, `acs`, or `ds` (with --scheme).
-    #[arg(value_parser = ["3dss", "acs", "ds"])]
+    /// `3dss`, `acs`, `ds` (with --scheme), or `merchant`.
+    #[arg(value_parser = ["3dss", "acs", "ds", "merchant"])]
     component: String,
     /// The scheme whose DS to run (`ds` only; default: the first scheme).
     #[arg(long, value_name = "NAME")]
@@ -34,6 +34,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ),
         (_, Some(_)) => anyhow::bail!("--scheme is for `threeds serve ds` only"),
         ("acs", None) => sandbox::Component::Acs,
+        ("merchant", None) => sandbox::Component::Merchant,
         _ => sandbox::Component::ThreeDsServer,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -57,7 +58,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            sandbox::Component::Acs => println!("ACS  {}", m.endpoints.acs),
+            sandbox::Component::Acs => {
+                println!("ACS  {}", m.endpoints.acs);
+                println!("  cardholder site  {}", m.endpoints.acs_site);
+            }
+            sandbox::Component::Merchant => {
+                println!("Merchant shop  {}", m.endpoints.merchant);
+                println!("  requestor API  {}", m.endpoints.requestor_api);
+            }
             sandbox::Component::Ds(name) => {
                 for s in m.schemes.iter().filter(|s| &s.name == name) {
                     println!(

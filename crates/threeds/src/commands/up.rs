@@ -45,6 +45,10 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     let m = &running.manifest;
     println!("threeds sandbox is up");
     println!(
+        "  shop            {}  (open it in a browser; the sandbox CA signs it)",
+        m.endpoints.merchant
+    );
+    println!(
         "  requestor API   {}  (mTLS: {})",
         m.endpoints.requestor_api,
         m.tls.requestor_client_cert.display()
@@ -56,6 +60,10 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
         );
     }
     println!("  ACS             {}", m.endpoints.acs);
+    println!(
+        "  ACS pages       {}  (issuer app: /issuer-app)",
+        m.endpoints.acs_site
+    );
     println!("  trust anchor    {}", m.tls.root_ca.display());
     println!("  database        {}", m.database.display());
     println!(

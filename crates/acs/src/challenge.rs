@@ -1,0 +1,699 @@
+//! A challenge (or decoupled authentication) as a pure state machine: the cardholder's
+//! answers, the issuer app's approval and the clock go in; the next page to show, the
+//! result and the RReq to send come out. No I/O: the site (`site`) and the timeout
+//! sweep (`results`) load a [`Challenge`] from the store, call one transition, and
+//! store it back (with the revision they read, so concurrent changes cannot be lost).
+//!
+//! Results (fact sheet §3.4, §5):
+//! - right answer → `Y`; wrong OTP or selection → retry, counted in
+//!   `interactionCounter`; the `max_attempts`-th wrong answer → `N`, reason 19;
+//! - cancel → `N`, `challengeCancel 01`, reason 26 (2.1.0 has no 26: reason 01);
+//! - no first CReq within `first_creq` of the ARes → `N`, reason 14, `challengeCancel 05`;
+//! - a step left idle for `step` → `N`, reason 14, `challengeCancel 04`;
+//! - decoupled not approved within `threeDSRequestorDecMaxTime` → `N`, reason 24,
+//!   `challengeCancel 03`;
+//! - out-of-band and decoupled: the issuer app's approval → `Y`, denial → `N` reason 01.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// How the cardholder is challenged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// A one-time passcode typed into the page.
+    Otp,
+    /// One right answer among several.
+    SingleSelect,
+    /// Every right answer among several.
+    MultiSelect,
+    /// Approval in the issuer's app, then "continue" on the page.
+    OutOfBand,
+    /// Approval in the issuer's app, with no page at all (ARes `D`).
+    Decoupled,
+}
+
+impl Method {
+    /// `authenticationType` (2.1.0, 2.2.0) for this method.
+    pub fn authentication_type(self) -> &'static str {
+        match self {
+            Method::Otp => "02",
+            Method::SingleSelect | Method::MultiSelect => "01",
+            Method::OutOfBand => "03",
+            Method::Decoupled => "04",
+        }
+    }
+
+    /// `authenticationMethod` (2.2.0 RReq, 2.3.1 ARes and RReq) for this method.
+    pub fn authentication_method(self) -> &'static str {
+        match self {
+            Method::Otp => "02",
+            Method::SingleSelect | Method::MultiSelect => "06",
+            Method::OutOfBand => "11",
+            Method::Decoupled => "12",
+        }
+    }
+}
+
+/// The timers of fact sheet §5, in milliseconds (configurable so tests run fast).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the ARes to the first CReq.
+    pub first_creq_ms: u64,
+    /// Each challenge step, from one page to the cardholder's next answer.
+    pub step_ms: u64,
+    /// How long after a failed RReq delivery the ACS tries again.
+    pub rreq_retry_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            first_creq_ms: 30_000,
+            step_ms: 600_000,
+            rreq_retry_ms: 5_000,
+        }
+    }
+}
+
+/// Where the challenge is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// ARes `C` sent; no CReq yet.
+    AwaitingCReq,
+    /// The cardholder has the page (or, decoupled, the app).
+    InProgress,
+    /// The result is known.
+    Decided,
+}
+
+/// What the issuer app said (out-of-band, decoupled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    Approved,
+    Denied,
+}
+
+/// The result of the challenge: what goes into the RReq and the final CRes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub trans_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_cancel: Option<String>,
+}
+
+/// Whether the RReq reached the 3DS Server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    tag = "state"
+)]
+pub enum Delivery {
+    /// Not yet tried.
+    Pending,
+    /// Answered with this RRes `resultsStatus`.
+    Delivered { results_status: String },
+    /// Tried `attempts` times; the last failure.
+    Failed { attempts: u32, error: String },
+}
+
+/// What the issuer expects (not shown to the cardholder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expected {
+    /// The OTP (method `otp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+    /// The values of the right options (select methods).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// What the ACS attaches to a `Y` (computed when the challenge starts, so finishing it
+/// needs no card number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proofs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_value: Option<String>,
+    /// ECI for Y and for N, by the scheme's convention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eci_y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eci_n: Option<String>,
+}
+
+/// What the pages show about the purchase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purchase {
+    pub merchant_name: String,
+    /// E.g. `123.45 EUR`.
+    pub amount: String,
+    pub card_last4: String,
+}
+
+/// One challenge or decoupled authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    pub acs_trans_id: String,
+    pub three_ds_server_trans_id: String,
+    pub ds_trans_id: String,
+    pub message_version: String,
+    pub message_category: String,
+    pub method: Method,
+    /// Where the RReq goes (the AReq's `dsURL`).
+    pub ds_url: String,
+    /// Where the final CRes goes (browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_url: Option<String>,
+    /// Echoed with the final CRes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_size: Option<String>,
+    pub purchase: Purchase,
+    pub expected: Expected,
+    pub proofs: Proofs,
+    pub max_attempts: u8,
+    pub phase: Phase,
+    pub interaction_counter: u8,
+    pub resends: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// A line for the page after a wrong answer or a resend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// When the ACS must act by itself (a timeout), Unix ms; none once decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    pub delivery: Delivery,
+    /// When the next RReq attempt is due after a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+/// What the cardholder did on the challenge page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Otp(String),
+    Options(Vec<String>),
+    Resend,
+    Cancel,
+    /// "I have approved it in my app" (`oobContinue`).
+    Continue,
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("this challenge has already started; a CReq starts it only once")]
+    AlreadyStarted,
+    #[error("this challenge has not started: no CReq was received for it")]
+    NotStarted,
+    #[error("this challenge is over")]
+    Over,
+    #[error("this authentication does not take that answer")]
+    WrongAnswerKind,
+}
+
+/// Most resends offered.
+pub const MAX_RESENDS: u8 = 3;
+
+impl Challenge {
+    /// When the store should wake the ACS for this challenge.
+    pub fn due_at(&self) -> Option<u64> {
+        match (&self.verdict, &self.delivery) {
+            (None, _) => self.deadline_ms,
+            (Some(_), Delivery::Delivered { .. }) => None,
+            (Some(_), _) => Some(self.retry_at_ms.unwrap_or(0)),
+        }
+    }
+
+    fn decide(&mut self, trans_status: &str, reason: Option<&str>, cancel: Option<&str>) {
+        self.phase = Phase::Decided;
+        self.deadline_ms = None;
+        self.verdict = Some(Verdict {
+            trans_status: trans_status.to_owned(),
+            reason: reason.map(str::to_owned),
+            challenge_cancel: cancel.map(str::to_owned),
+        });
+    }
+
+    fn not_authenticated(&mut self, reason: &str, cancel: Option<&str>) {
+        self.decide("N", Some(reason), cancel);
+    }
+
+    /// The first CReq arrived (browser: posted by the requestor's page).
+    pub fn start(
+        &mut self,
+        now: u64,
+        timeouts: &Timeouts,
+        session_data: Option<String>,
+        window_size: Option<String>,
+    ) -> Result<(), Refused> {
+        match self.phase {
+            Phase::AwaitingCReq => {}
+            Phase::InProgress => return Err(Refused::AlreadyStarted),
+            Phase::Decided => return Err(Refused::Over),
+        }
+        self.phase = Phase::InProgress;
+        self.session_data = session_data;
+        self.window_size = window_size;
+        self.deadline_ms = Some(now + timeouts.step_ms);
+        Ok(())
+    }
+
+    /// The cardholder answered on the page.
+    pub fn answer(&mut self, now: u64, timeouts: &Timeouts, answer: Answer) -> Result<(), Refused> {
+        match self.phase {
+            Phase::AwaitingCReq => return Err(Refused::NotStarted),
+            Phase::Decided => return Err(Refused::Over),
+            Phase::InProgress => {}
+        }
+        self.notice = None;
+        self.deadline_ms = Some(now + timeouts.step_ms);
+        let cancel_reason = if self.message_version == "2.1.0" {
+            "01"
+        } else {
+            "26"
+        };
+        match (self.method, answer) {
+            (_, Answer::Cancel) => {
+                self.not_authenticated(cancel_reason, Some("01"));
+            }
+            (Method::Otp, Answer::Resend) => {
+                if self.resends >= MAX_RESENDS {
+                    self.notice = Some("No more codes can be sent for this payment.".into());
+                } else {
+                    self.resends += 1;
+                    self.notice = Some("A new code has been sent to your phone.".into());
+                }
+            }
+            (Method::Otp, Answer::Otp(code)) => {
+                let right = self.expected.otp.as_deref() == Some(code.trim());
+                self.counted(right, "That code is not right.");
+            }
+            (Method::SingleSelect | Method::MultiSelect, Answer::Options(mut chosen)) => {
+                chosen.sort();
+                chosen.dedup();
+                let mut expected = self.expected.options.clone();
+                expected.sort();
+                self.counted(
+                    chosen == expected,
+                    "That is not the answer we have on file.",
+                );
+            }
+            (Method::OutOfBand, Answer::Continue) => match self.approval {
+                Some(Approval::Approved) => {
+                    self.interaction_counter = self.interaction_counter.saturating_add(1);
+                    self.decide("Y", None, None);
+                }
+                Some(Approval::Denied) => {
+                    self.interaction_counter = self.interaction_counter.saturating_add(1);
+                    self.not_authenticated("01", None);
+                }
+                None => {
+                    self.notice = Some(
+                        "We have not received your approval yet. Approve the payment in the \
+                         Sandbox Bank app, then continue."
+                            .into(),
+                    );
+                }
+            },
+            _ => return Err(Refused::WrongAnswerKind),
+        }
+        Ok(())
+    }
+
+    /// An answer that counts as an authentication cycle.
+    fn counted(&mut self, right: bool, wrong: &str) {
+        self.interaction_counter = self.interaction_counter.saturating_add(1);
+        if right {
+            self.decide("Y", None, None);
+        } else if self.interaction_counter >= self.max_attempts {
+            self.not_authenticated("19", None);
+        } else {
+            let left = self.max_attempts - self.interaction_counter;
+            self.notice = Some(format!(
+                "{wrong} You have {left} attempt{} left.",
+                if left == 1 { "" } else { "s" }
+            ));
+        }
+    }
+
+    /// The issuer app approved or denied (out-of-band: the page then continues;
+    /// decoupled: that is the result).
+    pub fn approve(&mut self, approval: Approval) -> Result<(), Refused> {
+        if self.phase == Phase::Decided {
+            return Err(Refused::Over);
+        }
+        match self.method {
+            Method::OutOfBand => {
+                self.approval = Some(approval);
+                Ok(())
+            }
+            Method::Decoupled => {
+                self.approval = Some(approval);
+                match approval {
+                    Approval::Approved => self.decide("Y", None, None),
+                    Approval::Denied => self.not_authenticated("01", None),
+                }
+                Ok(())
+            }
+            _ => Err(Refused::WrongAnswerKind),
+        }
+    }
+
+    /// The clock passed the deadline: the challenge ends by timeout. `false` if it was
+    /// not due.
+    pub fn expire(&mut self, now: u64) -> bool {
+        if self.phase == Phase::Decided || self.deadline_ms.is_none_or(|d| d > now) {
+            return false;
+        }
+        match (self.method, self.phase) {
+            (Method::Decoupled, _) => self.not_authenticated("24", Some("03")),
+            (_, Phase::AwaitingCReq) => self.not_authenticated("14", Some("05")),
+            _ => self.not_authenticated("14", Some("04")),
+        }
+        true
+    }
+
+    /// The RReq was answered (`Ok(resultsStatus)`) or could not be delivered.
+    pub fn delivered(&mut self, now: u64, timeouts: &Timeouts, result: Result<String, String>) {
+        match result {
+            Ok(results_status) => {
+                self.delivery = Delivery::Delivered { results_status };
+                self.retry_at_ms = None;
+            }
+            Err(error) => {
+                let attempts = match &self.delivery {
+                    Delivery::Failed { attempts, .. } => attempts + 1,
+                    _ => 1,
+                };
+                self.delivery = Delivery::Failed { attempts, error };
+                self.retry_at_ms = Some(now + timeouts.rreq_retry_ms);
+            }
+        }
+    }
+
+    /// The RReq for the verdict, as JSON (the caller validates it as the DS will).
+    pub fn rreq(&self) -> Option<Value> {
+        let verdict = self.verdict.as_ref()?;
+        let mut rreq = json!({
+            "messageType": "RReq",
+            "messageVersion": self.message_version,
+            "threeDSServerTransID": self.three_ds_server_trans_id,
+            "acsTransID": self.acs_trans_id,
+            "dsTransID": self.ds_trans_id,
+            "messageCategory": self.message_category,
+            "transStatus": verdict.trans_status,
+        });
+        let payment = self.message_category == "01";
+        if let Some(reason) = verdict.reason.as_ref().filter(|_| payment) {
+            rreq["transStatusReason"] = json!(reason);
+        }
+        if let Some(cancel) = &verdict.challenge_cancel {
+            rreq["challengeCancel"] = json!(cancel);
+        }
+        match verdict.trans_status.as_str() {
+            "Y" => {
+                if let Some(eci) = &self.proofs.eci_y {
+                    rreq["eci"] = json!(eci);
+                }
+                if let Some(av) = self
+                    .proofs
+                    .authentication_value
+                    .as_ref()
+                    .filter(|_| payment)
+                {
+                    rreq["authenticationValue"] = json!(av);
+                }
+            }
+            _ => {
+                if let Some(eci) = &self.proofs.eci_n {
+                    rreq["eci"] = json!(eci);
+                }
+            }
+        }
+        // authenticationType / authenticationMethod: required for Y and N.
+        if self.message_version == "2.3.1" {
+            rreq["authenticationMethod"] = json!([self.method.authentication_method()]);
+        } else {
+            rreq["authenticationType"] = json!(self.method.authentication_type());
+        }
+        if self.method != Method::Decoupled {
+            rreq["interactionCounter"] = json!(format!("{:02}", self.interaction_counter.min(99)));
+        }
+        Some(rreq)
+    }
+
+    /// The final CRes (browser), as JSON.
+    pub fn final_cres(&self) -> Option<Value> {
+        let verdict = self.verdict.as_ref()?;
+        // A final CRes carries Y or N only (fact sheet §1.5).
+        let status = if verdict.trans_status == "Y" {
+            "Y"
+        } else {
+            "N"
+        };
+        Some(json!({
+            "messageType": "CRes",
+            "messageVersion": self.message_version,
+            "threeDSServerTransID": self.three_ds_server_trans_id,
+            "acsTransID": self.acs_trans_id,
+            "challengeCompletionInd": "Y",
+            "transStatus": status,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge(method: Method, version: &str) -> Challenge {
+        Challenge {
+            acs_trans_id: "a".into(),
+            three_ds_server_trans_id: "s".into(),
+            ds_trans_id: "d".into(),
+            message_version: version.into(),
+            message_category: "01".into(),
+            method,
+            ds_url: "https://ds/".into(),
+            notification_url: Some("https://merchant/notify".into()),
+            session_data: None,
+            window_size: None,
+            purchase: Purchase {
+                merchant_name: "Shop".into(),
+                amount: "1.00 EUR".into(),
+                card_last4: "1000".into(),
+            },
+            expected: Expected {
+                otp: Some("123456".into()),
+                options: vec!["b".into(), "c".into()],
+            },
+            proofs: Proofs {
+                authentication_value: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
+                eci_y: Some("05".into()),
+                eci_n: Some("07".into()),
+            },
+            max_attempts: 3,
+            phase: if method == Method::Decoupled {
+                Phase::InProgress
+            } else {
+                Phase::AwaitingCReq
+            },
+            interaction_counter: 0,
+            resends: 0,
+            approval: None,
+            notice: None,
+            deadline_ms: Some(30_000),
+            verdict: None,
+            delivery: Delivery::Pending,
+            retry_at_ms: None,
+        }
+    }
+
+    const T: Timeouts = Timeouts {
+        first_creq_ms: 30_000,
+        step_ms: 600_000,
+        rreq_retry_ms: 5_000,
+    };
+
+    #[test]
+    fn the_right_otp_after_a_wrong_one_authenticates_with_two_interactions() {
+        let mut c = challenge(Method::Otp, "2.2.0");
+        c.start(1, &T, None, Some("02".into())).expect("first CReq");
+        assert_eq!(c.start(2, &T, None, None), Err(Refused::AlreadyStarted));
+        c.answer(3, &T, Answer::Otp("000000".into()))
+            .expect("answer");
+        assert!(
+            c.notice
+                .as_deref()
+                .is_some_and(|n| n.contains("2 attempts left"))
+        );
+        c.answer(4, &T, Answer::Otp(" 123456 ".into()))
+            .expect("answer");
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(rreq["transStatus"], "Y");
+        assert_eq!(rreq["interactionCounter"], "02");
+        assert_eq!(rreq["authenticationType"], "02");
+        assert_eq!(rreq["eci"], "05");
+        assert!(rreq.get("challengeCancel").is_none());
+        assert_eq!(c.final_cres().expect("decided")["transStatus"], "Y");
+        assert_eq!(
+            c.answer(5, &T, Answer::Otp("123456".into())),
+            Err(Refused::Over)
+        );
+    }
+
+    #[test]
+    fn too_many_wrong_answers_end_with_reason_19() {
+        let mut c = challenge(Method::Otp, "2.3.1");
+        c.start(1, &T, None, None).expect("first CReq");
+        for _ in 0..3 {
+            c.answer(2, &T, Answer::Otp("1".into())).expect("answer");
+        }
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(rreq["transStatus"], "N");
+        assert_eq!(rreq["transStatusReason"], "19");
+        assert_eq!(rreq["authenticationMethod"], json!(["02"]));
+        assert_eq!(rreq["interactionCounter"], "03");
+    }
+
+    #[test]
+    fn resends_are_limited_and_not_counted() {
+        let mut c = challenge(Method::Otp, "2.2.0");
+        c.start(1, &T, None, None).expect("first CReq");
+        for _ in 0..MAX_RESENDS + 1 {
+            c.answer(2, &T, Answer::Resend).expect("resend");
+        }
+        assert_eq!(c.resends, MAX_RESENDS);
+        assert_eq!(c.interaction_counter, 0);
+        assert!(
+            c.notice
+                .as_deref()
+                .is_some_and(|n| n.contains("No more codes"))
+        );
+    }
+
+    #[test]
+    fn selections_compare_as_sets() {
+        let mut c = challenge(Method::MultiSelect, "2.2.0");
+        c.start(1, &T, None, None).expect("first CReq");
+        c.answer(2, &T, Answer::Options(vec!["b".into()]))
+            .expect("answer");
+        assert!(c.verdict.is_none());
+        c.answer(
+            3,
+            &T,
+            Answer::Options(vec!["c".into(), "b".into(), "c".into()]),
+        )
+        .expect("answer");
+        assert_eq!(c.rreq().expect("decided")["authenticationType"], "01");
+        assert_eq!(
+            c.verdict.as_ref().map(|v| v.trans_status.as_str()),
+            Some("Y")
+        );
+    }
+
+    #[test]
+    fn cancel_is_challenge_cancel_01() {
+        for (version, reason) in [("2.1.0", "01"), ("2.2.0", "26")] {
+            let mut c = challenge(Method::SingleSelect, version);
+            c.start(1, &T, None, None).expect("first CReq");
+            c.answer(2, &T, Answer::Cancel).expect("cancel");
+            let rreq = c.rreq().expect("decided");
+            assert_eq!(rreq["challengeCancel"], "01");
+            assert_eq!(rreq["transStatusReason"], reason);
+        }
+    }
+
+    #[test]
+    fn out_of_band_continues_only_after_the_app_answers() {
+        let mut c = challenge(Method::OutOfBand, "2.2.0");
+        c.start(1, &T, None, None).expect("first CReq");
+        c.answer(2, &T, Answer::Continue).expect("continue");
+        assert!(c.verdict.is_none() && c.notice.is_some());
+        c.approve(Approval::Approved).expect("approve");
+        c.answer(3, &T, Answer::Continue).expect("continue");
+        assert_eq!(c.rreq().expect("decided")["authenticationType"], "03");
+        assert_eq!(
+            c.verdict.as_ref().map(|v| v.trans_status.as_str()),
+            Some("Y")
+        );
+    }
+
+    #[test]
+    fn timeouts_cancel_with_the_spec_codes() {
+        let mut c = challenge(Method::Otp, "2.2.0");
+        assert!(!c.expire(29_999), "not due yet");
+        assert!(c.expire(30_000));
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(
+            (
+                rreq["challengeCancel"].as_str(),
+                rreq["transStatusReason"].as_str()
+            ),
+            (Some("05"), Some("14"))
+        );
+
+        let mut c = challenge(Method::Otp, "2.2.0");
+        c.start(10, &T, None, None).expect("first CReq");
+        assert!(
+            !c.expire(30_000),
+            "the step timer replaced the first-CReq timer"
+        );
+        assert!(c.expire(10 + T.step_ms));
+        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "04");
+
+        let mut c = challenge(Method::Decoupled, "2.2.0");
+        assert!(c.expire(30_000));
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(
+            (
+                rreq["challengeCancel"].as_str(),
+                rreq["transStatusReason"].as_str()
+            ),
+            (Some("03"), Some("24"))
+        );
+        assert!(rreq.get("interactionCounter").is_none());
+        assert_eq!(rreq["authenticationType"], "04");
+    }
+
+    #[test]
+    fn undelivered_results_are_retried_and_delivered_ones_rest() {
+        let mut c = challenge(Method::Decoupled, "2.2.0");
+        c.approve(Approval::Approved).expect("approve");
+        assert_eq!(
+            c.due_at(),
+            Some(0),
+            "a decided challenge's RReq is due at once"
+        );
+        c.delivered(100, &T, Err("DS down".into()));
+        assert_eq!(c.due_at(), Some(100 + T.rreq_retry_ms));
+        c.delivered(200, &T, Err("DS down".into()));
+        assert!(matches!(c.delivery, Delivery::Failed { attempts: 2, .. }));
+        c.delivered(300, &T, Ok("01".into()));
+        assert_eq!(c.due_at(), None);
+        assert_eq!(c.approve(Approval::Denied), Err(Refused::Over));
+    }
+
+    #[test]
+    fn the_state_round_trips_through_json() {
+        let c = challenge(Method::MultiSelect, "2.3.1");
+        let json = serde_json::to_value(&c).expect("serialise");
+        assert_eq!(json["method"], "multi-select");
+        assert_eq!(serde_json::from_value::<Challenge>(json).expect("parse"), c);
+    }
+}

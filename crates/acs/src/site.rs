@@ -1,0 +1,442 @@
+//! The ACS's browser-facing site (server-authenticated TLS, on `acs.localhost`):
+//!
+//! - `POST /3ds-method`: the 3DS Method (records what it learns of the browser, then
+//!   notifies the 3DS Server's page);
+//! - `POST /challenge`: the first CReq (form field `creq`, base64url), which opens the
+//!   challenge page; `POST /challenge/{acsTransID}`: the cardholder's answers;
+//!   `GET /challenge/{acsTransID}/status`: what the out-of-band page polls;
+//! - `GET /issuer-app`, `GET|POST /issuer-app/{acsTransID}`: the "Sandbox Bank app"
+//!   where out-of-band and decoupled authentications are approved or declined.
+//!
+//! When a challenge ends, the RReq goes out (`results`) before the page posts the
+//! final CRes to the merchant's `notificationURL`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use emv3ds::codes::DeviceChannel;
+use emv3ds::{Context, ErrorCode, Message, Role, Validator};
+use serde_json::{Value, json};
+use transport::html;
+
+use crate::AcsState;
+use crate::challenge::{Answer, Approval, Challenge, Method, Phase, Refused};
+use crate::pages;
+use crate::results::{self, Loaded};
+
+/// The site's router.
+pub fn site(state: AcsState) -> Router {
+    Router::new()
+        .route("/3ds-method", post(method))
+        .route("/challenge", post(first_creq))
+        .route("/challenge/{id}", post(step))
+        .route("/challenge/{id}/status", get(status))
+        .route("/issuer-app", get(issuer_app))
+        .route(
+            "/issuer-app/{id}",
+            get(issuer_app_request).post(issuer_app_decision),
+        )
+        .with_state(state)
+}
+
+/// The fields of a form body (a name may repeat: multi-select).
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// base64url, with or without padding (senders differ; fact sheet §1.4, §1.5).
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .ok()
+}
+
+fn shown(status: StatusCode, body: String) -> Response {
+    html::page(status, body)
+}
+
+fn failure(why: &str) -> Response {
+    shown(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::error("Something went wrong", why, None),
+    )
+}
+
+async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = form(&body);
+    let bad = |why: &str| {
+        shown(
+            StatusCode::BAD_REQUEST,
+            pages::error("This 3DS Method request cannot be used", why, None),
+        )
+    };
+    let Some(data) = field(&fields, "threeDSMethodData") else {
+        return bad("the form field threeDSMethodData is missing");
+    };
+    let Some(parsed) = base64url(data).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return bad("threeDSMethodData is not base64url-encoded JSON");
+    };
+    let (Some(trans_id), Some(notify)) = (
+        parsed.get("threeDSServerTransID").and_then(Value::as_str),
+        parsed
+            .get("threeDSMethodNotificationURL")
+            .and_then(Value::as_str),
+    ) else {
+        return bad(
+            "threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL",
+        );
+    };
+    let header = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let facts = json!({
+        "userAgent": header(header::USER_AGENT),
+        "acceptLanguage": header(header::ACCEPT_LANGUAGE),
+        "at": state.clock.now_ms(),
+    });
+    if let Err(e) = state.store.record_method_run(trans_id, &facts).await {
+        return failure(&format!("the ACS could not record the 3DS Method: {e}"));
+    }
+    let answer = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({ "threeDSServerTransID": trans_id }).to_string());
+    shown(StatusCode::OK, pages::method_done(notify, &answer))
+}
+
+/// A CReq the ACS refuses: the page says why and shows the `Erro`.
+fn refused_creq(code: ErrorCode, detail: &str, why: &str, about: Option<&Message>) -> Response {
+    let erro = Validator::new(Role::Acs).reject(code, detail, why, about);
+    shown(
+        StatusCode::BAD_REQUEST,
+        pages::error("This challenge cannot be shown", why, Some(&erro)),
+    )
+}
+
+async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
+    let fields = form(&body);
+    let Some(creq) = field(&fields, "creq") else {
+        return refused_creq(
+            ErrorCode::RequiredElementMissing,
+            "creq",
+            "the form field creq is missing",
+            None,
+        );
+    };
+    let Some(bytes) = base64url(creq) else {
+        return refused_creq(
+            ErrorCode::MessageInvalid,
+            "creq",
+            "creq is not base64url",
+            None,
+        );
+    };
+    let context = Context {
+        channel: Some(DeviceChannel::Browser),
+        ..Context::default()
+    };
+    let message = match Validator::new(Role::Acs).validate(&bytes, &context) {
+        Ok(valid) => valid.message,
+        Err(erro) => {
+            let why = format!("{} ({})", erro.error_description, erro.error_detail);
+            return shown(
+                StatusCode::BAD_REQUEST,
+                pages::error("This challenge cannot be shown", &why, Some(&erro)),
+            );
+        }
+    };
+    let Message::CReq(creq) = &message else {
+        let why = format!("expected a CReq, got {}", message.message_type());
+        return refused_creq(
+            ErrorCode::MessageInvalid,
+            "messageType",
+            &why,
+            Some(&message),
+        );
+    };
+    let acs_trans_id = creq.acs_trans_id.as_ref().map_or("", |t| t.as_str());
+    let loaded = match results::load(&state, acs_trans_id).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failure(&e),
+    };
+    let Some(Loaded {
+        mut challenge,
+        revision,
+    }) = loaded
+    else {
+        return refused_creq(
+            ErrorCode::TransactionIdNotRecognised,
+            "acsTransID",
+            "this ACS has no challenge with this acsTransID",
+            Some(&message),
+        );
+    };
+    let server_id = creq
+        .three_ds_server_trans_id
+        .as_ref()
+        .map_or("", |t| t.as_str());
+    if server_id != challenge.three_ds_server_trans_id || challenge.method == Method::Decoupled {
+        return refused_creq(
+            ErrorCode::TransactionIdNotRecognised,
+            "threeDSServerTransID",
+            "the ids of this CReq do not match the challenge's transaction",
+            Some(&message),
+        );
+    }
+    let session_data = field(&fields, "threeDSSessionData").map(str::to_owned);
+    let window = creq
+        .challenge_window_size
+        .as_ref()
+        .map(|w| w.as_str().to_owned());
+    match challenge.start(state.clock.now_ms(), &state.timeouts, session_data, window) {
+        Ok(()) => match results::save(&state, &challenge, revision).await {
+            Ok(true) => shown(StatusCode::OK, pages::challenge(&challenge)),
+            Ok(false) => current(&state, acs_trans_id).await,
+            Err(e) => failure(&e),
+        },
+        // The requestor's page posted twice, or the cardholder reloaded: show where the
+        // challenge is rather than break it.
+        Err(Refused::AlreadyStarted) => shown(StatusCode::OK, pages::challenge(&challenge)),
+        Err(_) => current(&state, acs_trans_id).await,
+    }
+}
+
+/// The page for where the challenge is now: its step, or the hand-back once decided
+/// (delivering the RReq first if nobody has).
+async fn current(state: &AcsState, acs_trans_id: &str) -> Response {
+    let loaded = match results::load(state, acs_trans_id).await {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            return shown(
+                StatusCode::NOT_FOUND,
+                pages::error("Unknown payment", "this ACS has no such challenge", None),
+            );
+        }
+        Err(e) => return failure(&e),
+    };
+    let Loaded {
+        challenge,
+        revision,
+    } = loaded;
+    if challenge.phase != Phase::Decided {
+        if challenge.phase == Phase::AwaitingCReq {
+            return shown(
+                StatusCode::CONFLICT,
+                pages::error(
+                    "This challenge has not started",
+                    "the merchant's page has not sent the challenge request (CReq) yet",
+                    None,
+                ),
+            );
+        }
+        return shown(StatusCode::OK, pages::challenge(&challenge));
+    }
+    let challenge = if challenge
+        .due_at()
+        .is_some_and(|d| d <= state.clock.now_ms())
+    {
+        match results::finish(state, challenge.clone(), revision).await {
+            Ok(Some(done)) => done,
+            Ok(None) => challenge,
+            Err(e) => return failure(&e),
+        }
+    } else {
+        challenge
+    };
+    hand_back(&challenge)
+}
+
+fn hand_back(challenge: &Challenge) -> Response {
+    if challenge.notification_url.is_none() {
+        return shown(
+            StatusCode::OK,
+            pages::error("Done", "this authentication has ended", None),
+        );
+    }
+    let cres = challenge
+        .final_cres()
+        .map(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
+        .unwrap_or_default();
+    shown(StatusCode::OK, pages::hand_back(challenge, &cres))
+}
+
+async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let fields = form(&body);
+    let answer = match field(&fields, "action").unwrap_or("submit") {
+        "cancel" => Answer::Cancel,
+        "resend" => Answer::Resend,
+        "continue" => Answer::Continue,
+        _ => match field(&fields, "otp") {
+            Some(otp) => Answer::Otp(otp.to_owned()),
+            None => Answer::Options(
+                fields
+                    .iter()
+                    .filter(|(n, _)| n == "option")
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            ),
+        },
+    };
+    let Loaded {
+        mut challenge,
+        revision,
+    } = match results::load(&state, &id).await {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            return shown(
+                StatusCode::NOT_FOUND,
+                pages::error("Unknown payment", "this ACS has no such challenge", None),
+            );
+        }
+        Err(e) => return failure(&e),
+    };
+    // A step whose timer ran out ends by timeout, whatever the answer.
+    let now = state.clock.now_ms();
+    if challenge.expire(now) {
+        return match results::finish(&state, challenge, revision).await {
+            Ok(_) => current(&state, &id).await,
+            Err(e) => failure(&e),
+        };
+    }
+    match challenge.answer(now, &state.timeouts, answer) {
+        Ok(()) if challenge.phase == Phase::Decided => {
+            match results::finish(&state, challenge, revision).await {
+                Ok(Some(done)) => hand_back(&done),
+                Ok(None) => current(&state, &id).await,
+                Err(e) => failure(&e),
+            }
+        }
+        Ok(()) => match results::save(&state, &challenge, revision).await {
+            Ok(true) => shown(StatusCode::OK, pages::challenge(&challenge)),
+            Ok(false) => current(&state, &id).await,
+            Err(e) => failure(&e),
+        },
+        Err(Refused::WrongAnswerKind) => {
+            challenge.notice = Some("Please answer the question shown.".into());
+            shown(StatusCode::OK, pages::challenge(&challenge))
+        }
+        Err(_) => current(&state, &id).await,
+    }
+}
+
+async fn status(State(state): State<AcsState>, Path(id): Path<String>) -> Response {
+    match results::load(&state, &id).await {
+        Ok(Some(Loaded { challenge, .. })) => axum::Json(json!({
+            "phase": challenge.phase,
+            "approval": challenge.approval,
+            "verdict": challenge.verdict,
+            "rreq": challenge.delivery,
+        }))
+        .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+    }
+}
+
+async fn issuer_app(State(state): State<AcsState>) -> Response {
+    let open = match state.store.open_challenges(50).await {
+        Ok(open) => open,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let waiting: Vec<Challenge> = open
+        .into_iter()
+        .filter_map(|(_, s)| results::parse(s))
+        .filter(|c| {
+            matches!(c.method, Method::OutOfBand | Method::Decoupled)
+                && c.phase == Phase::InProgress
+                && c.approval.is_none()
+        })
+        .collect();
+    shown(StatusCode::OK, pages::issuer_app(&waiting))
+}
+
+async fn issuer_app_request(State(state): State<AcsState>, Path(id): Path<String>) -> Response {
+    match results::load(&state, &id).await {
+        Ok(Some(Loaded { challenge, .. }))
+            if matches!(challenge.method, Method::OutOfBand | Method::Decoupled) =>
+        {
+            shown(StatusCode::OK, pages::issuer_app_request(&challenge))
+        }
+        Ok(_) => shown(
+            StatusCode::NOT_FOUND,
+            pages::error(
+                "Unknown request",
+                "nothing with this id waits for approval",
+                None,
+            ),
+        ),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn issuer_app_decision(
+    State(state): State<AcsState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form(&body);
+    let approval = match field(&fields, "decision") {
+        Some("approve") => Approval::Approved,
+        Some("deny") => Approval::Denied,
+        _ => {
+            return shown(
+                StatusCode::BAD_REQUEST,
+                pages::error("Approve a payment", "choose approve or decline", None),
+            );
+        }
+    };
+    let Loaded {
+        mut challenge,
+        revision,
+    } = match results::load(&state, &id).await {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            return shown(
+                StatusCode::NOT_FOUND,
+                pages::error(
+                    "Unknown request",
+                    "nothing with this id waits for approval",
+                    None,
+                ),
+            );
+        }
+        Err(e) => return failure(&e),
+    };
+    let now = state.clock.now_ms();
+    if challenge.expire(now) {
+        if let Err(e) = results::finish(&state, challenge, revision).await {
+            return failure(&e);
+        }
+        return issuer_app_request(State(state), Path(id)).await;
+    }
+    if challenge.approve(approval).is_err() {
+        return shown(StatusCode::OK, pages::issuer_app_request(&challenge));
+    }
+    let stored = if challenge.phase == Phase::Decided {
+        results::finish(&state, challenge, revision)
+            .await
+            .map(|_| ())
+    } else {
+        results::save(&state, &challenge, revision)
+            .await
+            .map(|_| ())
+    };
+    match stored {
+        Ok(()) => issuer_app_request(State(state), Path(id)).await,
+        Err(e) => failure(&e),
+    }
+}

@@ -1,0 +1,516 @@
+//! The mock merchant: a web shop whose checkout runs the browser 3DS journey the way an
+//! outside merchant would, through the 3DS Server's requestor API over mutual TLS
+//! (the requestor's client certificate) and nothing else.
+//!
+//! The journey: the checkout form (`/`) → `/checkout` asks `/v1/preauth` → the
+//! "verifying" page runs the 3DS Method in a hidden frame (10 s, then
+//! `threeDSCompInd=N`; no URL: `U`) and reads the browser's facts (or, without
+//! JavaScript, a button carries on without them) → `/authenticate/{id}` calls `/v1/auth`
+//! → on `C` the CReq is posted into a frame sized by `challengeWindowSize` (`05`: the
+//! whole page) → the ACS posts the final CRes to `/notify` → `/result/{id}` shows
+//! `/v1/postauth`, which holds the RReq's result. On `D` the result page waits for it.
+//!
+//! What a shopper typed stays in memory for the length of the checkout only; the shop
+//! keeps no card number once `/v1/auth` has been called.
+
+mod pages;
+pub mod request;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use transport::clock::Clock;
+use transport::html;
+
+use request::{Browser, MethodOutcome, Order, ScriptFacts, Shop};
+
+/// The shop's configuration.
+#[derive(Debug, Clone)]
+pub struct MerchantConfig {
+    /// The shop's own base URL as browsers reach it (`notificationURL` and the 3DS
+    /// Method notification are under it).
+    pub url: String,
+    /// The 3DS Server's requestor API base URL.
+    pub requestor_api: String,
+    pub shop: Shop,
+    /// How long the page waits for the 3DS Method (the spec's 10 s).
+    pub method_timeout_ms: u64,
+    /// Cards offered on the checkout page for convenience: (PAN, what it does).
+    pub test_cards: Vec<(String, String)>,
+}
+
+impl MerchantConfig {
+    /// A shop at `url` using the requestor API at `requestor_api`.
+    pub fn new(url: &str, requestor_api: &str) -> MerchantConfig {
+        MerchantConfig {
+            url: url.trim_end_matches('/').to_owned(),
+            requestor_api: requestor_api.trim_end_matches('/').to_owned(),
+            shop: Shop {
+                name: "Sandbox Coffee Roasters".into(),
+                acquirer_bin: "412345".into(),
+                acquirer_merchant_id: "SANDBOX-SHOP-0001".into(),
+                mcc: "5499".into(),
+                country: "826".into(),
+            },
+            method_timeout_ms: 10_000,
+            test_cards: Vec::new(),
+        }
+    }
+}
+
+/// A checkout in progress.
+#[derive(Debug)]
+struct Checkout {
+    /// Until `/v1/auth` is called.
+    order: Option<Order>,
+    version: String,
+    has_method: bool,
+    method_notified: bool,
+    cardholder_info: Option<String>,
+    browser_said: Option<String>,
+}
+
+/// What the shop's handlers share.
+#[derive(Debug, Clone)]
+pub struct MerchantState {
+    config: Arc<MerchantConfig>,
+    client: transport::Client,
+    clock: Arc<dyn Clock>,
+    checkouts: Arc<Mutex<HashMap<String, Checkout>>>,
+}
+
+impl MerchantState {
+    /// `client` carries the requestor's TLS client certificate.
+    pub fn new(
+        config: MerchantConfig,
+        client: transport::Client,
+        clock: Arc<dyn Clock>,
+    ) -> MerchantState {
+        MerchantState {
+            config: Arc::new(config),
+            client,
+            clock,
+            checkouts: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn with<R>(&self, id: &str, f: impl FnOnce(&mut Checkout) -> R) -> Option<R> {
+        let mut checkouts = self
+            .checkouts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checkouts.get_mut(id).map(f)
+    }
+}
+
+/// The shop's router.
+pub fn app(state: MerchantState) -> Router {
+    Router::new()
+        .route("/", get(shop))
+        .route("/checkout", post(checkout))
+        .route("/3ds-method/done", post(method_done))
+        .route("/authenticate/{id}", post(authenticate))
+        .route("/notify", post(notify))
+        .route("/result/{id}", get(result))
+        .with_state(state)
+}
+
+fn shown(status: StatusCode, body: String) -> Response {
+    html::page(status, body)
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .ok()
+}
+
+async fn shop(State(state): State<MerchantState>) -> Response {
+    shown(StatusCode::OK, pages::shop(None, &state.config.test_cards))
+}
+
+/// A call to the requestor API: the HTTP status and the JSON body.
+async fn call(
+    state: &MerchantState,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let url = format!("{}{path}", state.config.requestor_api);
+    let reply = match body {
+        Some(body) => {
+            state
+                .client
+                .post_json(&url, body.to_string().into_bytes())
+                .await
+        }
+        None => state.client.get(&url).await,
+    }
+    .map_err(|e| format!("the 3DS Server could not be reached: {e}"))?;
+    let json = serde_json::from_slice(&reply.body).map_err(|e| {
+        format!(
+            "the 3DS Server answered HTTP {} with no JSON: {e}",
+            reply.status
+        )
+    })?;
+    Ok((reply.status, json))
+}
+
+async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
+    let fields = form(&body);
+    let get = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let again = |why: &str| {
+        shown(
+            StatusCode::BAD_REQUEST,
+            pages::shop(Some(why), &state.config.test_cards),
+        )
+    };
+    let pan: String = get("cardNumber")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    if !(13..=19).contains(&pan.len()) {
+        return again("The card number must have 13 to 19 digits.");
+    }
+    let Some(expiry) = request::expiry_yymm(get("expiry")) else {
+        return again("The expiry date must read MM/YY.");
+    };
+    let Some(amount_minor) = request::amount_minor(get("amount")).filter(|a| *a > 0) else {
+        return again("The amount must be a positive number with at most two decimals.");
+    };
+    let pick = |name: &str, allowed: &[&str], default: &str| {
+        let v = get(name);
+        if allowed.contains(&v) {
+            v.to_owned()
+        } else {
+            default.to_owned()
+        }
+    };
+    let order = Order {
+        pan: zeroize::Zeroizing::new(pan),
+        expiry,
+        amount_minor,
+        currency: pick("currency", &["978", "840", "826"], "978"),
+        version: Some(get("messageVersion").to_owned())
+            .filter(|v| ["2.1.0", "2.2.0", "2.3.1"].contains(&v.as_str())),
+        challenge_ind: pick("challengeInd", &["01", "02", "03", "04"], "01"),
+        window_size: pick("windowSize", &["01", "02", "03", "04", "05"], "03"),
+        decoupled_minutes: (get("decoupled") == "on")
+            .then(|| get("decMaxTime").parse().unwrap_or(5)),
+    };
+    let notify = format!("{}/3ds-method/done", state.config.url);
+    let preauth =
+        json!({ "acctNumber": order.pan.as_str(), "threeDSMethodNotificationURL": notify });
+    let (status, answer) = match call(&state, "/v1/preauth", Some(&preauth)).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_GATEWAY,
+                pages::problem("The payment could not start", &why, None),
+            );
+        }
+    };
+    if status != 200 {
+        return shown(
+            StatusCode::BAD_GATEWAY,
+            pages::problem(
+                "The payment could not start",
+                "the 3DS Server refused the preauthentication",
+                Some(&answer),
+            ),
+        );
+    }
+    let id = answer
+        .get("threeDSServerTransID")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if answer.get("enrolled") == Some(&Value::Bool(false)) {
+        return shown(StatusCode::OK, pages::result(&id, &json!({}), None));
+    }
+    let version = order.version.clone().unwrap_or_else(|| {
+        answer
+            .get("messageVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("2.2.0")
+            .to_owned()
+    });
+    let method = match (
+        answer.get("threeDSMethodURL").and_then(Value::as_str),
+        answer.get("threeDSMethodData").and_then(Value::as_str),
+    ) {
+        (Some(url), Some(data)) => Some((url.to_owned(), data.to_owned())),
+        _ => None,
+    };
+    state
+        .checkouts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(
+            id.clone(),
+            Checkout {
+                order: Some(order),
+                version,
+                has_method: method.is_some(),
+                method_notified: false,
+                cardholder_info: None,
+                browser_said: None,
+            },
+        );
+    let method = method.as_ref().map(|(u, d)| (u.as_str(), d.as_str()));
+    shown(
+        StatusCode::OK,
+        pages::verifying(&id, method, state.config.method_timeout_ms),
+    )
+}
+
+async fn method_done(State(state): State<MerchantState>, body: Bytes) -> Response {
+    let fields = form(&body);
+    let id = fields
+        .get("threeDSMethodData")
+        .and_then(|d| base64url(d))
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| {
+            v.get("threeDSServerTransID")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    match id.and_then(|id| state.with(&id, |c| c.method_notified = true)) {
+        Some(()) => shown(StatusCode::OK, pages::method_notified()),
+        None => shown(
+            StatusCode::BAD_REQUEST,
+            pages::problem(
+                "3DS Method",
+                "threeDSMethodData names no checkout of this shop",
+                None,
+            ),
+        ),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn authenticate(
+    State(state): State<MerchantState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = form(&body);
+    let taken = state.with(&id, |c| {
+        let method = match (c.has_method, c.method_notified) {
+            (false, _) => MethodOutcome::Unavailable,
+            (true, true) => MethodOutcome::Completed,
+            (true, false) => MethodOutcome::NotCompleted,
+        };
+        (c.order.take(), c.version.clone(), method)
+    });
+    let Some((Some(order), version, method)) = taken else {
+        return shown(
+            StatusCode::NOT_FOUND,
+            pages::problem("This checkout is over", "start again from the shop", None),
+        );
+    };
+    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let language = header_text(&headers, header::ACCEPT_LANGUAGE)
+        .split([',', ';'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let browser = Browser {
+        accept: header_text(&headers, header::ACCEPT),
+        user_agent: header_text(&headers, header::USER_AGENT),
+        accept_language: language,
+        script: (get("js") == "true").then(|| ScriptFacts {
+            language: get("language"),
+            color_depth: get("colorDepth"),
+            screen_height: get("screenHeight"),
+            screen_width: get("screenWidth"),
+            tz: get("tz"),
+        }),
+    };
+    let notification_url = format!("{}/notify", state.config.url);
+    let body = request::auth_request(
+        &state.config.shop,
+        &order,
+        &browser,
+        &version,
+        &id,
+        method,
+        &notification_url,
+        &purchase_date(state.clock.now_ms()),
+    );
+    drop(order);
+    let (status, answer) = match call(&state, "/v1/auth", Some(&body)).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_GATEWAY,
+                pages::problem("The payment could not be authenticated", &why, None),
+            );
+        }
+    };
+    if status != 200 {
+        return shown(
+            StatusCode::BAD_GATEWAY,
+            pages::problem(
+                "The payment could not be authenticated",
+                "the 3DS Server refused the authentication",
+                Some(&answer),
+            ),
+        );
+    }
+    let ares = answer.get("ares").cloned().unwrap_or(Value::Null);
+    match ares.get("transStatus").and_then(Value::as_str) {
+        Some("C") => {
+            let challenge = answer.get("challenge");
+            let field = |name: &str| challenge.and_then(|c| c.get(name)).and_then(Value::as_str);
+            let (Some(acs_url), Some(creq)) = (field("acsURL"), field("creq")) else {
+                return shown(
+                    StatusCode::BAD_GATEWAY,
+                    pages::problem(
+                        "The payment could not be authenticated",
+                        "the ARes asks for a challenge the 3DS Server gave no CReq for",
+                        Some(&answer),
+                    ),
+                );
+            };
+            let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&id);
+            let window = body
+                .get("challengeWindowSize")
+                .and_then(Value::as_str)
+                .unwrap_or("03");
+            shown(
+                StatusCode::OK,
+                pages::challenge(acs_url, creq, &session, window),
+            )
+        }
+        Some("D") => {
+            let info = match ares.get("cardholderInfo") {
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(object) => object
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                None => None,
+            };
+            state.with(&id, |c| c.cardholder_info = info);
+            Redirect::to(&format!("/result/{id}")).into_response()
+        }
+        _ => Redirect::to(&format!("/result/{id}")).into_response(),
+    }
+}
+
+async fn notify(State(state): State<MerchantState>, body: Bytes) -> Response {
+    let fields = form(&body);
+    let cres = fields
+        .get("cres")
+        .and_then(|c| base64url(c))
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let Some(cres) = cres else {
+        return shown(
+            StatusCode::BAD_REQUEST,
+            pages::problem(
+                "Back from your bank",
+                "the bank's answer (cres) is not base64url JSON",
+                None,
+            ),
+        );
+    };
+    let id = cres
+        .get("threeDSServerTransID")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let session = fields
+        .get("threeDSSessionData")
+        .and_then(|s| base64url(s))
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    if session.as_deref() != Some(id.as_str()) {
+        return shown(
+            StatusCode::BAD_REQUEST,
+            pages::problem(
+                "Back from your bank",
+                "threeDSSessionData does not match the transaction of the CRes",
+                Some(&cres),
+            ),
+        );
+    }
+    let said = cres
+        .get("transStatus")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if state.with(&id, |c| c.browser_said = said).is_none() {
+        return shown(
+            StatusCode::NOT_FOUND,
+            pages::problem(
+                "Back from your bank",
+                "this shop has no such checkout",
+                Some(&cres),
+            ),
+        );
+    }
+    shown(StatusCode::OK, pages::notified(&id))
+}
+
+async fn result(State(state): State<MerchantState>, Path(id): Path<String>) -> Response {
+    let (status, answer) = match call(&state, &format!("/v1/postauth/{id}"), None).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_GATEWAY,
+                pages::problem("The result could not be read", &why, None),
+            );
+        }
+    };
+    if status != 200 {
+        return shown(
+            StatusCode::BAD_GATEWAY,
+            pages::problem(
+                "The result could not be read",
+                "the 3DS Server has no result for this payment",
+                Some(&answer),
+            ),
+        );
+    }
+    let (info, said) = state
+        .with(&id, |c| (c.cardholder_info.clone(), c.browser_said.clone()))
+        .unwrap_or_default();
+    if answer.get("status").and_then(Value::as_str) == Some("pending") {
+        return shown(StatusCode::OK, pages::waiting(&id, info.as_deref()));
+    }
+    shown(StatusCode::OK, pages::result(&id, &answer, said.as_deref()))
+}
+
+/// `purchaseDate`: UTC, `YYYYMMDDHHMMSS`.
+fn purchase_date(now_ms: u64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_ms / 1000).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}

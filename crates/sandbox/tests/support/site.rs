@@ -1,0 +1,136 @@
+//! A cardholder's browser at HTTP level: form posts to the browser-facing sites (the
+//! ACS's pages, the merchant's shop), trusting the sandbox's root CA, with
+//! `acs.localhost` resolved to loopback as browsers do. Reads the self-submitting forms
+//! the pages carry, so tests follow them as a browser would.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// A browser-like HTTPS client.
+pub struct Site {
+    http: reqwest::Client,
+}
+
+/// A page: its HTTP status and HTML.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub html: String,
+}
+
+/// A `<form>` of a page: where it posts and its fields.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Site {
+    /// Trusting `certs`'s root; `acs.localhost` is `acs_site`'s loopback address.
+    pub fn new(certs: &Path, acs_site: &str) -> Site {
+        let root = std::fs::read(pki::Layout::new(certs).tls_root_ca()).expect("root CA");
+        let port: u16 = acs_site
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&root).expect("PEM"))
+            .resolve("acs.localhost", SocketAddr::from(([127, 0, 0, 1], port)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .expect("client");
+        Site { http }
+    }
+
+    pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", "sandbox-tests")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        Page {
+            status: response.status().as_u16(),
+            html: response.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        Page {
+            status: response.status().as_u16(),
+            html: response.text().await.expect("body"),
+        }
+    }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of attribute `name` in the tag `tag`.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+impl Page {
+    /// The form with id `id`.
+    pub fn form(&self, id: &str) -> Form {
+        let at = self
+            .html
+            .find(&format!("<form id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no form {id} in {}", self.html));
+        let end = self.html[at..]
+            .find("</form>")
+            .map_or(self.html.len(), |e| e + at);
+        let form = &self.html[at..end];
+        let open = &form[..form.find('>').unwrap_or(form.len())];
+        let mut fields = Vec::new();
+        let mut rest = form;
+        while let Some(i) = rest.find("<input ") {
+            let tag_end = rest[i..].find('>').map_or(rest.len(), |e| e + i);
+            let tag = &rest[i..tag_end];
+            if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
+                fields.push((name, value));
+            }
+            rest = &rest[tag_end..];
+        }
+        Form {
+            action: attribute(open, "action").unwrap_or_default(),
+            fields,
+        }
+    }
+
+    pub fn has(&self, text: &str) -> bool {
+        self.html.contains(text)
+    }
+}
+
+impl Form {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no field {name} in {self:?}"))
+    }
+}
