@@ -76,6 +76,8 @@ struct Checkout {
     method_notified: bool,
     cardholder_info: Option<String>,
     browser_said: Option<String>,
+    /// What the shop sent that the result page shows (`threeDSCompInd`, …).
+    sent: Vec<(&'static str, String)>,
 }
 
 /// What the shop's handlers share.
@@ -237,7 +239,7 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
         .unwrap_or("")
         .to_owned();
     if answer.get("enrolled") == Some(&Value::Bool(false)) {
-        return shown(StatusCode::OK, pages::result(&id, &json!({}), None));
+        return shown(StatusCode::OK, pages::result(&id, &json!({}), None, &[]));
     }
     let version = order.version.clone().unwrap_or_else(|| {
         answer
@@ -266,6 +268,7 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
                 method_notified: false,
                 cardholder_info: None,
                 browser_said: None,
+                sent: Vec::new(),
             },
         );
     let method = method.as_ref().map(|(u, d)| (u.as_str(), d.as_str()));
@@ -359,6 +362,14 @@ async fn authenticate(
         &purchase_date(state.clock.now_ms()),
     );
     drop(order);
+    let sent = vec![
+        ("threeDSCompInd", method.code().to_owned()),
+        (
+            "browserJavascriptEnabled",
+            browser.script.is_some().to_string(),
+        ),
+    ];
+    state.with(&id, |c| c.sent = sent);
     let (status, answer) = match call(&state, "/v1/auth", Some(&body)).await {
         Ok(answer) => answer,
         Err(why) => {
@@ -491,13 +502,22 @@ async fn result(State(state): State<MerchantState>, Path(id): Path<String>) -> R
             ),
         );
     }
-    let (info, said) = state
-        .with(&id, |c| (c.cardholder_info.clone(), c.browser_said.clone()))
+    let (info, said, sent) = state
+        .with(&id, |c| {
+            (
+                c.cardholder_info.clone(),
+                c.browser_said.clone(),
+                c.sent.clone(),
+            )
+        })
         .unwrap_or_default();
     if answer.get("status").and_then(Value::as_str) == Some("pending") {
         return shown(StatusCode::OK, pages::waiting(&id, info.as_deref()));
     }
-    shown(StatusCode::OK, pages::result(&id, &answer, said.as_deref()))
+    shown(
+        StatusCode::OK,
+        pages::result(&id, &answer, said.as_deref(), &sent),
+    )
 }
 
 /// `purchaseDate`: UTC, `YYYYMMDDHHMMSS`.

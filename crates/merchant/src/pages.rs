@@ -269,7 +269,12 @@ pub(crate) fn waiting(id: &str, cardholder_info: Option<&str>) -> String {
 }
 
 /// The result, from `/v1/postauth`.
-pub(crate) fn result(id: &str, postauth: &Value, browser_said: Option<&str>) -> String {
+pub(crate) fn result(
+    id: &str,
+    postauth: &Value,
+    browser_said: Option<&str>,
+    sent: &[(&str, String)],
+) -> String {
     let status = postauth
         .get("transStatus")
         .and_then(Value::as_str)
@@ -301,6 +306,12 @@ pub(crate) fn result(id: &str, postauth: &Value, browser_said: Option<&str>) -> 
                 escape(&v)
             ));
         }
+    }
+    for (name, value) in sent {
+        rows.push_str(&format!(
+            r#"<dt>{name} (sent)</dt><dd id="result-{name}">{}</dd>"#,
+            escape(value)
+        ));
     }
     if let Some(said) = browser_said {
         rows.push_str(&format!(

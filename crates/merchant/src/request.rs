@@ -158,6 +158,8 @@ pub fn auth_request(
         }
     }
     if version == "2.3.1" {
+        // An array from 2.3.1 on.
+        body["threeDSRequestorChallengeInd"] = json!([order.challenge_ind]);
         body["acceptLanguage"] = json!([language]);
         body["acquirerCountryCode"] = json!(shop.country);
         body["acquirerCountryCodeSource"] = json!("01");
@@ -275,6 +277,8 @@ mod tests {
         let v231 = b("2.3.1");
         assert!(v231.get("browserLanguage").is_none());
         assert_eq!(v231["acceptLanguage"], json!(["fr-FR"]));
+        assert_eq!(v231["threeDSRequestorChallengeInd"], json!(["01"]));
+        assert_eq!(v22["threeDSRequestorChallengeInd"], "01");
     }
 
     #[test]

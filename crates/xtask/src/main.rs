@@ -4,10 +4,10 @@
 //! (`.ci/run` calls exactly this). It installs and starts whatever the tests need, so a
 //! fresh machine needs nothing but the Rust toolchain. Today that is: formatting,
 //! clippy with warnings as errors, the doctests, then the whole test suite with
-//! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs
-//! OpenSSL (Debian package) when missing: the PKI tests check our certificates with it.
-//! Later issues add their services here (headless Chromium, PostgreSQL, a KMS-compatible
-//! server).
+//! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs,
+//! from Debian, when missing: OpenSSL (the PKI and TLS tests check us with it) and
+//! Chromium with chromedriver (the browser-channel tests drive it headless). Later
+//! issues add their services here (PostgreSQL, a KMS-compatible server).
 //!
 //! No dependencies, so it builds in seconds.
 
@@ -51,8 +51,15 @@ fn test(extra: &[String]) -> ExitCode {
         ),
         ("doctests", vec!["test", "--workspace", "--doc", "--locked"]),
     ];
-    // Independent implementations the tests check our output against.
-    if !ensure_debian_tool("openssl", "openssl") {
+    // Independent implementations the tests check our output against, and the real
+    // browser the browser-channel tests drive (Debian's Chromium with its chromedriver).
+    if !ensure_debian_tool("openssl", "version", &["openssl"])
+        || !ensure_debian_tool(
+            "chromedriver",
+            "--version",
+            &["chromium", "chromium-driver"],
+        )
+    {
         return ExitCode::FAILURE;
     }
     for (name, args) in &steps {
@@ -100,21 +107,25 @@ fn run(name: &str, program: &str, args: &[&str]) -> bool {
     }
 }
 
-/// Makes sure `program` runs, installing Debian's `package` if it does not.
-fn ensure_debian_tool(program: &str, package: &str) -> bool {
-    let present = |p: &str| Command::new(p).arg("version").output().is_ok();
-    if present(program) {
+/// Makes sure `program` runs (`program version_arg` exits), installing Debian's
+/// `packages` if it does not.
+fn ensure_debian_tool(program: &str, version_arg: &str, packages: &[&str]) -> bool {
+    let present = || Command::new(program).arg(version_arg).output().is_ok();
+    if present() {
         return true;
     }
-    eprintln!("xtask: {program} is missing; installing the Debian package {package}");
+    let list = packages.join(" ");
+    eprintln!("xtask: {program} is missing; installing the Debian packages {list}");
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend(packages);
     let ok = run("apt-get update", "apt-get", &["update", "-qq"])
-        && run(
-            &format!("install {package}"),
-            "apt-get",
-            &["install", "-y", "-qq", package],
-        );
-    if !ok || !present(program) {
-        eprintln!("xtask: could not install {package}; install it and run again");
+        && Command::new("apt-get")
+            .args(&install)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok || !present() {
+        eprintln!("xtask: could not install {list}; install it and run again");
         return false;
     }
     true

@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses the part it needs")]
 
 pub mod site;
+pub mod webdriver;
 
 use std::path::Path;
 

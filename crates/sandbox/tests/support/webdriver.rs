@@ -1,0 +1,289 @@
+//! Just enough W3C WebDriver to drive Debian's headless Chromium through chromedriver
+//! from a test: sessions, navigation, elements, frames, windows, screenshots. Every
+//! wait is for an element or a condition, with a deadline; nothing sleeps to
+//! synchronise.
+//!
+//! Chromium and chromedriver come from Debian (`cargo xtask test` installs them); the
+//! launch flags are the ones `../shared/real-peers.md` found to work on these machines.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long any wait may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A chromedriver process and one browser session; both end on drop.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    base: String,
+}
+
+/// An element of the current page.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium (JavaScript on or off).
+    pub async fn start(javascript: bool) -> Browser {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("address").port()
+        };
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (Debian's chromium-driver; `cargo xtask test` installs it)");
+        let http = reqwest::Client::builder().build().expect("client");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await;
+            if let Ok(r) = ready
+                && let Ok(bytes) = r.bytes().await
+                && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
+                && v["value"]["ready"] == true
+            {
+                break;
+            }
+            assert!(started.elapsed() < DEADLINE, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir").keep();
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--ignore-certificate-errors", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut browser = Browser { driver, http, base };
+        let session = browser
+            .call(
+                "POST",
+                "/session",
+                Some(json!({ "capabilities": { "alwaysMatch": {
+                    "browserName": "chrome",
+                    "acceptInsecureCerts": true,
+                    "goog:chromeOptions": options,
+                }}})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no browser session: {e}"));
+        let id = session["sessionId"].as_str().expect("sessionId").to_owned();
+        browser.base = format!("{}/session/{id}", browser.base);
+        browser
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "GET" => self.http.get(&url),
+            "DELETE" => self.http.delete(&url),
+            _ => self
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.unwrap_or(json!({})).to_string()),
+        };
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        match value["value"].get("error") {
+            Some(error) => Err(format!("{error}: {}", value["value"]["message"])),
+            None => Ok(value["value"].clone()),
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })))
+            .await
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    async fn find_now(&self, css: &str) -> Option<Element> {
+        let found = self
+            .call(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await
+            .ok()?;
+        found[ELEMENT].as_str().map(|id| Element(id.to_owned()))
+    }
+
+    /// The element matching `css`, once it is there.
+    pub async fn find(&self, css: &str) -> Element {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find_now(css).await {
+                return element;
+            }
+            if started.elapsed() > DEADLINE {
+                let url = self.call("GET", "/url", None).await.unwrap_or_default();
+                let text = self
+                    .run(
+                        "return document.body ? document.body.innerText : ''",
+                        json!([]),
+                    )
+                    .await;
+                panic!("no element {css} on {url} within {DEADLINE:?}; the page reads:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call("POST", &format!("/element/{}/click", element.0), None)
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Clears the field and types `text`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        let _ = self
+            .call("POST", &format!("/element/{}/clear", element.0), None)
+            .await;
+        self.call(
+            "POST",
+            &format!("/element/{}/value", element.0),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Chooses the option with `value` of a `<select>`.
+    pub async fn choose(&self, select_css: &str, value: &str) {
+        self.click(&format!("{select_css} option[value=\"{value}\"]"))
+            .await;
+    }
+
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.find(css).await;
+        self.call(
+            "GET",
+            &format!("/element/{}/attribute/{name}", element.0),
+            None,
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.call("GET", &format!("/element/{}/text", element.0), None)
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Waits until the element matching `css` holds `needle` in its text (the page may
+    /// still be the previous one when asked).
+    pub async fn wait_text(&self, css: &str, needle: &str) {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find_now(css).await
+                && let Ok(text) = self
+                    .call("GET", &format!("/element/{}/text", element.0), None)
+                    .await
+                && text.as_str().is_some_and(|t| t.contains(needle))
+            {
+                return;
+            }
+            assert!(started.elapsed() < DEADLINE, "{css} never read {needle:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Switches into the frame matching `css` (of the current context).
+    pub async fn enter_frame(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(
+            "POST",
+            "/frame",
+            Some(json!({ "id": { ELEMENT: element.0 } })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("enter frame {css}: {e}"));
+    }
+
+    /// Back to the top-level page.
+    pub async fn leave_frames(&self) {
+        let _ = self
+            .call("POST", "/frame", Some(json!({ "id": null })))
+            .await;
+    }
+
+    /// The current window's handle.
+    pub async fn window(&self) -> String {
+        self.call("GET", "/window", None)
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Opens a new tab and switches to it; returns its handle.
+    pub async fn new_tab(&self) -> String {
+        let created = self
+            .call("POST", "/window/new", Some(json!({ "type": "tab" })))
+            .await
+            .expect("new tab");
+        let handle = created["handle"].as_str().expect("handle").to_owned();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    pub async fn switch_to(&self, handle: &str) {
+        self.call("POST", "/window", Some(json!({ "handle": handle })))
+            .await
+            .expect("switch window");
+    }
+
+    /// Runs `script` (a function body; `arguments` as given) and returns its value.
+    pub async fn run(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script: {e}"))
+    }
+
+    /// A PNG of the viewport.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let data = self
+            .call("GET", "/screenshot", None)
+            .await
+            .expect("screenshot");
+        base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .expect("PNG")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The session dies with its driver.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
