@@ -17,14 +17,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole sandbox (3DS Server, a DS per scheme, ACS) on loopback until Ctrl-C;
-    /// generates the PKI first if there is none, and writes a manifest for scripts.
+    /// Run the whole sandbox (3DS Server, a DS per scheme, ACS and its cardholder pages,
+    /// the merchant shop) on loopback until Ctrl-C; generates the PKI first if there is
+    /// none, and writes a manifest for scripts. Open the shop's URL it prints in a browser.
     Up(commands::up::Args),
-    /// Run one component alone (3DS Server, ACS, or one scheme's DS) until Ctrl-C, to
-    /// pair it with your own implementation of the others.
+    /// Run one component alone (3DS Server, ACS, one scheme's DS, or the merchant shop)
+    /// until Ctrl-C, to pair it with your own implementation of the others.
     ///
     /// It listens where `threeds up` would put it (port base, plus 0 for 3dss, 1 for acs,
-    /// 2 + n for the DS of the n-th scheme) and finds its peers the same way, unless the
+    /// 2 + n for the DS of the n-th scheme, then the ACS's cardholder pages and the
+    /// merchant shop) and finds its peers the same way, unless the
     /// ecosystem file (--config) gives their `url`. Its database is <data>/<component>.db.
     ///
     /// Example, one terminal each: `threeds serve acs`, `threeds serve ds --scheme alpha`,

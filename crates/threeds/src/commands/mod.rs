@@ -50,7 +50,8 @@ pub struct RunArgs {
     /// The address to listen on.
     #[arg(long, env = "THREEDS_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// First port: 3DS Server, then ACS, then one DS per scheme (0: let the OS choose).
+    /// First port: 3DS Server, then ACS, then one DS per scheme, then the ACS's cardholder
+    /// pages and the merchant shop (0: let the OS choose).
     #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
     port_base: u16,
     #[command(flatten)]
