@@ -273,8 +273,12 @@ impl Challenge {
         Ok(())
     }
 
-    /// The cardholder answered on the page.
+    /// The cardholder answered on the page. An answer after the step's timer ran out
+    /// does not count: the challenge ends by timeout instead (and is decided).
     pub fn answer(&mut self, now: u64, timeouts: &Timeouts, answer: Answer) -> Result<(), Refused> {
+        if self.expire(now) {
+            return Ok(());
+        }
         match self.phase {
             Phase::AwaitingCReq => return Err(Refused::NotStarted),
             Phase::Decided => return Err(Refused::Over),
@@ -352,8 +356,11 @@ impl Challenge {
     }
 
     /// The issuer app approved or denied (out-of-band: the page then continues;
-    /// decoupled: that is the result).
-    pub fn approve(&mut self, approval: Approval) -> Result<(), Refused> {
+    /// decoupled: that is the result). Too late, the challenge ends by timeout instead.
+    pub fn approve(&mut self, now: u64, approval: Approval) -> Result<(), Refused> {
+        if self.expire(now) {
+            return Ok(());
+        }
         if self.phase == Phase::Decided {
             return Err(Refused::Over);
         }
@@ -625,7 +632,7 @@ mod tests {
         c.start(1, &T, None, None).expect("first CReq");
         c.answer(2, &T, Answer::Continue).expect("continue");
         assert!(c.verdict.is_none() && c.notice.is_some());
-        c.approve(Approval::Approved).expect("approve");
+        c.approve(1, Approval::Approved).expect("approve");
         c.answer(3, &T, Answer::Continue).expect("continue");
         assert_eq!(c.rreq().expect("decided")["authenticationType"], "03");
         assert_eq!(
@@ -657,6 +664,20 @@ mod tests {
         assert!(c.expire(10 + T.step_ms));
         assert_eq!(c.rreq().expect("decided")["challengeCancel"], "04");
 
+        // A right answer after the step's timer ran out does not count.
+        let mut c = challenge(Method::Otp, "2.2.0");
+        c.start(10, &T, None, None).expect("first CReq");
+        c.answer(10 + T.step_ms, &T, Answer::Otp("123456".into()))
+            .expect("late answer");
+        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "04");
+
+        // Nor does an approval after the decoupled deadline.
+        let mut c = challenge(Method::Decoupled, "2.2.0");
+        c.approve(30_000, Approval::Approved)
+            .expect("late approval");
+        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "03");
+        assert_eq!(c.approval, None);
+
         let mut c = challenge(Method::Decoupled, "2.2.0");
         assert!(c.expire(30_000));
         let rreq = c.rreq().expect("decided");
@@ -674,7 +695,7 @@ mod tests {
     #[test]
     fn undelivered_results_are_retried_and_delivered_ones_rest() {
         let mut c = challenge(Method::Decoupled, "2.2.0");
-        c.approve(Approval::Approved).expect("approve");
+        c.approve(1, Approval::Approved).expect("approve");
         assert_eq!(
             c.due_at(),
             Some(0),
@@ -686,7 +707,7 @@ mod tests {
         assert!(matches!(c.delivery, Delivery::Failed { attempts: 2, .. }));
         c.delivered(300, &T, Ok("01".into()));
         assert_eq!(c.due_at(), None);
-        assert_eq!(c.approve(Approval::Denied), Err(Refused::Over));
+        assert_eq!(c.approve(400, Approval::Denied), Err(Refused::Over));
     }
 
     #[test]

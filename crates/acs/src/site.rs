@@ -55,13 +55,6 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// base64url, with or without padding (senders differ; fact sheet §1.4, §1.5).
-fn base64url(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim().trim_end_matches('='))
-        .ok()
-}
-
 fn shown(status: StatusCode, body: String) -> Response {
     html::page(status, body)
 }
@@ -84,7 +77,8 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
     let Some(data) = field(&fields, "threeDSMethodData") else {
         return bad("the form field threeDSMethodData is missing");
     };
-    let Some(parsed) = base64url(data).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    let Some(parsed) =
+        html::base64url_decode(data).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
     else {
         return bad("threeDSMethodData is not base64url-encoded JSON");
     };
@@ -137,7 +131,7 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
             None,
         );
     };
-    let Some(bytes) = base64url(creq) else {
+    let Some(bytes) = html::base64url_decode(creq) else {
         return refused_creq(
             ErrorCode::MessageInvalid,
             "creq",
@@ -215,23 +209,33 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
     }
 }
 
+/// The challenge `id`, or the page to show instead: 404 when there is none (`what` names
+/// it for the cardholder), 503 when the store cannot say.
+async fn load_or_page(state: &AcsState, id: &str, what: &str) -> Result<Loaded, Response> {
+    match results::load(state, id).await {
+        Ok(Some(loaded)) => Ok(loaded),
+        Ok(None) => Err(shown(
+            StatusCode::NOT_FOUND,
+            pages::error(
+                &format!("Unknown {what}"),
+                &format!("this ACS has no {what} with this id"),
+                None,
+            ),
+        )),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
 /// The page for where the challenge is now: its step, or the hand-back once decided
 /// (delivering the RReq first if nobody has).
 async fn current(state: &AcsState, acs_trans_id: &str) -> Response {
-    let loaded = match results::load(state, acs_trans_id).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => {
-            return shown(
-                StatusCode::NOT_FOUND,
-                pages::error("Unknown payment", "this ACS has no such challenge", None),
-            );
-        }
-        Err(e) => return failure(&e),
-    };
     let Loaded {
         challenge,
         revision,
-    } = loaded;
+    } = match load_or_page(state, acs_trans_id, "payment").await {
+        Ok(loaded) => loaded,
+        Err(page) => return page,
+    };
     if challenge.phase != Phase::Decided {
         if challenge.phase == Phase::AwaitingCReq {
             return shown(
@@ -294,25 +298,11 @@ async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes
     let Loaded {
         mut challenge,
         revision,
-    } = match results::load(&state, &id).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => {
-            return shown(
-                StatusCode::NOT_FOUND,
-                pages::error("Unknown payment", "this ACS has no such challenge", None),
-            );
-        }
-        Err(e) => return failure(&e),
+    } = match load_or_page(&state, &id, "payment").await {
+        Ok(loaded) => loaded,
+        Err(page) => return page,
     };
-    // A step whose timer ran out ends by timeout, whatever the answer.
-    let now = state.clock.now_ms();
-    if challenge.expire(now) {
-        return match results::finish(&state, challenge, revision).await {
-            Ok(_) => current(&state, &id).await,
-            Err(e) => failure(&e),
-        };
-    }
-    match challenge.answer(now, &state.timeouts, answer) {
+    match challenge.answer(state.clock.now_ms(), &state.timeouts, answer) {
         Ok(()) if challenge.phase == Phase::Decided => {
             match results::finish(&state, challenge, revision).await {
                 Ok(Some(done)) => hand_back(&done),
@@ -402,28 +392,11 @@ async fn issuer_app_decision(
     let Loaded {
         mut challenge,
         revision,
-    } = match results::load(&state, &id).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => {
-            return shown(
-                StatusCode::NOT_FOUND,
-                pages::error(
-                    "Unknown request",
-                    "nothing with this id waits for approval",
-                    None,
-                ),
-            );
-        }
-        Err(e) => return failure(&e),
+    } = match load_or_page(&state, &id, "request").await {
+        Ok(loaded) => loaded,
+        Err(page) => return page,
     };
-    let now = state.clock.now_ms();
-    if challenge.expire(now) {
-        if let Err(e) = results::finish(&state, challenge, revision).await {
-            return failure(&e);
-        }
-        return issuer_app_request(State(state), Path(id)).await;
-    }
-    if challenge.approve(approval).is_err() {
+    if challenge.approve(state.clock.now_ms(), approval).is_err() {
         return shown(StatusCode::OK, pages::issuer_app_request(&challenge));
     }
     let stored = if challenge.phase == Phase::Decided {

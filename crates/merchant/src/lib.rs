@@ -133,12 +133,6 @@ fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn base64url(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim().trim_end_matches('='))
-        .ok()
-}
-
 async fn shop(State(state): State<MerchantState>) -> Response {
     shown(StatusCode::OK, pages::shop(None, &state.config.test_cards))
 }
@@ -282,7 +276,7 @@ async fn method_done(State(state): State<MerchantState>, body: Bytes) -> Respons
     let fields = form(&body);
     let id = fields
         .get("threeDSMethodData")
-        .and_then(|d| base64url(d))
+        .and_then(|d| html::base64url_decode(d))
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| {
             v.get("threeDSServerTransID")
@@ -434,7 +428,7 @@ async fn notify(State(state): State<MerchantState>, body: Bytes) -> Response {
     let fields = form(&body);
     let cres = fields
         .get("cres")
-        .and_then(|c| base64url(c))
+        .and_then(|c| html::base64url_decode(c))
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
     let Some(cres) = cres else {
         return shown(
@@ -453,7 +447,7 @@ async fn notify(State(state): State<MerchantState>, body: Bytes) -> Response {
         .to_owned();
     let session = fields
         .get("threeDSSessionData")
-        .and_then(|s| base64url(s))
+        .and_then(|s| html::base64url_decode(s))
         .map(|b| String::from_utf8_lossy(&b).into_owned());
     if session.as_deref() != Some(id.as_str()) {
         return shown(

@@ -5,6 +5,16 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+/// base64url as senders write it in form fields (`threeDSMethodData`, `creq`, `cres`,
+/// `threeDSSessionData`): with or without `=` padding, which receivers must both accept
+/// (fact sheet §1.4, §1.5).
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .ok()
+}
+
 /// `text` safe to put in HTML text or a double-quoted attribute.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -66,6 +76,14 @@ pub fn auto_post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64url_is_read_with_or_without_padding() {
+        assert_eq!(base64url_decode("YQ").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64url_decode("YQ==").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64url_decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(base64url_decode("%%"), None);
+    }
 
     #[test]
     fn markup_is_escaped() {
