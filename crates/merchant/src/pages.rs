@@ -288,24 +288,17 @@ pub(crate) fn result(
         _ => ("", "No 3-D Secure result"),
     };
     let mut rows = String::new();
-    for name in [
-        "transStatus",
-        "transStatusReason",
-        "challengeCancel",
-        "eci",
-        "authenticationValue",
-        "source",
-        "messageVersion",
-        "acsTransID",
-        "dsTransID",
-    ] {
-        if let Some(v) = postauth.get(name) {
-            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-            rows.push_str(&format!(
-                r#"<dt>{name}</dt><dd id="result-{name}">{}</dd>"#,
-                escape(&v)
-            ));
-        }
+    // Every field postauth gives, as it gives them (its id is shown below).
+    let fields = postauth.as_object().into_iter().flatten();
+    for (name, v) in
+        fields.filter(|(n, _)| !matches!(n.as_str(), "threeDSServerTransID" | "status"))
+    {
+        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        rows.push_str(&format!(
+            r#"<dt>{name}</dt><dd id="result-{name}">{v}</dd>"#,
+            name = escape(name),
+            v = escape(&v)
+        ));
     }
     for (name, value) in sent {
         rows.push_str(&format!(
