@@ -9,7 +9,7 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
-use sandbox::{Sandbox, SandboxConfig};
+use sandbox::Sandbox;
 
 mod support;
 
@@ -41,12 +41,7 @@ impl Default for Checkout<'_> {
 
 async fn shop(javascript: bool) -> Shop {
     let dirs = tempfile::tempdir().unwrap();
-    let config = SandboxConfig {
-        certs: dirs.path().join("certs"),
-        data: dirs.path().join("data"),
-        port_base: 0,
-        ..SandboxConfig::default()
-    };
+    let config = support::config_in(dirs.path());
     let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
     let browser = Browser::start(javascript).await;
     Shop {
@@ -92,6 +87,27 @@ impl Shop {
             .await
             .unwrap_or_default();
         (status, source)
+    }
+
+    /// The accessibility smoke check of the page in the current frame: one heading, a
+    /// label on every visible input, a language, and every button a real `<button>`
+    /// (so Enter and Space work).
+    async fn assert_accessible(&self) {
+        let report = self
+            .browser
+            .run(
+                r#"var unlabelled = Array.from(document.querySelectorAll("input:not([type=hidden])"))
+                     .filter(function(i){ return !(i.labels && i.labels.length); }).map(function(i){ return i.id; });
+                   var fake = document.querySelectorAll("[onclick]:not(button), div[role=button]").length;
+                   return { headings: document.querySelectorAll("h1").length, unlabelled: unlabelled,
+                            lang: document.documentElement.lang, title: document.title, fakeButtons: fake };"#,
+                serde_json::json!([]),
+            )
+            .await;
+        assert_eq!(report["headings"], 1, "{report}");
+        assert_eq!(report["unlabelled"], serde_json::json!([]), "{report}");
+        assert_eq!(report["lang"], "en");
+        assert_eq!(report["fakeButtons"], 0, "{report}");
     }
 
     async fn result_field(&self, name: &str) -> String {
@@ -186,6 +202,8 @@ async fn single_select_challenge() {
     })
     .await;
     s.in_challenge_frame().await;
+    s.browser.find("#option-coffee").await;
+    s.assert_accessible().await;
     s.browser.click("#option-coffee").await;
     s.browser.click("#submit").await;
     assert_eq!(s.outcome().await, ("Y".into(), "RReq".into()));
@@ -201,6 +219,8 @@ async fn multi_select_challenge() {
     })
     .await;
     s.in_challenge_frame().await;
+    s.browser.find("#option-books").await;
+    s.assert_accessible().await;
     s.browser.click("#option-coffee").await;
     s.browser.click("#option-books").await;
     s.browser.click("#submit").await;
@@ -217,6 +237,8 @@ async fn out_of_band_approved_in_the_issuer_app() {
     })
     .await;
     s.in_challenge_frame().await;
+    s.browser.find("#open-issuer-app").await;
+    s.assert_accessible().await;
     let href = s
         .browser
         .attribute("#open-issuer-app", "href")
@@ -350,19 +372,7 @@ async fn the_challenge_page_is_accessible() {
     .await;
     s.in_challenge_frame().await;
     s.browser.find("#otp").await;
-    let report = s
-        .browser
-        .run(
-            r#"var unlabelled = Array.from(document.querySelectorAll("input:not([type=hidden])"))
-                 .filter(function(i){ return !(i.labels && i.labels.length); }).map(function(i){ return i.id; });
-               return { headings: document.querySelectorAll("h1").length, unlabelled: unlabelled,
-                        lang: document.documentElement.lang, title: document.title };"#,
-            serde_json::json!([]),
-        )
-        .await;
-    assert_eq!(report["headings"], 1, "{report}");
-    assert_eq!(report["unlabelled"], serde_json::json!([]), "{report}");
-    assert_eq!(report["lang"], "en");
+    s.assert_accessible().await;
     // Keyboard only: type the code and press Enter.
     s.browser.type_into("#otp", "123456\u{E007}").await;
     assert_eq!(s.outcome().await, ("Y".into(), "RReq".into()));

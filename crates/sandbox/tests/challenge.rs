@@ -38,12 +38,10 @@ struct Running {
 
 fn config(dirs: &std::path::Path, clock: &ManualClock, port_base: u16) -> SandboxConfig {
     SandboxConfig {
-        certs: dirs.join("certs"),
-        data: dirs.join("data"),
         port_base,
         clock: std::sync::Arc::new(clock.clone()),
         sweep_every: Duration::from_millis(20),
-        ..SandboxConfig::default()
+        ..support::config_in(dirs)
     }
 }
 
@@ -437,48 +435,5 @@ async fn decoupled_is_approved_in_the_app_or_expires() {
     // Not asked for decoupled: an OTP challenge instead.
     let answer = s.auth(&with_window(browser_at(&pan, "2.2.0"))).await;
     assert_eq!(answer["ares"]["transStatus"], "C");
-    s.sandbox.shutdown().await;
-}
-
-/// Ports free now (the OS chose them), for a sandbox that must come back on the same
-/// ports after a restart.
-fn free_port_base(count: u16) -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        if base > 60_000 {
-            continue;
-        }
-        let all_free =
-            (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no run of {count} free ports");
-}
-
-#[tokio::test]
-async fn a_restart_mid_challenge_keeps_the_transaction_and_its_timeout() {
-    let dirs = tempfile::tempdir().unwrap();
-    let clock = ManualClock::starting_now();
-    let config = config(dirs.path(), &clock, free_port_base(6));
-    let s = start_with(&config, clock.clone()).await;
-    let answer = s
-        .auth(&with_window(browser_at(
-            &card("beta", "challenge"),
-            "2.2.0",
-        )))
-        .await;
-    let id = answer["threeDSServerTransID"].as_str().unwrap().to_owned();
-    s.sandbox.shutdown().await;
-
-    // While it is down, the first-CReq timer runs out.
-    clock.advance(Duration::from_secs(31));
-    let s = start_with(&config, clock).await;
-    let result = s.final_result(&id).await;
-    assert_eq!(result["challengeCancel"], "05");
-    assert_eq!(result["source"], "RReq");
     s.sandbox.shutdown().await;
 }

@@ -12,7 +12,7 @@ use transport::{Client, Timeouts};
 
 mod support;
 
-use sandbox::{Sandbox, SandboxConfig, cards};
+use sandbox::{Sandbox, cards};
 use support::{browser, card};
 
 struct Running {
@@ -28,12 +28,7 @@ async fn start() -> Running {
 /// A sandbox keeping its certificates and data in `dirs` (which may hold a previous
 /// run's).
 async fn start_in(dirs: tempfile::TempDir) -> Running {
-    let config = SandboxConfig {
-        certs: dirs.path().join("certs"),
-        data: dirs.path().join("data"),
-        port_base: 0,
-        ..SandboxConfig::default()
-    };
+    let config = support::config_in(dirs.path());
     let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
     for (ds, prepared) in &sandbox.preparation {
         assert!(prepared.is_ok(), "card ranges from {ds}: {prepared:?}");

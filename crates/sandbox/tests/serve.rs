@@ -7,38 +7,17 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
-use std::net::TcpListener;
-
 mod support;
 
 use sandbox::{Component, Sandbox, SandboxConfig};
 use serde_json::json;
 
-/// A base port with the four ports the sandbox needs free right now.
-fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        if base > 60000 {
-            continue;
-        }
-        let all_free = (0..4).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no four consecutive free ports");
-}
-
 #[tokio::test]
 async fn components_served_alone_form_the_sandbox() {
     let dirs = tempfile::tempdir().unwrap();
     let config = SandboxConfig {
-        certs: dirs.path().join("certs"),
-        data: dirs.path().join("data"),
-        port_base: free_port_base(),
-        ..SandboxConfig::default()
+        port_base: support::free_port_base(),
+        ..support::config_in(dirs.path())
     };
     // Peers first, so the 3DS Server's first PReq finds its DSs.
     let mut running = Vec::new();
@@ -47,10 +26,11 @@ async fn components_served_alone_form_the_sandbox() {
         Component::Ds("alpha".into()),
         Component::Ds("beta".into()),
         Component::ThreeDsServer,
+        Component::Merchant,
     ] {
         running.push(Sandbox::serve(&config, &component).await.unwrap());
     }
-    let server = running.last().unwrap();
+    let server = &running[3];
     for (ds, prepared) in &server.preparation {
         assert!(prepared.is_ok(), "{ds}: {prepared:?}");
     }
@@ -58,7 +38,7 @@ async fn components_served_alone_form_the_sandbox() {
         .iter()
         .map(|r| r.manifest.database.clone())
         .collect();
-    assert_eq!(databases.len(), 4);
+    assert_eq!(databases.len(), 5);
     for (i, db) in databases.iter().enumerate() {
         assert!(
             db.exists() && !databases[..i].contains(db),
@@ -83,6 +63,21 @@ async fn components_served_alone_form_the_sandbox() {
         assert_eq!(reply.status, 200, "{answer}");
         assert_eq!(answer["ares"]["transStatus"], "Y", "{scheme}: {answer}");
     }
+    // The shop served alone finds the 3DS Server by port: its checkout reaches preauth.
+    let shop = &running[4].manifest.endpoints.merchant;
+    let browser = support::site::Site::new(&config.certs, &running[0].manifest.endpoints.acs_site);
+    assert!(browser.get(shop).await.has(r#"id="card-number""#));
+    let page = browser
+        .post(
+            &format!("{shop}/checkout"),
+            &[
+                ("cardNumber", &support::card("alpha", "frictionless-Y")),
+                ("expiry", "12/30"),
+                ("amount", "1.00"),
+            ],
+        )
+        .await;
+    assert!(page.has("Verifying your card"), "{}", page.html);
     for r in running {
         r.shutdown().await;
     }
@@ -91,12 +86,7 @@ async fn components_served_alone_form_the_sandbox() {
 #[tokio::test]
 async fn a_component_starts_only_if_the_peers_it_needs_can_be_located() {
     let dirs = tempfile::tempdir().unwrap();
-    let config = SandboxConfig {
-        certs: dirs.path().join("certs"),
-        data: dirs.path().join("data"),
-        port_base: 0,
-        ..SandboxConfig::default()
-    };
+    let config = support::config_in(dirs.path());
     let err = Sandbox::serve(&config, &Component::ThreeDsServer)
         .await
         .unwrap_err()

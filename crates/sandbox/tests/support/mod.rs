@@ -11,6 +11,40 @@ use std::path::Path;
 use serde_json::{Value, json};
 use transport::{Client, Timeouts};
 
+/// A sandbox configuration keeping its certificates and data under `dir`, on ports the
+/// OS chooses.
+pub fn config_in(dir: &Path) -> sandbox::SandboxConfig {
+    sandbox::SandboxConfig {
+        certs: dir.join("certs"),
+        data: dir.join("data"),
+        port_base: 0,
+        ..sandbox::SandboxConfig::default()
+    }
+}
+
+/// Ports a whole sandbox of the shipped ecosystem takes from `--port-base`: 3DS Server,
+/// ACS, two DSs, the ACS's site, the merchant.
+pub const SHIPPED_PORTS: u16 = 6;
+
+/// The first of [`SHIPPED_PORTS`] consecutive ports free now, for a sandbox that must
+/// be found by port (served components, a restart on the same ports).
+pub fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let base = probe.local_addr().map(|a| a.port()).unwrap_or(0);
+        drop(probe);
+        if base == 0 || base > 60_000 {
+            continue;
+        }
+        let all_free = (0..SHIPPED_PORTS)
+            .all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no {SHIPPED_PORTS} consecutive free ports");
+}
+
 /// A client presenting the sandbox TLS identity `name` (`requestor`, `acs`, …) of the
 /// PKI in `certs`.
 pub fn client_as(certs: &Path, name: &str) -> Client {
