@@ -40,8 +40,16 @@ impl Default for Checkout<'_> {
 }
 
 async fn shop(javascript: bool) -> Shop {
+    shop_waiting(javascript, 10_000).await
+}
+
+/// A shop whose page waits `method_timeout_ms` for the 3DS Method.
+async fn shop_waiting(javascript: bool, method_timeout_ms: u64) -> Shop {
     let dirs = tempfile::tempdir().unwrap();
-    let config = support::config_in(dirs.path());
+    let config = sandbox::SandboxConfig {
+        method_timeout_ms,
+        ..support::config_in(dirs.path())
+    };
     let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
     let browser = Browser::start(javascript).await;
     Shop {
@@ -149,6 +157,21 @@ async fn no_3ds_method_for_a_range_without_one() {
     .await;
     assert_eq!(s.outcome().await, ("Y".into(), "ARes".into()));
     assert_eq!(s.result_field("threeDSCompInd").await, "U");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_3ds_method_that_does_not_finish_in_time_is_n() {
+    // The page gives up on the 3DS Method at once (the spec's 10 s, shortened), so the
+    // ACS's notification cannot arrive first: the shop must say N, not Y.
+    let s = shop_waiting(true, 0).await;
+    s.pay(&Checkout {
+        pan: &card("alpha", "frictionless-Y"),
+        ..Checkout::default()
+    })
+    .await;
+    assert_eq!(s.outcome().await, ("Y".into(), "ARes".into()));
+    assert_eq!(s.result_field("threeDSCompInd").await, "N");
     s.stop().await;
 }
 
