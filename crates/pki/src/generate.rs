@@ -32,7 +32,8 @@ pub struct SchemeSpec {
     /// The scheme's directory server id (an RID). The defaults start with `F`, which no
     /// registered scheme uses, so sandbox ids cannot clash with real ones.
     pub directory_server_id: String,
-    /// The type of the DS encryption key the SDK encrypts device data to.
+    /// The type of the DS encryption key the SDK encrypts device data to, and of the
+    /// ACS signing key (`acsSignedContent`: ES256 for EC, PS256 for RSA).
     pub encryption_key: EncryptionKey,
 }
 
@@ -187,7 +188,20 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
         )?;
         write_key(&files.ds_root_ca_key(), &root_key_pem(&ds_root))?;
 
-        let signing_key = generator.ec_key("ACS signing key")?;
+        // The ACS signs with the scheme's key type: ES256 for EC, PS256 for RSA, so
+        // SDKs meet both acsSignedContent algorithms.
+        let (signing_key, signing_key_pem) = match scheme.encryption_key {
+            EncryptionKey::EcP256 => {
+                let key = generator.ec_key("ACS signing key")?;
+                let pem = key.serialize_pem();
+                (key, pem)
+            }
+            EncryptionKey::Rsa2048 => {
+                let pem = rsa_2048_pkcs8_pem()?;
+                let key = KeyPair::from_pem(&pem).map_err(gen_err("ACS signing key"))?;
+                (key, pem)
+            }
+        };
         let signing = generator
             .leaf_params(
                 &format!("threeds {} ACS signing", scheme.name),
@@ -201,7 +215,7 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
             &files.acs_signing_cert(),
             &signing.pem(),
             &files.acs_signing_key(),
-            Some(&signing_key.serialize_pem()),
+            Some(&signing_key_pem),
         )?;
         write_public(
             &files.acs_signing_chain(),

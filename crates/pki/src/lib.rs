@@ -9,7 +9,8 @@
 //! - **Protocol, per card scheme**: a DS root CA issues the DS encryption certificate
 //!   (the key the SDK encrypts device data to; EC P-256 for one scheme, RSA-2048 for the
 //!   other, so both JWE paths get used) and the ACS signing certificate
-//!   (`acsSignedContent`).
+//!   (`acsSignedContent`; the same key type as the scheme's encryption key, so both
+//!   ES256 and PS256 get used).
 //!
 //! ECDSA P-256 everywhere the protocol allows. The crate owns key generation, file
 //! layout ([`Layout`]), inspection ([`inventory`]) and the TLS policy every component's
