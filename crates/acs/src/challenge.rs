@@ -200,6 +200,27 @@ pub struct Challenge {
     /// When the next RReq attempt is due after a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at_ms: Option<u64>,
+    /// App channel: the session with the SDK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppSession>,
+}
+
+/// An app-channel challenge's session with the SDK (fact sheet §6.3–§6.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSession {
+    pub sdk_trans_id: String,
+    /// The session key, sealed under the key service for this challenge (base64); the
+    /// ACS's ephemeral private key itself is never kept.
+    pub sealed_key: String,
+    /// `acsRenderingType`: `acsInterface` (01 native, 02 HTML) and `acsUiTemplate`.
+    pub interface: String,
+    pub ui_template: String,
+    /// The `sdkCounterStoA` the next CReq must carry (the CRes answers with the same).
+    pub next_counter: u16,
+    /// The content encryption the SDK chose (its first CReq's `enc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<String>,
 }
 
 /// What the cardholder did on the challenge page.
@@ -211,6 +232,8 @@ pub enum Answer {
     Cancel,
     /// "I have approved it in my app" (`oobContinue`).
     Continue,
+    /// The SDK's own timer (`sdkMaxTimeout`) ran out (`challengeCancel` 08).
+    SdkTimeout,
 }
 
 /// Why a transition is refused.
@@ -294,6 +317,11 @@ impl Challenge {
         match (self.method, answer) {
             (_, Answer::Cancel) => {
                 self.not_authenticated(cancel_reason, Some("01"));
+            }
+            // Decision: the SDK's timer is not the ACS's (reason 14 is "timed out at the
+            // ACS"); the cardholder did not complete it, as with a cancel.
+            (_, Answer::SdkTimeout) => {
+                self.not_authenticated(cancel_reason, Some("08"));
             }
             (Method::Otp, Answer::Resend) => {
                 if self.resends >= MAX_RESENDS {
@@ -381,6 +409,18 @@ impl Challenge {
         }
     }
 
+    /// The SDK reported a protocol error (an `Erro` for a CRes it could not accept), or
+    /// sent a CReq the ACS cannot accept (undecryptable, wrong counter): the challenge
+    /// ends without authentication. Decision: `U`, reason 09 (security failure), since
+    /// no authentication took place and the channel cannot be trusted.
+    pub fn abort(&mut self) -> Result<(), Refused> {
+        if self.phase == Phase::Decided {
+            return Err(Refused::Over);
+        }
+        self.decide("U", Some("09"), None);
+        Ok(())
+    }
+
     /// The clock passed the deadline: the challenge ends by timeout. `false` if it was
     /// not due.
     pub fn expire(&mut self, now: u64) -> bool {
@@ -458,6 +498,16 @@ impl Challenge {
         } else {
             rreq["authenticationType"] = json!(self.method.authentication_type());
         }
+        if let Some(app) = &self.app {
+            // The RReq carries sdkTransID from 2.2.0 on (dictionary decision).
+            if self.message_version != "2.1.0" {
+                rreq["sdkTransID"] = json!(app.sdk_trans_id);
+            }
+            rreq["acsRenderingType"] = json!({
+                "acsInterface": app.interface,
+                "acsUiTemplate": app.ui_template,
+            });
+        }
         if self.method != Method::Decoupled {
             rreq["interactionCounter"] = json!(format!("{:02}", self.interaction_counter.min(99)));
         }
@@ -528,6 +578,7 @@ mod tests {
             verdict: None,
             delivery: Delivery::Pending,
             retry_at_ms: None,
+            app: None,
         }
     }
 

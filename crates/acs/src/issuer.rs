@@ -26,13 +26,16 @@ pub enum Outcome {
     ChallengeMultiSelect,
     /// An out-of-band challenge: approve in the issuer app, then continue.
     ChallengeOob,
+    /// An OTP challenge that the ACS renders with its own HTML in the app channel
+    /// (`acsUiType` 05) when the SDK can show HTML; in a browser, like `challenge`.
+    ChallengeHtml,
     /// Decoupled authentication when the requestor asks for it (2.2.0+), else an OTP
     /// challenge.
     Decoupled,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::FrictionlessY,
         Outcome::FrictionlessA,
         Outcome::FrictionlessN,
@@ -42,6 +45,7 @@ impl Outcome {
         Outcome::ChallengeSelect,
         Outcome::ChallengeMultiSelect,
         Outcome::ChallengeOob,
+        Outcome::ChallengeHtml,
         Outcome::Decoupled,
     ];
 
@@ -62,6 +66,7 @@ impl Outcome {
             Outcome::ChallengeSelect => "challenge-select",
             Outcome::ChallengeMultiSelect => "challenge-multi-select",
             Outcome::ChallengeOob => "challenge-oob",
+            Outcome::ChallengeHtml => "challenge-html",
             Outcome::Decoupled => "decoupled",
         }
     }
@@ -69,7 +74,7 @@ impl Outcome {
     /// How the cardholder is challenged, for the outcomes that challenge.
     pub fn challenge(self) -> Option<Method> {
         match self {
-            Outcome::Challenge => Some(Method::Otp),
+            Outcome::Challenge | Outcome::ChallengeHtml => Some(Method::Otp),
             Outcome::ChallengeSelect => Some(Method::SingleSelect),
             Outcome::ChallengeMultiSelect => Some(Method::MultiSelect),
             Outcome::ChallengeOob => Some(Method::OutOfBand),
@@ -88,7 +93,10 @@ impl Outcome {
             Outcome::Challenge
             | Outcome::ChallengeSelect
             | Outcome::ChallengeMultiSelect
-            | Outcome::ChallengeOob => Decision::Challenge(self.challenge().unwrap_or(Method::Otp)),
+            | Outcome::ChallengeOob
+            | Outcome::ChallengeHtml => {
+                Decision::Challenge(self.challenge().unwrap_or(Method::Otp))
+            }
             Outcome::Decoupled => Decision::Decoupled,
         }
     }

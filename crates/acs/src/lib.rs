@@ -18,6 +18,7 @@
 //! `app(state)` and `site(state)` build the routers; serving them is the caller's (see
 //! `transport::serve`).
 
+mod app;
 pub mod challenge;
 pub mod issuer;
 mod pages;
@@ -25,7 +26,10 @@ pub mod results;
 pub mod risk;
 mod site;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use app_crypto::signed_content::AcsSigner;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -65,6 +69,9 @@ pub struct AcsState {
     pub timeouts: Timeouts,
     /// Wrong answers allowed before a challenge fails (reason 19).
     pub max_attempts: u8,
+    /// The ACS signing key and chain per directory server id (`acsSignedContent`);
+    /// an app challenge for a scheme without one cannot be offered.
+    pub signers: Arc<BTreeMap<String, AcsSigner>>,
 }
 
 impl AcsState {
@@ -90,6 +97,7 @@ impl AcsState {
             clock: transport::clock::system(),
             timeouts: Timeouts::default(),
             max_attempts: 3,
+            signers: Arc::new(BTreeMap::new()),
         })
     }
 }
@@ -175,7 +183,12 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
             .three_ds_requestor_dec_req_ind
             .as_ref()
             .is_some_and(|d| matches!(d.as_str(), "Y" | "B"));
+    let device_at_risk = areq.device_channel == Some(DeviceChannel::App)
+        && device_warnings(areq)
+            .iter()
+            .any(|w| matches!(w.as_str(), "SW01" | "SW02" | "SW03" | "SW04"));
     let facts = Facts {
+        device_at_risk,
         card,
         three_ri: areq.device_channel == Some(DeviceChannel::ThreeRi),
         app: areq.device_channel == Some(DeviceChannel::App),
@@ -217,6 +230,24 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         Decision::Decoupled => Some(Method::Decoupled),
         _ => None,
     };
+    let app_rendering = match method {
+        Some(m) if facts.app && m != Method::Decoupled => {
+            match app::rendering(m, card == Some(Outcome::ChallengeHtml), areq) {
+                Some(r) => Some(r),
+                None => {
+                    // Decision: an SDK that can show neither the native UI nor HTML
+                    // is not challenged: U, reason 03 (unsupported device).
+                    ares.trans_status = emv3ds::codes::TransStatus::from_code("U");
+                    ares.trans_status_reason = facts
+                        .payment
+                        .then(|| emv3ds::codes::TransStatusReason::from_code("03"))
+                        .flatten();
+                    return record(state, areq, &ares, &acs_trans_id, pan, &pan_hash, "U").await;
+                }
+            }
+        }
+        _ => None,
+    };
     if let Some(method) = method {
         challenge_elements(state, &mut ares, areq, method);
         let proofs = Proofs {
@@ -242,7 +273,19 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                 .and_then(|s| s.eci(Decision::NotAuthenticated { reason: "01" }))
                 .map(str::to_owned),
         };
-        let challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        if let Some(rendering) = app_rendering {
+            let ds_id = scheme.map_or("", |s| s.directory_server_id.as_str());
+            let (signed, session) =
+                app::open_session(state, areq, acs_trans_id.as_str(), ds_id, rendering).await?;
+            ares.acs_signed_content = Some(signed);
+            ares.acs_rendering_type = Some(emv3ds::messages::AcsRenderingType {
+                acs_interface: emv3ds::codes::AcsInterface::from_code(rendering.0),
+                acs_ui_template: emv3ds::codes::UiType::from_code(rendering.1),
+                ..Default::default()
+            });
+            challenge.app = Some(session);
+        }
         let json = serde_json::to_value(&challenge).map_err(|e| e.to_string())?;
         state
             .store
@@ -250,6 +293,49 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
             .await
             .map_err(|e| e.to_string())?;
     }
+    record(
+        state,
+        areq,
+        &ares,
+        &acs_trans_id,
+        pan,
+        &pan_hash,
+        decision.trans_status(),
+    )
+    .await
+}
+
+/// The `deviceInfo` security warnings (`SW`), if the DS passed device information.
+fn device_warnings(areq: &AReq) -> Vec<String> {
+    let Some(info) = areq.device_info.as_deref() else {
+        return Vec::new();
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(info.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| {
+            json.get("SW").and_then(|sw| sw.as_array()).map(|list| {
+                list.iter()
+                    .filter_map(|w| w.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Records the authentication (the card sealed) and returns the ARes; an ARes that
+/// cannot be recorded is not sent.
+async fn record(
+    state: &AcsState,
+    areq: &AReq,
+    ares: &ARes,
+    acs_trans_id: &emv3ds::values::TransId,
+    pan: &str,
+    pan_hash: &str,
+    trans_status: &str,
+) -> Result<ARes, String> {
+    let mut ares = ares.clone();
     if areq.device_channel == Some(DeviceChannel::App)
         && areq.message_version == emv3ds::MessageVersion::V2_3_1
     {
@@ -257,7 +343,12 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     }
     let card = state
         .store
-        .seal("acs_transactions", acs_trans_id.as_str(), pan, pan_hash)
+        .seal(
+            "acs_transactions",
+            acs_trans_id.as_str(),
+            pan,
+            pan_hash.to_owned(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let code = |c: Option<String>| c.unwrap_or_default();
@@ -272,7 +363,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         message_version: areq.message_version.to_string(),
         device_channel: code(areq.device_channel.map(|c| c.as_str().to_owned())),
         message_category: code(areq.message_category.map(|c| c.as_str().to_owned())),
-        trans_status: decision.trans_status().to_owned(),
+        trans_status: trans_status.to_owned(),
         trans_status_reason: ares
             .trans_status_reason
             .as_ref()
@@ -345,7 +436,7 @@ fn challenge_elements(state: &AcsState, ares: &mut ARes, areq: &AReq, method: Me
         } else {
             CardholderInfo::Text(text)
         });
-    } else {
+    } else if areq.device_channel != Some(DeviceChannel::App) {
         ares.acs_url = Some(format!("{}/challenge", state.site_url));
     }
 }
@@ -429,6 +520,7 @@ fn new_challenge(
         verdict: None,
         delivery: Delivery::Pending,
         retry_at_ms: None,
+        app: None,
     }
 }
 

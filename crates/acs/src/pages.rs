@@ -125,6 +125,34 @@ pub(crate) fn challenge(c: &Challenge) -> String {
     )
 }
 
+/// The app channel's HTML template (`acsUiType` 05): the step as a page for the SDK's
+/// web view, its form posting to `HTTPS://EMV3DS/challenge`, where the SDK catches it
+/// and sends the form data as `challengeHTMLDataEntry`. The field names are the
+/// browser page's, so one reader serves both.
+pub(crate) fn app_html(c: &Challenge) -> String {
+    const ACTION: &str = "HTTPS://EMV3DS/challenge";
+    let fields = match c.method {
+        Method::Otp => r#"<p>We sent a one-time code by text message to your phone ending ••42.</p><label for="otp">Enter the 6-digit code</label><input type="text" id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required><div class="actions"><button type="submit" name="action" value="submit" id="submit">Confirm payment</button><button type="submit" class="secondary" name="action" value="resend" id="resend" formnovalidate>Send a new code</button></div>"#.to_owned(),
+        Method::SingleSelect | Method::MultiSelect => {
+            let multi = c.method == Method::MultiSelect;
+            let q = if multi { &MULTI_SELECT } else { &SINGLE_SELECT };
+            format!(
+                r#"{}<div class="actions"><button type="submit" name="action" value="submit" id="submit">Confirm payment</button></div>"#,
+                question(q, multi)
+            )
+        }
+        Method::OutOfBand | Method::Decoupled => r#"<p>Approve the payment in the Sandbox Bank app, then continue here.</p><div class="actions"><button type="submit" name="action" value="continue" id="continue">I have approved it: continue</button></div>"#.to_owned(),
+    };
+    page(
+        "Confirm your payment",
+        &format!(
+            r#"<h1>Confirm your payment</h1>{}{}<form method="post" action="{ACTION}">{fields}</form><form method="post" action="{ACTION}"><div class="actions"><button type="submit" class="link" name="action" value="cancel" id="cancel">Cancel this payment</button></div></form>"#,
+            purchase(c),
+            notice(c),
+        ),
+    )
+}
+
 /// The hand-back: the final CRes posted to the merchant's notification URL.
 pub(crate) fn hand_back(c: &Challenge, cres: &str) -> String {
     let authenticated = c.verdict.as_ref().is_some_and(|v| v.trans_status == "Y");

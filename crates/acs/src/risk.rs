@@ -10,10 +10,10 @@
 //! 4. a decoupled card is authenticated decoupled (`D`) when the requestor asks for it
 //!    (2.2.0+), else challenged with an OTP;
 //! 5. a frictionless-Y card is challenged (OTP) when the requestor asks for a challenge
-//!    (indicator 03 or 04) or the amount is above the frictionless limit;
-//! 6. otherwise the card gets its configured outcome;
-//! 7. the app channel cannot be challenged yet (the mock SDK and the app-side ACS come
-//!    with the app-channel work): a challenge there is U, reason 22, never a fake C.
+//!    (indicator 03 or 04), the amount is above the frictionless limit, or (app channel)
+//!    the SDK's device information reports a security warning (`SW01` jailbroken,
+//!    `SW02` tampered, `SW03` emulator, `SW04` debugger attached);
+//! 6. otherwise the card gets its configured outcome.
 
 use crate::challenge::Method;
 use crate::issuer::Outcome;
@@ -35,6 +35,9 @@ pub struct Facts {
     /// card, with Y or A.
     pub prior_authentication_ok: Option<bool>,
     pub amount_minor: Option<u64>,
+    /// App channel: the device information (from the DS) reports a security warning
+    /// that makes a frictionless authentication unsafe.
+    pub device_at_risk: bool,
 }
 
 /// Tunable thresholds.
@@ -110,7 +113,9 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
     let decision = match card.decision() {
         Decision::Decoupled if facts.decoupled_requested => Decision::Decoupled,
         Decision::Decoupled => Decision::Challenge(Method::Otp),
-        Decision::Authenticated if facts.challenge_requested || over_limit => {
+        Decision::Authenticated
+            if facts.challenge_requested || over_limit || facts.device_at_risk =>
+        {
             Decision::Challenge(Method::Otp)
         }
         other => other,
@@ -123,7 +128,6 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
                 Decision::NotAuthenticated { reason: "07" }
             }
         }
-        Decision::Challenge(_) if facts.app => Decision::Unavailable { reason: "22" },
         other => other,
     }
 }
@@ -137,6 +141,7 @@ mod tests {
             card,
             three_ri: false,
             app: false,
+            device_at_risk: false,
             payment: true,
             challenge_requested: false,
             decoupled_requested: false,
@@ -194,7 +199,14 @@ mod tests {
         f.app = true;
         assert_eq!(
             decide(&f, &Rules::default()),
-            Decision::Unavailable { reason: "22" }
+            Decision::Challenge(Method::Otp)
+        );
+        f.challenge_requested = false;
+        assert_eq!(decide(&f, &Rules::default()), Decision::Authenticated);
+        f.device_at_risk = true;
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
         );
     }
 

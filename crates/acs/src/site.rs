@@ -5,6 +5,7 @@
 //! - `POST /challenge`: the first CReq (form field `creq`, base64url), which opens the
 //!   challenge page; `POST /challenge/{acsTransID}`: the cardholder's answers;
 //!   `GET /challenge/{acsTransID}/status`: what the out-of-band page polls;
+//! - `POST /app/creq`: the app channel's encrypted CReqs (`app`);
 //! - `GET /issuer-app`, `GET|POST /issuer-app/{acsTransID}`: the "Sandbox Bank app"
 //!   where out-of-band and decoupled authentications are approved or declined.
 //!
@@ -35,6 +36,7 @@ pub fn site(state: AcsState) -> Router {
         .route("/challenge", post(first_creq))
         .route("/challenge/{id}", post(step))
         .route("/challenge/{id}/status", get(status))
+        .route(crate::app::CREQ_PATH, post(crate::app::creq))
         .route("/issuer-app", get(issuer_app))
         .route(
             "/issuer-app/{id}",
@@ -44,7 +46,7 @@ pub fn site(state: AcsState) -> Router {
 }
 
 /// The fields of a form body (a name may repeat: multi-select).
-fn form(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -53,6 +55,26 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// What the cardholder did, from the fields of a challenge form (the browser page's, or
+/// the app HTML template's `challengeHTMLDataEntry`).
+pub(crate) fn answer_from_form(fields: &[(String, String)]) -> Answer {
+    match field(fields, "action").unwrap_or("submit") {
+        "cancel" => Answer::Cancel,
+        "resend" => Answer::Resend,
+        "continue" => Answer::Continue,
+        _ => match field(fields, "otp") {
+            Some(otp) => Answer::Otp(otp.to_owned()),
+            None => Answer::Options(
+                fields
+                    .iter()
+                    .filter(|(n, _)| n == "option")
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            ),
+        },
+    }
 }
 
 fn shown(status: StatusCode, body: String) -> Response {
@@ -279,22 +301,7 @@ fn hand_back(challenge: &Challenge) -> Response {
 }
 
 async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes) -> Response {
-    let fields = form(&body);
-    let answer = match field(&fields, "action").unwrap_or("submit") {
-        "cancel" => Answer::Cancel,
-        "resend" => Answer::Resend,
-        "continue" => Answer::Continue,
-        _ => match field(&fields, "otp") {
-            Some(otp) => Answer::Otp(otp.to_owned()),
-            None => Answer::Options(
-                fields
-                    .iter()
-                    .filter(|(n, _)| n == "option")
-                    .map(|(_, v)| v.clone())
-                    .collect(),
-            ),
-        },
-    };
+    let answer = answer_from_form(&form(&body));
     let Loaded {
         mut challenge,
         revision,

@@ -150,9 +150,7 @@ pub fn encrypt_as(
             jwe::serialize_compact(device_info, &header, &encrypter).map_err(failed)
         }
         DsPublicKey::Rsa(spki) => {
-            let encrypter = jwe::RSA_OAEP_256
-                .encrypter_from_der(spki)
-                .map_err(failed)?;
+            let encrypter = jwe::RSA_OAEP_256.encrypter_from_der(spki).map_err(failed)?;
             jwe::serialize_compact(device_info, &header, &encrypter).map_err(failed)
         }
     }
@@ -310,6 +308,8 @@ fn jose_error(message: &str) -> anyhow::Error {
 pub fn parse_device_info(plaintext: &[u8]) -> Result<Value, CryptoError> {
     match serde_json::from_slice(plaintext) {
         Ok(Value::Object(map)) => Ok(Value::Object(map)),
-        _ => Err(malformed(WHAT)(&"the decrypted device information is not a JSON object")),
+        _ => Err(malformed(WHAT)(
+            &"the decrypted device information is not a JSON object",
+        )),
     }
 }

@@ -14,7 +14,11 @@ pub struct EphemeralKey(SecretKey);
 
 impl std::fmt::Debug for EphemeralKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "EphemeralKey(<redacted>, {})", public_jwk(&self.public()))
+        write!(
+            f,
+            "EphemeralKey(<redacted>, {})",
+            public_jwk(&self.public())
+        )
     }
 }
 

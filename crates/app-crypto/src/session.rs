@@ -75,7 +75,10 @@ impl SessionKey {
     /// Derives the key from our ephemeral key and the other side's public key.
     pub fn derive(own: &EphemeralKey, peer: &PublicKey, sdk_reference_number: &str) -> SessionKey {
         let z = own.agree(peer);
-        SessionKey(kdf::three_ds_kdf(z.as_slice(), sdk_reference_number.as_bytes()))
+        SessionKey(kdf::three_ds_kdf(
+            z.as_slice(),
+            sdk_reference_number.as_bytes(),
+        ))
     }
 
     /// A key kept elsewhere (sealed in the ACS's store between messages).
@@ -143,6 +146,13 @@ impl SessionKey {
     }
 }
 
+/// The `kid` of a CReq/CRes JWE, read without the key: the ACS finds the session (and
+/// so the key) by it.
+pub fn key_id(token: &str) -> Result<Option<String>, CryptoError> {
+    let header = compact_header(token, 5, WHAT)?;
+    Ok(header_str(&header, "kid").map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,27 +170,40 @@ mod tests {
     fn both_ends_read_each_other_with_both_encs() {
         let (sdk, acs) = pair();
         for enc in Enc::ALL {
-            let creq = sdk.seal(Direction::SdkToAcs, enc, "acs-id", b"{\"a\":1}").unwrap();
+            let creq = sdk
+                .seal(Direction::SdkToAcs, enc, "acs-id", b"{\"a\":1}")
+                .unwrap();
             let opened = acs.open(Direction::SdkToAcs, &creq).unwrap();
             assert_eq!((opened.enc, opened.kid.as_deref()), (enc, Some("acs-id")));
             assert_eq!(opened.plaintext, b"{\"a\":1}");
             let cres = acs.seal(Direction::AcsToSdk, enc, "acs-id", b"{}").unwrap();
-            assert_eq!(sdk.open(Direction::AcsToSdk, &cres).unwrap().plaintext, b"{}");
+            assert_eq!(
+                sdk.open(Direction::AcsToSdk, &cres).unwrap().plaintext,
+                b"{}"
+            );
         }
     }
 
     #[test]
     fn gcm_keys_differ_by_direction_and_tampering_is_a_decryption_failure() {
         let (sdk, acs) = pair();
-        let creq = sdk.seal(Direction::SdkToAcs, Enc::A128Gcm, "k", b"x").unwrap();
+        let creq = sdk
+            .seal(Direction::SdkToAcs, Enc::A128Gcm, "k", b"x")
+            .unwrap();
         // Read as if it came the other way: the other half of the key.
-        assert!(matches!(acs.open(Direction::AcsToSdk, &creq), Err(CryptoError::Decrypt { .. })));
+        assert!(matches!(
+            acs.open(Direction::AcsToSdk, &creq),
+            Err(CryptoError::Decrypt { .. })
+        ));
         let mut parts: Vec<String> = creq.split('.').map(str::to_owned).collect();
         let first = if parts[3].starts_with('A') { 'B' } else { 'A' };
         parts[3] = format!("{first}{}", &parts[3][1..]);
         let tampered = parts.join(".");
         let verdict = acs.open(Direction::SdkToAcs, &tampered);
-        assert!(matches!(verdict, Err(CryptoError::Decrypt { .. })), "{verdict:?}");
+        assert!(
+            matches!(verdict, Err(CryptoError::Decrypt { .. })),
+            "{verdict:?}"
+        );
         assert_eq!(verdict.unwrap_err().error_code(), "302");
     }
 }

@@ -109,7 +109,11 @@ pub struct TrustAnchors {
 
 impl std::fmt::Debug for TrustAnchors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TrustAnchors({} roots)", self.store.all_certificates().len())
+        write!(
+            f,
+            "TrustAnchors({} roots)",
+            self.store.all_certificates().len()
+        )
     }
 }
 
@@ -161,7 +165,9 @@ pub fn verify(
     let leaf = &chain[0];
     let mut intermediates = Stack::new().map_err(|e| untrusted(&e))?;
     for cert in &chain[1..] {
-        intermediates.push(cert.clone()).map_err(|e| untrusted(&e))?;
+        intermediates
+            .push(cert.clone())
+            .map_err(|e| untrusted(&e))?;
     }
     let mut context = X509StoreContext::new().map_err(|e| untrusted(&e))?;
     let path = context
@@ -181,8 +187,16 @@ pub fn verify(
         .and_then(|k| k.public_key_to_der().map(|der| (k.id(), der)))
         .map_err(|e| untrusted(&e))?;
     let verifier: Box<dyn JwsVerifier> = match (alg.as_str(), spki.0) {
-        ("ES256", Id::EC) => Box::new(jws::ES256.verifier_from_der(&spki.1).map_err(|e| untrusted(&e))?),
-        ("PS256", Id::RSA) => Box::new(jws::PS256.verifier_from_der(&spki.1).map_err(|e| untrusted(&e))?),
+        ("ES256", Id::EC) => Box::new(
+            jws::ES256
+                .verifier_from_der(&spki.1)
+                .map_err(|e| untrusted(&e))?,
+        ),
+        ("PS256", Id::RSA) => Box::new(
+            jws::PS256
+                .verifier_from_der(&spki.1)
+                .map_err(|e| untrusted(&e))?,
+        ),
         (alg, key) => {
             return Err(untrusted(&format_args!(
                 "alg {alg:?} does not fit the signing certificate's {key:?} key (ES256 for EC, PS256 for RSA)"
@@ -191,8 +205,8 @@ pub fn verify(
     };
     let (payload, _) = jws::deserialize_compact(token, verifier.as_ref())
         .map_err(|_| untrusted(&"the signature does not verify with the x5c leaf's key"))?;
-    let content: Value =
-        serde_json::from_slice(&payload).map_err(|_| malformed(WHAT)(&"the payload is not JSON"))?;
+    let content: Value = serde_json::from_slice(&payload)
+        .map_err(|_| malformed(WHAT)(&"the payload is not JSON"))?;
     let acs_url = content
         .get("acsURL")
         .and_then(Value::as_str)

@@ -48,14 +48,23 @@ fn device_data_round_trips_for_both_schemes_and_only_for_its_ds() {
             "alpha" => {
                 assert_eq!(header["alg"], "ECDH-ES");
                 assert!(header.get("epk").is_some());
-                assert!(token.split('.').nth(1).unwrap().is_empty(), "no encrypted key");
+                assert!(
+                    token.split('.').nth(1).unwrap().is_empty(),
+                    "no encrypted key"
+                );
                 // PartyVInfo is the directory server id: another id derives another key.
                 let other = device_data::decrypt(&token, &private, "F000000009");
-                assert!(matches!(other, Err(CryptoError::Decrypt { .. })), "{other:?}");
+                assert!(
+                    matches!(other, Err(CryptoError::Decrypt { .. })),
+                    "{other:?}"
+                );
             }
             _ => assert_eq!(header["alg"], "RSA-OAEP-256"),
         }
-        assert_eq!(device_data::decrypt(&token, &private, id).unwrap(), DEVICE_INFO);
+        assert_eq!(
+            device_data::decrypt(&token, &private, id).unwrap(),
+            DEVICE_INFO
+        );
     }
 }
 
@@ -65,9 +74,14 @@ fn the_ds_reads_the_dir_with_epk_variant_and_refuses_what_is_not_device_data() {
     let alpha = pki.layout.scheme("alpha");
     let public = DsPublicKey::from_certificate_pem(&read(alpha.ds_encryption_cert())).unwrap();
     let private = DsPrivateKey::from_pem(&read(alpha.ds_encryption_key())).unwrap();
-    let token = device_data::encrypt_as(DEVICE_INFO, &public, "F000000001", EcAlg::DirWithEpk).unwrap();
-    assert_eq!(device_data::decrypt(&token, &private, "F000000001").unwrap(), DEVICE_INFO);
-    let beta = DsPrivateKey::from_pem(&read(pki.layout.scheme("beta").ds_encryption_key())).unwrap();
+    let token =
+        device_data::encrypt_as(DEVICE_INFO, &public, "F000000001", EcAlg::DirWithEpk).unwrap();
+    assert_eq!(
+        device_data::decrypt(&token, &private, "F000000001").unwrap(),
+        DEVICE_INFO
+    );
+    let beta =
+        DsPrivateKey::from_pem(&read(pki.layout.scheme("beta").ds_encryption_key())).unwrap();
     for bad in ["", "not-a-jwe", "a.b.c.d.e", &token[..token.len() - 4]] {
         for key in [&private, &beta] {
             let verdict = device_data::decrypt(bad, key, "F000000001");
@@ -90,12 +104,18 @@ fn signed_content_verifies_under_its_ds_root_only() {
     };
     for (scheme, alg) in [("alpha", "ES256"), ("beta", "PS256")] {
         let files = pki.layout.scheme(scheme);
-        let signer =
-            AcsSigner::from_pem(&read(files.acs_signing_key()), &read(files.acs_signing_chain()))
-                .unwrap();
+        let signer = AcsSigner::from_pem(
+            &read(files.acs_signing_key()),
+            &read(files.acs_signing_chain()),
+        )
+        .unwrap();
         assert_eq!(signer.algorithm(), alg);
         let token = signer
-            .sign("https://acs.localhost/app/creq", &acs.public(), &sdk.public_jwk())
+            .sign(
+                "https://acs.localhost/app/creq",
+                &acs.public(),
+                &sdk.public_jwk(),
+            )
             .unwrap();
         let content = signed_content::verify(&token, &anchors(scheme), &sdk.public()).unwrap();
         assert_eq!(content.acs_url, "https://acs.localhost/app/creq");
@@ -107,17 +127,24 @@ fn signed_content_verifies_under_its_ds_root_only() {
         let err = signed_content::verify(&token, &anchors(other), &sdk.public()).unwrap_err();
         assert!(err.to_string().contains("root"), "{err}");
         // Signed for another SDK key.
-        let err = signed_content::verify(&token, &anchors(scheme), &EphemeralKey::generate().public())
-            .unwrap_err();
+        let err =
+            signed_content::verify(&token, &anchors(scheme), &EphemeralKey::generate().public())
+                .unwrap_err();
         assert!(err.to_string().contains("another SDK"), "{err}");
         // One payload byte changed.
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let swapped = if parts[1].ends_with('A') { 'B' } else { 'A' };
         parts[1].pop();
         parts[1].push(swapped);
-        let err = signed_content::verify(&parts.join("."), &anchors(scheme), &sdk.public())
-            .unwrap_err();
-        assert!(matches!(err, CryptoError::Untrusted { .. } | CryptoError::Malformed { .. }), "{err}");
+        let err =
+            signed_content::verify(&parts.join("."), &anchors(scheme), &sdk.public()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CryptoError::Untrusted { .. } | CryptoError::Malformed { .. }
+            ),
+            "{err}"
+        );
     }
 }
 
@@ -128,9 +155,15 @@ fn a_chain_from_the_tls_root_or_with_a_foreign_alg_is_refused() {
     let acs = EphemeralKey::generate();
     let alpha = pki.layout.scheme("alpha");
     // The ACS's TLS key and certificate, which chain to the TLS root, not the DS root.
-    let tls_chain = [read(pki.layout.tls_cert("acs")), read(pki.layout.tls_root_ca())].concat();
+    let tls_chain = [
+        read(pki.layout.tls_cert("acs")),
+        read(pki.layout.tls_root_ca()),
+    ]
+    .concat();
     let signer = AcsSigner::from_pem(&read(pki.layout.tls_key("acs")), &tls_chain).unwrap();
-    let token = signer.sign("https://x", &acs.public(), &sdk.public_jwk()).unwrap();
+    let token = signer
+        .sign("https://x", &acs.public(), &sdk.public_jwk())
+        .unwrap();
     let anchors = TrustAnchors::from_pem(&read(alpha.ds_root_ca())).unwrap();
     assert!(signed_content::verify(&token, &anchors, &sdk.public()).is_err());
     // alg none: no signature to check, never accepted.

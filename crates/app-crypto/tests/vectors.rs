@@ -18,8 +18,10 @@ fn b64(s: &str) -> Vec<u8> {
 
 /// RFC 7518 Appendix C: Alice's ephemeral key and Bob's static key.
 fn rfc7518_keys() -> (EphemeralKey, EphemeralKey) {
-    let alice = EphemeralKey::from_scalar(&b64("0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo")).unwrap();
-    let bob = EphemeralKey::from_scalar(&b64("VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw")).unwrap();
+    let alice =
+        EphemeralKey::from_scalar(&b64("0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo")).unwrap();
+    let bob =
+        EphemeralKey::from_scalar(&b64("VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw")).unwrap();
     (alice, bob)
 }
 
@@ -65,7 +67,10 @@ fn rfc7518_appendix_b1_aes_128_cbc_hmac_sha_256() {
          384c486f3a54c51078158ee5d79de59fbd34d848b3d69550a67646344427ade5\
          4b8851ffb598f7f80074b9473c82e2db"
     );
-    assert_eq!(hex::encode(tag.unwrap()), "652c3fa36b0a7c5b3219fab3a30bc1c4");
+    assert_eq!(
+        hex::encode(tag.unwrap()),
+        "652c3fa36b0a7c5b3219fab3a30bc1c4"
+    );
 }
 
 #[test]
@@ -77,7 +82,10 @@ fn rfc7520_5_6_dir_a128gcm_opens_through_the_creq_path() {
     let token = "eyJhbGciOiJkaXIiLCJraWQiOiI3N2M3ZTJiOC02ZTEzLTQ1Y2YtODY3Mi02MTdiNWI0NTI0M2EiLCJlbmMiOiJBMTI4R0NNIn0..refa467QzzKx6QAB.JW_i_f52hww_ELQPGaYyeAB6HYGcR559l9TYnSovc23XJoBcW29rHP8yZOZG7YhLpT1bjFuvZPjQS-m0IFtVcXkZXdH_lr_FrdYt9HRUYkshtrMmIUAyGmUnd9zMDB2n0cRDIHAzFVeJUDxkUwVAE7_YGRPdcqMyiBoCO-FBdE-Nceb4h3-FtBP-c_BIwCPTjb9o0SbdcdREEMJMyZBH8ySWMVi1gPD9yxi-aQpGbSv_F9N4IZAxscj5g-NJsUPbjk29-s7LJAGb15wEBtXphVCgyy53CoIKLHHeJHXex45Uz9aKZSRSInZI-wjsY0yu3cT4_aQ3i1o-tiE-F8Ios61EKgyIQ4CWao8PFMj8TTnp.vbb32Xvllea2OtmHAdccRQ";
     let opened = session.open(Direction::SdkToAcs, token).unwrap();
     assert_eq!(opened.enc, Enc::A128Gcm);
-    assert_eq!(opened.kid.as_deref(), Some("77c7e2b8-6e13-45cf-8672-617b5b45243a"));
+    assert_eq!(
+        opened.kid.as_deref(),
+        Some("77c7e2b8-6e13-45cf-8672-617b5b45243a")
+    );
     assert_eq!(
         String::from_utf8(opened.plaintext).unwrap(),
         "You can trust us to stick with you through thick and thin\u{2013}to the bitter end. \
@@ -106,6 +114,12 @@ fn three_ds_session_key_and_a_stripe_style_creq() {
     // A CReq as Stripe's Android SDK makes it: IV all zero but the counter byte.
     let creq = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIiwia2lkIjoiOGE4ODBkYzAtZDJkMi00MDY3LWJjYjEtYjA4ZDE2OTBiMjZlIn0..AAAAAAAAAAAAAAAA.4s6QtjtEjGhTp6ShAK8in6PxjvQdJvAltkVqA7e1bZlAS0SJo5_KX31jFTHO.Y8XYqy9_3NTVcbuzgz1ORA";
     let opened = at_acs.open(Direction::SdkToAcs, creq).unwrap();
-    assert_eq!(opened.kid.as_deref(), Some("8a880dc0-d2d2-4067-bcb1-b08d1690b26e"));
-    assert_eq!(opened.plaintext, br#"{"messageType":"CReq","sdkCounterStoA":"000"}"#);
+    assert_eq!(
+        opened.kid.as_deref(),
+        Some("8a880dc0-d2d2-4067-bcb1-b08d1690b26e")
+    );
+    assert_eq!(
+        opened.plaintext,
+        br#"{"messageType":"CReq","sdkCounterStoA":"000"}"#
+    );
 }

@@ -7,6 +7,10 @@
 //! `Erro` from component D: invalid messages (101–204), a PAN in no range (305), an ACS
 //! that does not answer in time (402) or cannot be reached (405), an invalid ARes.
 //!
+//! An app AReq's `sdkEncData` is decrypted with the DS's encryption key (the 3DS
+//! `ECDH-ES`, its `dir` + `epk` variant, or `RSA-OAEP-256`; `app_crypto::device_data`)
+//! and goes to the ACS as `deviceInfo`; device data the DS cannot read is `Erro` 302.
+//!
 //! Every routed AReq is recorded (`store`), so an RReq from the ACS can be relayed to
 //! the 3DS Server that sent the AReq (its `threeDSServerURL`) and the RRes relayed back.
 //! An RReq for a transaction the DS did not route, or whose ids disagree with it, is
@@ -48,6 +52,10 @@ pub struct DsConfig {
     pub url: String,
     pub versions: Vec<MessageVersion>,
     pub routes: Vec<AcsRoute>,
+    /// The private half of the DS encryption key: app AReqs' `sdkEncData` is decrypted
+    /// with it and goes on to the ACS as `deviceInfo`. None: app AReqs are refused
+    /// (302), since the DS cannot read their device data.
+    pub device_data_key: Option<Arc<app_crypto::device_data::DsPrivateKey>>,
 }
 
 /// Everything the DS's handlers share.
@@ -159,6 +167,21 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                 .to_json(),
         );
     };
+    if areq.device_channel == Some(emv3ds::codes::DeviceChannel::App) {
+        if let Err(why) = open_device_data(&state.config, &mut areq) {
+            let about = Message::AReq(Box::new(areq));
+            return protocol_answer(
+                validator
+                    .reject(
+                        ErrorCode::DecryptionFailure,
+                        "sdkEncData",
+                        &why,
+                        Some(&about),
+                    )
+                    .to_json(),
+            );
+        }
+    }
     let ds_trans_id = fresh_trans_id();
     areq.ds_trans_id = Some(ds_trans_id.clone());
     areq.ds_reference_number = Some(state.config.reference_number.clone());
@@ -220,6 +243,22 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         }
     }
     protocol_answer(ares.to_json())
+}
+
+/// Replaces `sdkEncData` with `deviceInfo` (base64url of the decrypted JSON), as the
+/// ACS receives it (fact sheet §2.5, §6.1).
+fn open_device_data(config: &DsConfig, areq: &mut emv3ds::AReq) -> Result<(), String> {
+    use base64::Engine;
+    let key = config
+        .device_data_key
+        .as_deref()
+        .ok_or("this DS has no device data key, so it cannot read sdkEncData")?;
+    let token = areq.sdk_enc_data.take().unwrap_or_default();
+    let plaintext = app_crypto::device_data::decrypt(&token, key, &config.directory_server_id)
+        .map_err(|e| e.to_string())?;
+    app_crypto::device_data::parse_device_info(&plaintext).map_err(|e| e.to_string())?;
+    areq.device_info = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&plaintext));
+    Ok(())
 }
 
 /// Relays an RReq from the ACS to the 3DS Server of the transaction, and its RRes back.

@@ -103,7 +103,10 @@ fn key_types_follow_the_spec() {
     let inv = inventory(shared()).unwrap();
     for c in &inv.certificates {
         // The RSA scheme's DS encryption key and ACS signing key are RSA.
-        let rsa = ["schemes/beta/ds-encryption.crt", "schemes/beta/acs-signing.crt"];
+        let rsa = [
+            "schemes/beta/ds-encryption.crt",
+            "schemes/beta/acs-signing.crt",
+        ];
         let expected = if rsa.contains(&c.file.as_str()) {
             "RSA-2048"
         } else {

@@ -192,6 +192,37 @@ fn port_of(listener: &TcpListener) -> Result<u16, SandboxError> {
         .map_err(|e| SandboxError::Setup(e.to_string()))
 }
 
+/// A protocol key of the scheme's PKI, read with the path named in any error.
+fn protocol_key<T>(
+    path: &Path,
+    read: impl FnOnce(&[u8]) -> Result<T, app_crypto::CryptoError>,
+) -> Result<T, SandboxError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| SandboxError::Setup(format!("{}: {e}", path.display())))?;
+    read(&bytes).map_err(|e| SandboxError::Setup(format!("{}: {e}", path.display())))
+}
+
+/// The DS's private encryption key (it reads `sdkEncData`).
+fn device_data_key(
+    files: &pki::SchemeLayout,
+) -> Result<app_crypto::device_data::DsPrivateKey, SandboxError> {
+    protocol_key(&files.ds_encryption_key(), |pem| {
+        app_crypto::device_data::DsPrivateKey::from_pem(pem)
+    })
+}
+
+/// The ACS's signing key and chain for `acsSignedContent` under this scheme's DS root.
+fn acs_signer(
+    files: &pki::SchemeLayout,
+) -> Result<app_crypto::signed_content::AcsSigner, SandboxError> {
+    let chain = std::fs::read(files.acs_signing_chain()).map_err(|e| {
+        SandboxError::Setup(format!("{}: {e}", files.acs_signing_chain().display()))
+    })?;
+    protocol_key(&files.acs_signing_key(), |pem| {
+        app_crypto::signed_content::AcsSigner::from_pem(pem, &chain)
+    })
+}
+
 fn setup<E: std::fmt::Display>(e: E) -> SandboxError {
     SandboxError::Setup(e.to_string())
 }
@@ -372,6 +403,12 @@ impl Sandbox {
             acs_state.site_url = needed(&urls.acs_site)?;
             acs_state.clock = config.clock.clone();
             acs_state.timeouts = config.challenge_timeouts;
+            let mut signers = std::collections::BTreeMap::new();
+            for scheme in &ecosystem.schemes {
+                let signer = acs_signer(&layout.scheme(&scheme.name))?;
+                signers.insert(scheme.directory_server_id.clone(), signer);
+            }
+            acs_state.signers = Arc::new(signers);
             let identity = layout.tls_identity("acs");
             let client_tls = tls::client_config(&root, Some(&identity))?;
             acs_state.ds_client = Some(Client::new(&client_tls, config.timeouts).map_err(setup)?);
@@ -403,6 +440,7 @@ impl Sandbox {
                         &needed(&urls.acs)?,
                         urls.acs_site.as_deref().unwrap_or(""),
                     ),
+                    device_data_key: Some(Arc::new(device_data_key(&files)?)),
                 };
                 let state =
                     DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;

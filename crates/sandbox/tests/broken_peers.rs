@@ -108,6 +108,7 @@ async fn ds_calling(acs_url: String) -> (u16, Value) {
             acs_url,
             acs_identity: None,
         }],
+        device_data_key: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let state = directory_server::DsState::new(config, client(), store(&dir).await).unwrap();

@@ -96,6 +96,7 @@ async fn topology() -> Topology {
             acs_url,
             acs_identity: Some("threeds ACS".into()),
         }],
+        device_data_key: None,
     };
     let ds = directory_server::DsState::new(
         ds_config,

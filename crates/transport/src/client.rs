@@ -1,6 +1,7 @@
 //! Calling a peer: one pooled HTTPS client per peer configuration, connections kept
 //! alive, and failures mapped to what the caller must answer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use emv3ds::ErrorCode;
@@ -20,6 +21,28 @@ impl Default for Timeouts {
             connect: Duration::from_secs(5),
             read: Duration::from_secs(10),
         }
+    }
+}
+
+/// Resolves `localhost` and every `*.localhost` name (the sandbox's `acs.localhost`,
+/// …) to the loopback address, as RFC 6761 says and browsers do, whatever the system
+/// resolver thinks; other names go to the system resolver.
+#[derive(Debug, Clone, Copy)]
+struct LoopbackNames;
+
+impl reqwest::dns::Resolve for LoopbackNames {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            if host == "localhost" || host.ends_with(".localhost") {
+                let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(loopback));
+                return Ok(addrs);
+            }
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let addrs: reqwest::dns::Addrs = Box::new(found.collect::<Vec<_>>().into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -81,6 +104,7 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
+            .dns_resolver(Arc::new(LoopbackNames))
             .no_proxy()
             .build()
             .map_err(|e| TransportError::Build(e.to_string()))?;

@@ -1,0 +1,517 @@
+//! The app channel at the ACS (fact sheet §1.6, §6).
+//!
+//! At ARes time ([`open_session`]): a fresh ephemeral P-256 key, the session key derived
+//! with the SDK's `sdkEphemPubKey` and `sdkReferenceNumber`, `acsSignedContent` signed
+//! with the scheme's ACS signing key and chain, and the rendering chosen from what the
+//! SDK can show. Only the session key is kept, sealed under the key service for this
+//! challenge; the ephemeral private key is dropped at once.
+//!
+//! The SDK-facing endpoint ([`creq`], `POST /app/creq` on the site's server-authenticated
+//! TLS, no client certificate, as a real ACS): the JWE's `kid` names the challenge; the
+//! CReq must decrypt (else `Erro` 302), be valid (201/203), carry this transaction's ids
+//! (301) and the expected `sdkCounterStoA` (302: a replayed or skipped counter). Each of
+//! those errors ends the challenge (`U`, reason 09) and its RReq goes out. A good CReq
+//! moves the `challenge::Challenge` on, and the answer is a CRes encrypted with the
+//! CReq's `enc`: the next screen for the native templates (01 text, 02 single select,
+//! 03 multi select, 04 out-of-band) or the HTML template (05, a form posting to
+//! `HTTPS://EMV3DS/challenge`), or, once decided and the RReq delivered, the final CRes.
+//! A plain-JSON body is an `Erro` from the SDK: the challenge ends the same way.
+
+use app_crypto::keys::{EphemeralKey, parse_public_jwk};
+use app_crypto::session::{self, Direction, Enc, SessionKey};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use emv3ds::codes::DeviceChannel;
+use emv3ds::messages::{AReq, CReq};
+use emv3ds::{Context, ErrorCode, Message, Role, Validator};
+use kms::EncryptionContext;
+use serde_json::{Value, json};
+
+use crate::AcsState;
+use crate::challenge::{Answer, AppSession, Challenge, Method, Phase, Refused};
+use crate::issuer::{MULTI_SELECT, SINGLE_SELECT};
+use crate::results::{self, Loaded};
+
+/// Where SDKs post CReqs (on the ACS site).
+pub const CREQ_PATH: &str = "/app/creq";
+
+/// `acsRenderingType` for `method`, from the SDK's `deviceRenderOptions`: the HTML
+/// template when the card's issuer prefers it or the SDK cannot show the native one;
+/// `None` when the SDK can show neither.
+pub(crate) fn rendering(
+    method: Method,
+    prefer_html: bool,
+    areq: &AReq,
+) -> Option<(&'static str, &'static str)> {
+    let options = areq.device_render_options.as_ref();
+    let interface = options
+        .and_then(|o| o.sdk_interface.as_ref())
+        .map_or("03", |i| i.as_str());
+    let shows = |ui: &str| {
+        options
+            .and_then(|o| o.sdk_ui_type.as_ref())
+            .is_some_and(|types| types.iter().any(|t| t.as_str() == ui))
+    };
+    let native = match method {
+        Method::Otp => "01",
+        Method::SingleSelect => "02",
+        Method::MultiSelect => "03",
+        Method::OutOfBand | Method::Decoupled => "04",
+    };
+    let html_ok = matches!(interface, "02" | "03") && shows("05");
+    let native_ok = matches!(interface, "01" | "03") && shows(native);
+    match (prefer_html, html_ok, native_ok) {
+        (true, true, _) | (_, true, false) => Some(("02", "05")),
+        (_, _, true) => Some(("01", native)),
+        _ => None,
+    }
+}
+
+fn key_context(acs_trans_id: &str) -> EncryptionContext {
+    EncryptionContext::new()
+        .with("table", "acs_challenges")
+        .with("record", acs_trans_id)
+        .with("field", "session-key")
+}
+
+/// Starts the app side of a challenge: `acsSignedContent` for the ARes, and the
+/// session the challenge keeps.
+pub(crate) async fn open_session(
+    state: &AcsState,
+    areq: &AReq,
+    acs_trans_id: &str,
+    directory_server_id: &str,
+    (interface, ui_template): (&str, &str),
+) -> Result<(String, AppSession), String> {
+    let signer = state.signers.get(directory_server_id).ok_or_else(|| {
+        format!("the ACS has no signing key for directory server {directory_server_id}")
+    })?;
+    let sdk_jwk = areq
+        .sdk_ephem_pub_key
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| e.to_string())?
+        .ok_or("the AReq has no sdkEphemPubKey")?;
+    let sdk_key = parse_public_jwk(&sdk_jwk).map_err(|e| e.to_string())?;
+    let reference = areq.sdk_reference_number.as_deref().unwrap_or_default();
+    let ephemeral = EphemeralKey::generate();
+    let key = SessionKey::derive(&ephemeral, &sdk_key, reference);
+    let url = format!("{}{CREQ_PATH}", state.site_url);
+    let signed = signer
+        .sign(&url, &ephemeral.public(), &sdk_jwk)
+        .map_err(|e| e.to_string())?;
+    let sealed = kms::envelope::seal(
+        state.keys.as_ref(),
+        &key_context(acs_trans_id),
+        key.expose(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let session = AppSession {
+        sdk_trans_id: areq
+            .sdk_trans_id
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        sealed_key: STANDARD.encode(sealed.to_bytes()),
+        interface: interface.to_owned(),
+        ui_template: ui_template.to_owned(),
+        next_counter: 0,
+        enc: None,
+    };
+    Ok((signed, session))
+}
+
+async fn session_key(
+    state: &AcsState,
+    c: &Challenge,
+    app: &AppSession,
+) -> Result<SessionKey, String> {
+    let bytes = STANDARD
+        .decode(&app.sealed_key)
+        .map_err(|_| "the stored session key is not base64".to_owned())?;
+    let sealed = kms::envelope::Sealed::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    let plain = kms::envelope::open(state.keys.as_ref(), &key_context(&c.acs_trans_id), &sealed)
+        .await
+        .map_err(|e| e.to_string())?;
+    SessionKey::from_bytes(&plain).map_err(|e| e.to_string())
+}
+
+/// An `Erro` as the ACS answers an SDK: plain JSON (SDKs read a plain-JSON `Erro` in
+/// place of a JWE CRes).
+fn erro(code: ErrorCode, detail: &str, why: &str, about: Option<&Message>) -> Response {
+    let erro = Validator::new(Role::Acs).reject(code, detail, why, about);
+    let mut json = serde_json::from_slice::<Value>(&erro.to_json()).unwrap_or(Value::Null);
+    json["errorMessageType"] = json!("CReq");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+        .into_response()
+}
+
+fn unavailable(why: &str) -> Response {
+    erro(ErrorCode::TransientSystemFailure, "", why, None)
+}
+
+/// `POST /app/creq`.
+pub(crate) async fn creq(State(state): State<AcsState>, body: Bytes) -> Response {
+    let text = std::str::from_utf8(&body).unwrap_or_default().trim();
+    if text.starts_with('{') {
+        return erro_from_sdk(&state, text).await;
+    }
+    let kid = match session::key_id(text) {
+        Ok(Some(kid)) => kid,
+        Ok(None) => {
+            return erro(
+                ErrorCode::TransactionIdNotRecognised,
+                "kid",
+                "the CReq JWE has no kid naming its acsTransID",
+                None,
+            );
+        }
+        Err(e) => return erro(ErrorCode::DecryptionFailure, "", &e.to_string(), None),
+    };
+    // A concurrent change (the issuer app approving, the sweep) makes the save fail:
+    // read again and redo, a few times.
+    for _ in 0..3 {
+        match attempt(&state, &kid, text).await {
+            Attempt::Done(response) => return response,
+            Attempt::Conflict => continue,
+        }
+    }
+    unavailable("the challenge kept changing while this CReq was processed; send it again")
+}
+
+enum Attempt {
+    Done(Response),
+    Conflict,
+}
+
+async fn attempt(state: &AcsState, kid: &str, token: &str) -> Attempt {
+    let Loaded {
+        mut challenge,
+        revision,
+    } = match results::load(state, kid).await {
+        Ok(Some(loaded)) if loaded.challenge.app.is_some() => loaded,
+        Ok(_) => {
+            return Attempt::Done(erro(
+                ErrorCode::TransactionIdNotRecognised,
+                "acsTransID",
+                "this ACS has no app challenge with this acsTransID (the JWE's kid)",
+                None,
+            ));
+        }
+        Err(e) => return Attempt::Done(unavailable(&e)),
+    };
+    let Some(app) = challenge.app.clone() else {
+        return Attempt::Conflict;
+    };
+    let key = match session_key(state, &challenge, &app).await {
+        Ok(key) => key,
+        Err(e) => return Attempt::Done(unavailable(&e)),
+    };
+    let opened = match key.open(Direction::SdkToAcs, token) {
+        Ok(opened) => opened,
+        Err(e) => {
+            return end(
+                state,
+                challenge,
+                revision,
+                ErrorCode::DecryptionFailure,
+                "",
+                &e.to_string(),
+                None,
+            )
+            .await;
+        }
+    };
+    let context = Context {
+        channel: Some(DeviceChannel::App),
+        ..Context::default()
+    };
+    let message = match Validator::new(Role::Acs).validate(&opened.plaintext, &context) {
+        Ok(valid) => valid.message,
+        Err(bad) => {
+            let why = format!("{} ({})", bad.error_description, bad.error_detail);
+            let code = bad.error_code;
+            let detail = bad.error_detail.clone();
+            return end(state, challenge, revision, code, &detail, &why, None).await;
+        }
+    };
+    let Message::CReq(creq) = &message else {
+        let why = format!("expected a CReq, got {}", message.message_type());
+        return end(
+            state,
+            challenge,
+            revision,
+            ErrorCode::MessageInvalid,
+            "messageType",
+            &why,
+            Some(&message),
+        )
+        .await;
+    };
+    fn id(t: &Option<emv3ds::values::TransId>) -> &str {
+        t.as_ref().map_or("", |t| t.as_str())
+    }
+    let ids_match = id(&creq.acs_trans_id) == challenge.acs_trans_id
+        && id(&creq.three_ds_server_trans_id) == challenge.three_ds_server_trans_id
+        && id(&creq.sdk_trans_id) == app.sdk_trans_id;
+    if !ids_match {
+        return end(
+            state,
+            challenge,
+            revision,
+            ErrorCode::TransactionIdNotRecognised,
+            "acsTransID,threeDSServerTransID,sdkTransID",
+            "the CReq's transaction ids are not those of the challenge its JWE was made for",
+            Some(&message),
+        )
+        .await;
+    }
+    let counter = creq.sdk_counter_s_to_a.as_deref().unwrap_or_default();
+    if counter.parse::<u16>().ok() != Some(app.next_counter) {
+        let why = format!(
+            "sdkCounterStoA is {counter}, expected {:03} (a replayed or skipped CReq)",
+            app.next_counter
+        );
+        return end(
+            state,
+            challenge,
+            revision,
+            ErrorCode::DecryptionFailure,
+            "sdkCounterStoA",
+            &why,
+            Some(&message),
+        )
+        .await;
+    }
+    let now = state.clock.now_ms();
+    if challenge.phase == Phase::AwaitingCReq {
+        // The first CReq starts the challenge (and may already carry an answer).
+        let _ = challenge.start(now, &state.timeouts, None, None);
+    }
+    if let Some(answer) = answer_of(creq, &challenge) {
+        match challenge.answer(now, &state.timeouts, answer) {
+            Ok(()) | Err(Refused::Over) => {}
+            Err(Refused::WrongAnswerKind) => {
+                challenge.notice = Some("Please answer the question shown.".into());
+            }
+            Err(Refused::NotStarted | Refused::AlreadyStarted) => {}
+        }
+    } else {
+        challenge.expire(now);
+    }
+    if let Some(session) = challenge.app.as_mut() {
+        session.next_counter = app.next_counter + 1;
+        session.enc = Some(opened.enc.name().to_owned());
+    }
+    let stored = if challenge.phase == Phase::Decided {
+        match results::finish(state, challenge, revision).await {
+            Ok(Some(done)) => done,
+            Ok(None) => return Attempt::Conflict,
+            Err(e) => return Attempt::Done(unavailable(&e)),
+        }
+    } else {
+        match results::save(state, &challenge, revision).await {
+            Ok(true) => challenge,
+            Ok(false) => return Attempt::Conflict,
+            Err(e) => return Attempt::Done(unavailable(&e)),
+        }
+    };
+    let cres = cres(state, &stored, counter);
+    Attempt::Done(encrypted(&key, opened.enc, &stored.acs_trans_id, &cres))
+}
+
+/// Ends the challenge after a CReq it cannot accept, sends its RReq, and answers the
+/// `Erro`.
+#[allow(clippy::too_many_arguments)]
+async fn end(
+    state: &AcsState,
+    mut challenge: Challenge,
+    revision: i64,
+    code: ErrorCode,
+    detail: &str,
+    why: &str,
+    about: Option<&Message>,
+) -> Attempt {
+    if challenge.abort().is_ok() {
+        match results::finish(state, challenge, revision).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Attempt::Conflict,
+            Err(e) => return Attempt::Done(unavailable(&e)),
+        }
+    }
+    Attempt::Done(erro(code, detail, why, about))
+}
+
+/// An `Erro` the SDK sent (for a CRes it could not accept, or its own timeout).
+async fn erro_from_sdk(state: &AcsState, text: &str) -> Response {
+    let json: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if json.get("messageType").and_then(Value::as_str) != Some("Erro") {
+        return erro(
+            ErrorCode::DecryptionFailure,
+            "",
+            "a CReq must come as a JWE (Content-Type application/jose); only an Erro may be plain JSON",
+            None,
+        );
+    }
+    let id = json
+        .get("acsTransID")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for _ in 0..3 {
+        let loaded = match results::load(state, id).await {
+            Ok(Some(loaded)) if loaded.challenge.app.is_some() => loaded,
+            Ok(_) => return StatusCode::OK.into_response(),
+            Err(e) => return unavailable(&e),
+        };
+        let mut challenge = loaded.challenge;
+        if challenge.abort().is_err() {
+            return StatusCode::OK.into_response();
+        }
+        match results::finish(state, challenge, loaded.revision).await {
+            Ok(Some(_)) => return StatusCode::OK.into_response(),
+            Ok(None) => continue,
+            Err(e) => return unavailable(&e),
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+/// What the cardholder did, from the CReq's elements.
+fn answer_of(creq: &CReq, c: &Challenge) -> Option<Answer> {
+    if let Some(cancel) = &creq.challenge_cancel {
+        return Some(match cancel.as_str() {
+            "08" => Answer::SdkTimeout,
+            _ => Answer::Cancel,
+        });
+    }
+    if creq.resend_challenge.as_deref() == Some("Y") {
+        return Some(Answer::Resend);
+    }
+    if creq.oob_continue == Some(true) {
+        return Some(Answer::Continue);
+    }
+    if let Some(html) = &creq.challenge_html_data_entry {
+        return Some(crate::site::answer_from_form(&crate::site::form(
+            html.as_bytes(),
+        )));
+    }
+    let entry = creq
+        .challenge_data_entry
+        .clone()
+        .or_else(|| (creq.challenge_no_entry.as_deref() == Some("Y")).then(String::new))?;
+    Some(match c.method {
+        Method::SingleSelect | Method::MultiSelect => Answer::Options(
+            entry
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        _ => Answer::Otp(entry),
+    })
+}
+
+fn encrypted(key: &SessionKey, enc: Enc, kid: &str, cres: &Value) -> Response {
+    match key.seal(Direction::AcsToSdk, enc, kid, cres.to_string().as_bytes()) {
+        Ok(jwe) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/jose")],
+            jwe,
+        )
+            .into_response(),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// The CRes answering the CReq with counter `counter`: the final one once decided, else
+/// the screen the challenge is at.
+pub(crate) fn cres(state: &AcsState, c: &Challenge, counter: &str) -> Value {
+    let app = c.app.as_ref();
+    let mut cres = json!({
+        "messageType": "CRes",
+        "messageVersion": c.message_version,
+        "threeDSServerTransID": c.three_ds_server_trans_id,
+        "acsTransID": c.acs_trans_id,
+        "sdkTransID": app.map_or("", |a| a.sdk_trans_id.as_str()),
+        "acsCounterAtoS": counter,
+    });
+    if let Some(verdict) = &c.verdict {
+        cres["challengeCompletionInd"] = json!("Y");
+        cres["transStatus"] = json!(if verdict.trans_status == "Y" {
+            "Y"
+        } else {
+            "N"
+        });
+        return cres;
+    }
+    cres["challengeCompletionInd"] = json!("N");
+    let template = app.map_or("01", |a| a.ui_template.as_str());
+    cres["acsUiType"] = json!(template);
+    let amount = format!(
+        "Pay {} to {} with your card ending {}.",
+        c.purchase.amount, c.purchase.merchant_name, c.purchase.card_last4
+    );
+    let text = match &c.notice {
+        Some(notice) => format!("{notice} {amount}"),
+        None => amount,
+    };
+    if template == "05" {
+        let html = crate::pages::app_html(c);
+        cres["acsHTML"] = json!(URL_SAFE_NO_PAD.encode(html));
+        return cres;
+    }
+    cres["challengeInfoHeader"] = json!("Confirm your payment");
+    match c.method {
+        Method::Otp => {
+            cres["challengeInfoLabel"] = json!("Enter the 6-digit code");
+            cres["challengeInfoText"] = json!(format!(
+                "We sent a one-time code by text message to your phone ending 42. {text}"
+            ));
+            cres["submitAuthenticationLabel"] = json!("Confirm payment");
+            cres["resendInformationLabel"] = json!("Send a new code");
+        }
+        Method::SingleSelect | Method::MultiSelect => {
+            let q = if c.method == Method::MultiSelect {
+                &MULTI_SELECT
+            } else {
+                &SINGLE_SELECT
+            };
+            // challengeInfoLabel has at most 45 characters: the question goes in the text.
+            cres["challengeInfoLabel"] = json!(if c.method == Method::MultiSelect {
+                "Tick every right answer"
+            } else {
+                "Choose one answer"
+            });
+            cres["challengeInfoText"] = json!(format!("{} {text}", q.text));
+            cres["challengeSelectInfo"] = Value::Array(
+                q.options
+                    .iter()
+                    .map(|(value, label)| json!({ *value: label }))
+                    .collect(),
+            );
+            cres["submitAuthenticationLabel"] = json!("Confirm payment");
+        }
+        Method::OutOfBand | Method::Decoupled => {
+            cres["challengeInfoText"] = json!(format!(
+                "We sent a request to the Sandbox Bank app ({}/issuer-app). Approve the payment there, then continue. {text}",
+                state.site_url
+            ));
+            cres["oobContinueLabel"] = json!("I have approved it: continue");
+        }
+    }
+    if c.notice.is_some() {
+        cres["challengeInfoTextIndicator"] = json!("Y");
+    }
+    cres
+}

@@ -1,0 +1,433 @@
+//! The app channel end to end over real sockets: the mock SDK (library) with the app's
+//! backend calling the requestor API, our DS decrypting the device data, our ACS
+//! signing, encrypting and running every native template and the HTML one, and the
+//! RReq reaching the 3DS Server. Both schemes (EC and RSA DS keys, ES256 and PS256
+//! signatures), every version, both CReq `enc` values.
+
+mod support;
+
+use std::time::Duration;
+
+use app_crypto::session::Enc;
+use emv3ds::MessageVersion;
+use sandbox::{Sandbox, SandboxConfig};
+use sdk::backend::{self, Purchase};
+use sdk::{
+    Action, ChallengeParameters, ChallengeStatus, ConfigParameters, DirectoryServer,
+    ScriptedDriver, ThreeDs2Service,
+};
+use serde_json::Value;
+
+struct App {
+    sandbox: Sandbox,
+    requestor: transport::Client,
+    sdk: ThreeDs2Service,
+    config: SandboxConfig,
+}
+
+async fn start(dir: &tempfile::TempDir) -> App {
+    let config = SandboxConfig {
+        sweep_every: Duration::from_millis(20),
+        ..support::config_in(dir.path())
+    };
+    let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
+    let requestor = support::client_as(&config.certs, "requestor");
+    let sdk = ThreeDs2Service::initialize(sdk_config(&sandbox)).expect("SDK initialises");
+    App {
+        sandbox,
+        requestor,
+        sdk,
+        config,
+    }
+}
+
+fn sdk_config(sandbox: &Sandbox) -> ConfigParameters {
+    let m = &sandbox.manifest;
+    let servers = m
+        .schemes
+        .iter()
+        .map(|s| {
+            DirectoryServer::from_files(
+                &s.directory_server_id,
+                &s.ds_encryption_cert,
+                &s.ds_root_ca,
+            )
+            .expect("DS files")
+        })
+        .collect();
+    ConfigParameters::new(servers, &m.tls.root_ca)
+}
+
+/// What one authentication gave.
+#[derive(Debug)]
+struct Outcome {
+    ares: Value,
+    status: Option<ChallengeStatus>,
+    postauth: Value,
+    screens: Vec<sdk::Screen>,
+}
+
+impl App {
+    fn api(&self) -> &str {
+        &self.sandbox.manifest.endpoints.requestor_api
+    }
+
+    fn ds_id(&self, pan: &str) -> String {
+        let scheme = if pan.starts_with('4') {
+            "alpha"
+        } else {
+            "beta"
+        };
+        self.sandbox
+            .manifest
+            .schemes
+            .iter()
+            .find(|s| s.name == scheme)
+            .map(|s| s.directory_server_id.clone())
+            .unwrap()
+    }
+
+    async fn pay(
+        &self,
+        pan: &str,
+        version: MessageVersion,
+        enc: Enc,
+        actions: Vec<Action>,
+    ) -> Outcome {
+        self.pay_with(
+            &self.sdk,
+            pan,
+            version,
+            enc,
+            actions,
+            Duration::from_secs(20),
+        )
+        .await
+    }
+
+    async fn pay_with(
+        &self,
+        sdk: &ThreeDs2Service,
+        pan: &str,
+        version: MessageVersion,
+        enc: Enc,
+        actions: Vec<Action>,
+        timeout: Duration,
+    ) -> Outcome {
+        let mut transaction = sdk.create_transaction(&self.ds_id(pan), version).unwrap();
+        transaction.enc = enc;
+        let params = transaction.authentication_request_parameters().unwrap();
+        let body = backend::auth_request(&Purchase::new(pan), &params);
+        let answer = backend::auth(&self.requestor, self.api(), &body)
+            .await
+            .expect("auth");
+        let ares = answer["ares"].clone();
+        let id = answer["threeDSServerTransID"].as_str().unwrap().to_owned();
+        let mut driver = ScriptedDriver::new(actions);
+        let status = if ares["transStatus"] == "C" {
+            let challenge = ChallengeParameters::from_ares(&ares).unwrap();
+            Some(
+                transaction
+                    .do_challenge(&challenge, &mut driver, &mut (), timeout)
+                    .await,
+            )
+        } else {
+            None
+        };
+        let postauth = self.final_result(&id).await;
+        Outcome {
+            ares,
+            status,
+            postauth,
+            screens: driver.seen,
+        }
+    }
+
+    async fn final_result(&self, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let result = backend::postauth(&self.requestor, self.api(), id)
+                .await
+                .unwrap();
+            if result["status"] == "final" {
+                return result;
+            }
+            if std::time::Instant::now() > deadline {
+                return result;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn completed(status: &str) -> Option<ChallengeStatus> {
+    Some(ChallengeStatus::Completed {
+        trans_status: status.into(),
+    })
+}
+
+const OTP: &str = "123456";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frictionless_and_otp_challenges_for_both_schemes_every_version_and_both_encs() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    for scheme in ["alpha", "beta"] {
+        let y = app
+            .pay(
+                &support::card(scheme, "frictionless-Y"),
+                MessageVersion::V2_2_0,
+                Enc::A128CbcHs256,
+                vec![],
+            )
+            .await;
+        assert_eq!(y.ares["transStatus"], "Y", "{}", y.ares);
+        assert_eq!(y.postauth["transStatus"], "Y");
+        let pan = support::card(scheme, "challenge");
+        for (version, enc) in [
+            (MessageVersion::V2_1_0, Enc::A128CbcHs256),
+            (MessageVersion::V2_2_0, Enc::A128Gcm),
+            (MessageVersion::V2_3_1, Enc::A128CbcHs256),
+            (MessageVersion::V2_3_1, Enc::A128Gcm),
+        ] {
+            let ok = app
+                .pay(
+                    &pan,
+                    version,
+                    enc,
+                    vec![Action::Text("000000".into()), Action::Text(OTP.into())],
+                )
+                .await;
+            assert_eq!(
+                ok.ares["acsRenderingType"]["acsUiTemplate"], "01",
+                "{}",
+                ok.ares
+            );
+            assert!(ok.ares.get("acsURL").is_none(), "no acsURL in an app ARes");
+            assert_eq!(ok.status, completed("Y"), "{scheme} {version} {enc:?}");
+            assert_eq!(ok.postauth["transStatus"], "Y");
+            assert_eq!(ok.postauth["source"], "RReq");
+            assert_eq!(ok.screens.len(), 2, "first screen, then the retry");
+            assert!(
+                ok.screens[1]
+                    .text
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("not right")
+            );
+        }
+        let failed = app
+            .pay(
+                &pan,
+                MessageVersion::V2_3_1,
+                Enc::A128Gcm,
+                vec![Action::Text("1".into()); 3],
+            )
+            .await;
+        assert_eq!(failed.status, completed("N"));
+        assert_eq!(failed.postauth["transStatus"], "N");
+        assert_eq!(failed.postauth["transStatusReason"], "19");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_native_template_and_the_html_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    for scheme in ["alpha", "beta"] {
+        let v = MessageVersion::V2_2_0;
+        let single = app
+            .pay(
+                &support::card(scheme, "challenge-select"),
+                v,
+                Enc::A128CbcHs256,
+                vec![Action::Select(vec!["coffee".into()])],
+            )
+            .await;
+        assert_eq!(single.ares["acsRenderingType"]["acsUiTemplate"], "02");
+        assert_eq!(single.status, completed("Y"), "{single:?}");
+        assert_eq!(single.screens[0].ui_type, "02");
+        assert!(single.screens[0].options.iter().any(|(v, _)| v == "coffee"));
+        assert_eq!(single.status, completed("Y"));
+
+        let multi = app
+            .pay(
+                &support::card(scheme, "challenge-multi-select"),
+                v,
+                Enc::A128Gcm,
+                vec![Action::Select(vec!["books".into(), "coffee".into()])],
+            )
+            .await;
+        assert_eq!(multi.status, completed("Y"), "{multi:?}");
+        assert_eq!(multi.screens[0].ui_type, "03");
+
+        let html = app
+            .pay(
+                &support::card(scheme, "challenge-html"),
+                v,
+                Enc::A128CbcHs256,
+                vec![
+                    Action::HtmlForm("action=resend".into()),
+                    Action::HtmlForm(format!("otp={OTP}&action=submit")),
+                ],
+            )
+            .await;
+        assert_eq!(html.ares["acsRenderingType"]["acsInterface"], "02");
+        assert_eq!(html.screens[0].ui_type, "05");
+        let page = html.screens[0].html.as_deref().unwrap_or_default();
+        assert!(
+            page.contains(r#"action="HTTPS://EMV3DS/challenge""#),
+            "{page}"
+        );
+        assert!(
+            html.screens[1]
+                .html
+                .as_deref()
+                .unwrap_or("")
+                .contains("new code")
+        );
+        assert_eq!(html.status, completed("Y"));
+        assert_eq!(html.postauth["transStatus"], "Y");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_band_is_approved_in_the_issuer_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    let pan = support::card("beta", "challenge-oob");
+    let mut transaction = app
+        .sdk
+        .create_transaction(&app.ds_id(&pan), MessageVersion::V2_3_1)
+        .unwrap();
+    transaction.enc = Enc::A128Gcm;
+    let params = transaction.authentication_request_parameters().unwrap();
+    let answer = backend::auth(
+        &app.requestor,
+        app.api(),
+        &backend::auth_request(&Purchase::new(&pan), &params),
+    )
+    .await
+    .unwrap();
+    let ares = &answer["ares"];
+    assert_eq!(ares["acsRenderingType"]["acsUiTemplate"], "04");
+    let acs_trans_id = ares["acsTransID"].as_str().unwrap().to_owned();
+    // The cardholder continues once before approving (told to approve first), then
+    // approves in the issuer app and continues.
+    struct Oob {
+        certs: std::path::PathBuf,
+        approve_url: String,
+        acs_site: String,
+        turn: usize,
+        screens: Vec<sdk::Screen>,
+    }
+    impl sdk::ChallengeDriver for Oob {
+        fn act(&mut self, screen: &sdk::Screen) -> Action {
+            self.screens.push(screen.clone());
+            self.turn += 1;
+            if self.turn == 2 {
+                let (certs, site, url) = (
+                    self.certs.clone(),
+                    self.acs_site.clone(),
+                    self.approve_url.clone(),
+                );
+                std::thread::spawn(move || {
+                    tokio::runtime::Runtime::new().unwrap().block_on(async {
+                        support::site::Site::new(&certs, &site)
+                            .post(&url, &[("decision", "approve")])
+                            .await
+                    })
+                })
+                .join()
+                .unwrap();
+            }
+            Action::Continue
+        }
+    }
+    let acs_site = app.sandbox.manifest.endpoints.acs_site.clone();
+    let mut driver = Oob {
+        certs: app.config.certs.clone(),
+        approve_url: format!("{acs_site}/issuer-app/{acs_trans_id}"),
+        acs_site,
+        turn: 0,
+        screens: vec![],
+    };
+    let status = transaction
+        .do_challenge(
+            &ChallengeParameters::from_ares(ares).unwrap(),
+            &mut driver,
+            &mut (),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(Some(status), completed("Y"));
+    assert!(driver.screens[0].oob_continue_label.is_some());
+    assert!(
+        driver.screens[1]
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("not received your approval")
+    );
+    let id = answer["threeDSServerTransID"].as_str().unwrap();
+    assert_eq!(app.final_result(id).await["transStatus"], "Y");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_the_sdk_timer_end_the_challenge_with_their_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    let pan = support::card("alpha", "challenge");
+    let cancelled = app
+        .pay(
+            &pan,
+            MessageVersion::V2_2_0,
+            Enc::A128CbcHs256,
+            vec![Action::Cancel],
+        )
+        .await;
+    assert_eq!(cancelled.status, Some(ChallengeStatus::Cancelled));
+    assert_eq!(cancelled.postauth["transStatus"], "N");
+    assert_eq!(cancelled.postauth["challengeCancel"], "01");
+    let timed_out = app
+        .pay_with(
+            &app.sdk,
+            &pan,
+            MessageVersion::V2_3_1,
+            Enc::A128Gcm,
+            vec![Action::Wait],
+            Duration::from_millis(300),
+        )
+        .await;
+    assert_eq!(timed_out.status, Some(ChallengeStatus::TimedOut));
+    assert_eq!(timed_out.postauth["transStatus"], "N");
+    assert_eq!(timed_out.postauth["challengeCancel"], "08");
+    assert_eq!(timed_out.postauth["transStatusReason"], "26");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_data_reaches_the_acs_and_a_rooted_device_is_challenged() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    let mut config = sdk_config(&app.sandbox);
+    config.device.warnings = vec!["SW01".into()];
+    // The dir + epk variant of EC device data, as one public SDK writes it.
+    config.ec_alg = app_crypto::device_data::EcAlg::DirWithEpk;
+    let rooted = ThreeDs2Service::initialize(config).unwrap();
+    for scheme in ["alpha", "beta"] {
+        let pan = support::card(scheme, "frictionless-Y");
+        let outcome = app
+            .pay_with(
+                &rooted,
+                &pan,
+                MessageVersion::V2_3_1,
+                Enc::A128CbcHs256,
+                vec![Action::Text(OTP.into())],
+                Duration::from_secs(20),
+            )
+            .await;
+        assert_eq!(outcome.ares["transStatus"], "C", "{}", outcome.ares);
+        assert_eq!(outcome.ares["deviceInfoRecognisedVersion"], "1.7");
+        assert_eq!(outcome.status, completed("Y"));
+    }
+}

@@ -1,0 +1,439 @@
+//! One app-channel authentication: the AReq parameters, then the challenge.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app_crypto::device_data;
+use app_crypto::keys::EphemeralKey;
+use app_crypto::session::{Direction, Enc, SessionKey};
+use app_crypto::signed_content;
+use emv3ds::codes::{DeviceChannel, MessageType};
+use emv3ds::validate::RequestFacts;
+use emv3ds::{Context, MessageVersion, Role, Validator};
+use serde_json::{Map, Value, json};
+
+use crate::driver::{Action, ChallengeDriver, Screen};
+use crate::{ConfigParameters, DirectoryServer, SdkError};
+
+/// A transaction: its id and ephemeral key live until [`Transaction::do_challenge`]
+/// consumes it (or it is dropped).
+#[derive(Debug)]
+pub struct Transaction {
+    config: Arc<ConfigParameters>,
+    ds: DirectoryServer,
+    version: MessageVersion,
+    sdk_trans_id: String,
+    ephemeral: EphemeralKey,
+    http: transport::Client,
+    /// The content encryption of the CReqs.
+    pub enc: Enc,
+}
+
+/// The app-channel elements of the AReq.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthenticationRequestParameters {
+    pub sdk_trans_id: String,
+    /// `sdkEncData`.
+    pub device_data: String,
+    pub sdk_ephem_pub_key: Value,
+    pub sdk_app_id: String,
+    pub sdk_reference_number: String,
+    pub message_version: MessageVersion,
+    pub device_render_options: Value,
+    pub sdk_max_timeout: String,
+}
+
+impl AuthenticationRequestParameters {
+    /// The elements as AReq JSON members (with `deviceChannel` 01).
+    pub fn areq_fields(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("deviceChannel".into(), json!("01"));
+        m.insert(
+            "messageVersion".into(),
+            json!(self.message_version.as_str()),
+        );
+        m.insert("sdkTransID".into(), json!(self.sdk_trans_id));
+        m.insert("sdkAppID".into(), json!(self.sdk_app_id));
+        m.insert("sdkEncData".into(), json!(self.device_data));
+        m.insert("sdkEphemPubKey".into(), self.sdk_ephem_pub_key.clone());
+        m.insert(
+            "sdkReferenceNumber".into(),
+            json!(self.sdk_reference_number),
+        );
+        m.insert("sdkMaxTimeout".into(), json!(self.sdk_max_timeout));
+        m.insert(
+            "deviceRenderOptions".into(),
+            self.device_render_options.clone(),
+        );
+        if self.message_version == MessageVersion::V2_3_1 {
+            // A default (not split, not limited) SDK, native variant, not wrapped.
+            m.insert("sdkType".into(), json!("01"));
+            m.insert("defaultSdkType".into(), json!({ "sdkVariant": "01" }));
+        }
+        m
+    }
+}
+
+/// What the app passes to `do_challenge`, from the ARes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeParameters {
+    pub three_ds_server_trans_id: String,
+    pub acs_trans_id: String,
+    pub acs_ref_number: Option<String>,
+    pub acs_signed_content: String,
+}
+
+impl ChallengeParameters {
+    /// From an ARes `C` (JSON).
+    pub fn from_ares(ares: &Value) -> Result<ChallengeParameters, SdkError> {
+        let get = |name: &str| {
+            ares.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| SdkError::InvalidInput(format!("the ARes has no {name}")))
+        };
+        Ok(ChallengeParameters {
+            three_ds_server_trans_id: get("threeDSServerTransID")?,
+            acs_trans_id: get("acsTransID")?,
+            acs_ref_number: get("acsReferenceNumber").ok(),
+            acs_signed_content: get("acsSignedContent")?,
+        })
+    }
+}
+
+/// How a challenge ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeStatus {
+    /// The final CRes came: `transStatus` Y or N.
+    Completed { trans_status: String },
+    /// The cardholder cancelled (the ACS confirmed with a final CRes).
+    Cancelled,
+    /// The SDK's timer ran out (`challengeCancel` 08 sent, final CRes received).
+    TimedOut,
+    /// A protocol error, detected by the SDK (`component` C, the `Erro` was sent to the
+    /// ACS) or reported by the ACS (`component` A).
+    ProtocolError {
+        code: String,
+        component: String,
+        description: String,
+        detail: String,
+    },
+    /// The ACS could not be reached or answered nonsense at the HTTP level.
+    RuntimeError { message: String },
+}
+
+/// Hears what happens during a challenge (the CLI prints it, tests collect it).
+pub trait ChallengeStatusReceiver: Send {
+    /// `acsSignedContent` verified: where the CReqs go, and the signature algorithm.
+    fn verified(&mut self, _acs_url: &str, _alg: &str) {}
+    /// A CReq, in plaintext, before it is encrypted and sent.
+    fn creq(&mut self, _creq: &Value) {}
+    /// A CRes, decrypted.
+    fn cres(&mut self, _cres: &Value) {}
+    /// An `Erro` the SDK sent to the ACS.
+    fn erro_sent(&mut self, _erro: &Value) {}
+    /// The end.
+    fn done(&mut self, _status: &ChallengeStatus) {}
+}
+
+/// A receiver that hears nothing.
+impl ChallengeStatusReceiver for () {}
+
+/// The most CReqs in one challenge (the counter has three digits).
+const MAX_CREQS: u16 = 999;
+
+impl Transaction {
+    pub(crate) fn new(
+        config: Arc<ConfigParameters>,
+        ds: DirectoryServer,
+        version: MessageVersion,
+        http: transport::Client,
+    ) -> Transaction {
+        Transaction {
+            config,
+            ds,
+            version,
+            sdk_trans_id: transport::fresh_trans_id().as_str().to_owned(),
+            ephemeral: EphemeralKey::generate(),
+            http,
+            enc: Enc::A128CbcHs256,
+        }
+    }
+
+    pub fn sdk_trans_id(&self) -> &str {
+        &self.sdk_trans_id
+    }
+
+    /// The AReq elements; `sdkEncData` is encrypted afresh on each call.
+    pub fn authentication_request_parameters(
+        &self,
+    ) -> Result<AuthenticationRequestParameters, SdkError> {
+        let info = self.config.device.device_info().to_string();
+        let device_data = device_data::encrypt_as(
+            info.as_bytes(),
+            &self.ds.encryption_key,
+            &self.ds.id,
+            self.config.ec_alg,
+        )?;
+        Ok(AuthenticationRequestParameters {
+            sdk_trans_id: self.sdk_trans_id.clone(),
+            device_data,
+            sdk_ephem_pub_key: self.ephemeral.public_jwk(),
+            sdk_app_id: self.config.sdk_app_id.clone(),
+            sdk_reference_number: self.config.sdk_reference_number.clone(),
+            message_version: self.version,
+            device_render_options: json!({
+                "sdkInterface": self.config.sdk_interface,
+                "sdkUiType": self.config.sdk_ui_types,
+            }),
+            sdk_max_timeout: format!("{:02}", self.config.max_timeout_minutes),
+        })
+    }
+
+    /// Runs the challenge of an ARes `C`. `timeout` is the SDK's timer (the AReq's
+    /// `sdkMaxTimeout`, or shorter in tests). Consumes the transaction: its keys are
+    /// gone when this returns.
+    pub async fn do_challenge(
+        self,
+        params: &ChallengeParameters,
+        driver: &mut dyn ChallengeDriver,
+        receiver: &mut dyn ChallengeStatusReceiver,
+        timeout: Duration,
+    ) -> ChallengeStatus {
+        let status = self.run(params, driver, receiver, timeout).await;
+        receiver.done(&status);
+        status
+    }
+
+    async fn run(
+        self,
+        params: &ChallengeParameters,
+        driver: &mut dyn ChallengeDriver,
+        receiver: &mut dyn ChallengeStatusReceiver,
+        timeout: Duration,
+    ) -> ChallengeStatus {
+        let deadline = Instant::now() + timeout;
+        let content = match signed_content::verify(
+            &params.acs_signed_content,
+            &self.ds.roots,
+            &self.ephemeral.public(),
+        ) {
+            Ok(content) => content,
+            // No Erro to the ACS: nothing in the content can be trusted, its URL least.
+            Err(e) => {
+                return ChallengeStatus::ProtocolError {
+                    code: e.error_code().to_owned(),
+                    component: "C".into(),
+                    description: e.to_string(),
+                    detail: "acsSignedContent".into(),
+                };
+            }
+        };
+        receiver.verified(&content.acs_url, &content.alg);
+        let key = SessionKey::derive(
+            &self.ephemeral,
+            &content.acs_ephem_pub_key,
+            &self.config.sdk_reference_number,
+        );
+        let base = json!({
+            "messageType": "CReq",
+            "messageVersion": self.version.as_str(),
+            "threeDSServerTransID": params.three_ds_server_trans_id,
+            "acsTransID": params.acs_trans_id,
+            "sdkTransID": self.sdk_trans_id,
+        });
+        let mut creq = base.clone();
+        let mut ending: Option<ChallengeStatus> = None;
+        for counter in 0..=MAX_CREQS {
+            let counter_text = format!("{counter:03}");
+            creq["sdkCounterStoA"] = json!(counter_text);
+            receiver.creq(&creq);
+            let jwe = match key.seal(
+                Direction::SdkToAcs,
+                self.enc,
+                &params.acs_trans_id,
+                creq.to_string().as_bytes(),
+            ) {
+                Ok(jwe) => jwe,
+                Err(e) => return runtime(&e),
+            };
+            let reply = match self
+                .http
+                .post(&content.acs_url, "application/jose", jwe.into_bytes())
+                .await
+            {
+                Ok(reply) => reply,
+                Err(e) => return runtime(&e),
+            };
+            let body = String::from_utf8_lossy(&reply.body).trim().to_owned();
+            if body.starts_with('{') {
+                // A plain-JSON Erro from the ACS: the challenge is over.
+                let erro: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                return from_acs(&erro);
+            }
+            let cres = match self.check_cres(&key, &body, &creq, params) {
+                Ok(cres) => cres,
+                Err((code, detail, why)) => {
+                    let erro = self.erro(params, &code, &detail, &why);
+                    receiver.erro_sent(&erro);
+                    let _ = self
+                        .http
+                        .post_json(&content.acs_url, erro.to_string().into_bytes())
+                        .await;
+                    return ChallengeStatus::ProtocolError {
+                        code,
+                        component: "C".into(),
+                        description: why,
+                        detail,
+                    };
+                }
+            };
+            receiver.cres(&cres);
+            if cres.get("challengeCompletionInd").and_then(Value::as_str) == Some("Y") {
+                return ending.unwrap_or_else(|| ChallengeStatus::Completed {
+                    trans_status: cres
+                        .get("transStatus")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+            if ending.is_some() {
+                return protocol(
+                    "the ACS went on with the challenge after it was cancelled",
+                    "challengeCompletionInd",
+                );
+            }
+            let screen = Screen::from_cres(&cres);
+            let action = if Instant::now() >= deadline {
+                Action::Wait
+            } else {
+                driver.act(&screen)
+            };
+            if action == Action::Wait {
+                tokio::time::sleep_until(deadline.into()).await;
+            }
+            creq = base.clone();
+            match action {
+                Action::Text(text) if text.is_empty() => creq["challengeNoEntry"] = json!("Y"),
+                Action::Text(text) => creq["challengeDataEntry"] = json!(text),
+                Action::Select(values) => creq["challengeDataEntry"] = json!(values.join(",")),
+                Action::Continue => creq["oobContinue"] = json!(true),
+                Action::HtmlForm(data) => creq["challengeHTMLDataEntry"] = json!(data),
+                Action::Resend => creq["resendChallenge"] = json!("Y"),
+                Action::Cancel => {
+                    creq["challengeCancel"] = json!("01");
+                    ending = Some(ChallengeStatus::Cancelled);
+                }
+                Action::Wait => {
+                    creq["challengeCancel"] = json!("08");
+                    ending = Some(ChallengeStatus::TimedOut);
+                }
+            }
+        }
+        protocol("more than 999 CReqs", "sdkCounterStoA")
+    }
+
+    /// Decrypts and checks a CRes; `Err((errorCode, errorDetail, why))` otherwise.
+    fn check_cres(
+        &self,
+        key: &SessionKey,
+        body: &str,
+        creq: &Value,
+        params: &ChallengeParameters,
+    ) -> Result<Value, (String, String, String)> {
+        let opened = key
+            .open(Direction::AcsToSdk, body)
+            .map_err(|e| ("302".into(), String::new(), e.to_string()))?;
+        let facts = RequestFacts {
+            message_type: Some(MessageType::CReq),
+            version: Some(self.version),
+            channel: Some(DeviceChannel::App),
+            three_ds_server_trans_id: Some(params.three_ds_server_trans_id.clone()),
+            acs_trans_id: Some(params.acs_trans_id.clone()),
+            sdk_trans_id: Some(self.sdk_trans_id.clone()),
+            sdk_counter: creq
+                .get("sdkCounterStoA")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            ..RequestFacts::default()
+        };
+        let context = Context {
+            request: Some(&facts),
+            channel: Some(DeviceChannel::App),
+        };
+        if let Err(erro) = Validator::new(Role::Sdk).validate(&opened.plaintext, &context) {
+            return Err((
+                erro.error_code.as_str().to_owned(),
+                erro.error_detail.clone(),
+                erro.error_description.clone(),
+            ));
+        }
+        let cres: Value = serde_json::from_slice(&opened.plaintext)
+            .map_err(|e| ("101".into(), String::new(), e.to_string()))?;
+        let same = |name: &str, ours: &str| cres.get(name).and_then(Value::as_str) == Some(ours);
+        if !(same("acsTransID", &params.acs_trans_id)
+            && same("threeDSServerTransID", &params.three_ds_server_trans_id)
+            && same("sdkTransID", &self.sdk_trans_id))
+        {
+            return Err((
+                "301".into(),
+                "acsTransID,threeDSServerTransID,sdkTransID".into(),
+                "the CRes's transaction ids are not this transaction's".into(),
+            ));
+        }
+        if creq.get("sdkCounterStoA") != cres.get("acsCounterAtoS") {
+            return Err((
+                "302".into(),
+                "acsCounterAtoS".into(),
+                "acsCounterAtoS is not the counter of the CReq it answers".into(),
+            ));
+        }
+        Ok(cres)
+    }
+
+    fn erro(&self, params: &ChallengeParameters, code: &str, detail: &str, why: &str) -> Value {
+        json!({
+            "messageType": "Erro",
+            "messageVersion": self.version.as_str(),
+            "threeDSServerTransID": params.three_ds_server_trans_id,
+            "acsTransID": params.acs_trans_id,
+            "sdkTransID": self.sdk_trans_id,
+            "errorCode": code,
+            "errorComponent": "C",
+            "errorDescription": why,
+            "errorDetail": if detail.is_empty() { "CRes" } else { detail },
+            "errorMessageType": "CRes",
+        })
+    }
+}
+
+fn runtime(e: &dyn std::fmt::Display) -> ChallengeStatus {
+    ChallengeStatus::RuntimeError {
+        message: e.to_string(),
+    }
+}
+
+fn protocol(why: &str, detail: &str) -> ChallengeStatus {
+    ChallengeStatus::ProtocolError {
+        code: "203".into(),
+        component: "C".into(),
+        description: why.into(),
+        detail: detail.into(),
+    }
+}
+
+fn from_acs(erro: &Value) -> ChallengeStatus {
+    let get = |name: &str| {
+        erro.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    ChallengeStatus::ProtocolError {
+        code: get("errorCode"),
+        component: get("errorComponent"),
+        description: get("errorDescription"),
+        detail: get("errorDetail"),
+    }
+}
