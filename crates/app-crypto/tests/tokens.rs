@@ -1,6 +1,11 @@
 //! Device data, signed content and their failure modes, with keys from a PKI the
 //! sandbox generates (both schemes: EC and RSA).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use app_crypto::CryptoError;
 use app_crypto::device_data::{self, DsPrivateKey, DsPublicKey, EcAlg};
 use app_crypto::keys::EphemeralKey;

@@ -4,6 +4,11 @@
 //! Stripe-style all-zero IV), so our KDF and JWE reading cannot be wrong in the same
 //! way as the values they are checked against.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use app_crypto::kdf::{concat_kdf_sha256, three_ds_kdf};
 use app_crypto::keys::{EphemeralKey, parse_public_jwk};
 use app_crypto::session::{Direction, Enc, SessionKey};

@@ -167,20 +167,15 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                 .to_json(),
         );
     };
-    if areq.device_channel == Some(emv3ds::codes::DeviceChannel::App) {
-        if let Err(why) = open_device_data(&state.config, &mut areq) {
-            let about = Message::AReq(Box::new(areq));
-            return protocol_answer(
-                validator
-                    .reject(
-                        ErrorCode::DecryptionFailure,
-                        "sdkEncData",
-                        &why,
-                        Some(&about),
-                    )
-                    .to_json(),
-            );
-        }
+    if areq.device_channel == Some(emv3ds::codes::DeviceChannel::App)
+        && let Err(why) = open_device_data(&state.config, &mut areq)
+    {
+        let about = Message::AReq(Box::new(areq));
+        return protocol_answer(
+            validator
+                .reject(ErrorCode::DecryptionFailure, "sdkEncData", &why, Some(&about))
+                .to_json(),
+        );
     }
     let ds_trans_id = fresh_trans_id();
     areq.ds_trans_id = Some(ds_trans_id.clone());

@@ -503,7 +503,7 @@ mod tests {
         assert!(why.contains("scheme beta"), "{why}");
         let (at, _) = error_at("pan = \"4242424242424242\"", "pan = \"4000000000099996\"");
         assert_eq!(
-            at, "schemes[0].cards[11].pan",
+            at, "schemes[0].cards[12].pan",
             "a not-enrolled card inside a range"
         );
         let (at, why) = error_at("pan = \"5200000000001005\"", "pan = \"4000000000001000\"");
@@ -559,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             issuer.cards.len(),
-            22,
+            24,
             "not-enrolled cards are not the ACS's"
         );
         let spec = e.pki_spec();
