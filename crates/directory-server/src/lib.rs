@@ -173,7 +173,12 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         let about = Message::AReq(Box::new(areq));
         return protocol_answer(
             validator
-                .reject(ErrorCode::DecryptionFailure, "sdkEncData", &why, Some(&about))
+                .reject(
+                    ErrorCode::DecryptionFailure,
+                    "sdkEncData",
+                    &why,
+                    Some(&about),
+                )
                 .to_json(),
         );
     }

@@ -36,6 +36,10 @@ enum Command {
     /// Print the shipped ecosystem file (schemes, card ranges, cards) to edit and pass
     /// back with --config.
     Config,
+    /// Pay in an app: the mock 3DS SDK runs an app-channel authentication against a
+    /// running sandbox (device data to the DS, the signed content checked, the
+    /// encrypted challenge), printing every step. Answers from --answer, else a prompt.
+    Sdk(commands::sdk::Args),
     /// List the test cards and what each does.
     Cards(commands::cards::Args),
     /// Validate one EMV 3DS message as a receiving component would.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cards(args) => commands::cards::run(&args),
+        Command::Sdk(args) => commands::sdk::run(&args),
         Command::Pki(command) => commands::pki::run(&command),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());

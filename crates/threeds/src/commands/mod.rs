@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod pki;
+pub mod sdk;
 pub mod serve;
 pub mod up;
 pub mod validate;

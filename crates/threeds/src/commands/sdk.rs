@@ -1,0 +1,238 @@
+//! `threeds sdk`: an app-channel authentication by the mock 3DS SDK against a running
+//! sandbox (its manifest tells where everything is), printing each step: the AReq
+//! parameters, the ARes, the verified signed content, every CReq and CRes in
+//! plaintext, and the result the 3DS Server holds. Challenge answers come from flags,
+//! or from a prompt when none is given.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use emv3ds::MessageVersion;
+use sdk::backend::{self, Purchase};
+use sdk::{
+    Action, ChallengeParameters, ChallengeStatus, ConfigParameters, DirectoryServer, Screen,
+};
+use serde_json::Value;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The card number (`threeds cards` lists them).
+    #[arg(long)]
+    card: String,
+    /// The manifest `threeds up` wrote.
+    #[arg(long, default_value = ".threeds/manifest.json", value_name = "FILE")]
+    manifest: PathBuf,
+    /// Message version (default: the latest the card's range supports is not known to
+    /// the SDK, so 2.2.0).
+    #[arg(long = "message-version", default_value = "2.2.0")]
+    version: String,
+    /// The CReq/CRes content encryption: A128CBC-HS256 or A128GCM.
+    #[arg(long, default_value = "A128CBC-HS256")]
+    enc: String,
+    /// Answers, in order: `otp:123456`, `select:coffee,books`, `continue`, `html:otp=123456&action=submit`,
+    /// `resend`, `cancel`, `wait` (let the SDK time out). Without any, you are asked.
+    #[arg(long = "answer", value_name = "ANSWER")]
+    answers: Vec<String>,
+    /// The SDK's challenge timer in seconds (the AReq still says 05 minutes).
+    #[arg(long, default_value_t = 300)]
+    timeout_secs: u64,
+    /// Device security warnings to report (`SW01` rooted, …), repeatable.
+    #[arg(long = "device-warning")]
+    warnings: Vec<String>,
+}
+
+fn action(answer: &str) -> anyhow::Result<Action> {
+    let (kind, value) = answer.split_once(':').unwrap_or((answer, ""));
+    Ok(match kind {
+        "otp" | "text" => Action::Text(value.to_owned()),
+        "select" => Action::Select(value.split(',').map(str::to_owned).collect()),
+        "html" => Action::HtmlForm(value.to_owned()),
+        "continue" => Action::Continue,
+        "resend" => Action::Resend,
+        "cancel" => Action::Cancel,
+        "wait" => Action::Wait,
+        other => {
+            bail!("--answer {other:?}: use otp:, select:, html:, continue, resend, cancel or wait")
+        }
+    })
+}
+
+/// Plays the flags' answers, then asks at the terminal.
+struct Driver {
+    answers: std::collections::VecDeque<Action>,
+    prompt: bool,
+}
+
+impl sdk::ChallengeDriver for Driver {
+    fn act(&mut self, screen: &Screen) -> Action {
+        println!("\n--- screen (acsUiType {}) ---", screen.ui_type);
+        for line in [&screen.header, &screen.label, &screen.text]
+            .into_iter()
+            .flatten()
+        {
+            println!("{line}");
+        }
+        for (value, label) in &screen.options {
+            println!("  [{value}] {label}");
+        }
+        if let Some(html) = &screen.html {
+            println!("(HTML, {} bytes; answer with html:<form data>)", html.len());
+        }
+        if let Some(next) = self.answers.pop_front() {
+            println!("> {next:?}");
+            return next;
+        }
+        if !self.prompt {
+            return Action::Wait;
+        }
+        print!("answer (otp:…, select:…, html:…, continue, resend, cancel, wait)> ");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+            return Action::Cancel;
+        }
+        action(line.trim()).unwrap_or(Action::Cancel)
+    }
+}
+
+/// Prints each step.
+struct Printer;
+
+impl sdk::ChallengeStatusReceiver for Printer {
+    fn verified(&mut self, acs_url: &str, alg: &str) {
+        println!("acsSignedContent verified ({alg}); CReqs go to {acs_url}");
+    }
+    fn creq(&mut self, creq: &Value) {
+        println!("\nCReq (encrypted on the wire):\n{creq:#}");
+    }
+    fn cres(&mut self, cres: &Value) {
+        let mut shown = cres.clone();
+        if shown.get("acsHTML").is_some() {
+            shown["acsHTML"] = Value::from("<base64url HTML>");
+        }
+        println!("\nCRes (decrypted):\n{shown:#}");
+    }
+    fn erro_sent(&mut self, erro: &Value) {
+        println!("\nErro sent to the ACS:\n{erro:#}");
+    }
+}
+
+fn text(v: &Value, path: &[&str]) -> anyhow::Result<String> {
+    let mut at = v;
+    for p in path {
+        at = &at[*p];
+    }
+    at.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the manifest has no {}", path.join(".")))
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(&args.manifest)
+            .with_context(|| format!("{} (run `threeds up` first)", args.manifest.display()))?,
+    )
+    .with_context(|| format!("{}: not a manifest", args.manifest.display()))?;
+    let version = MessageVersion::parse(&args.version).ok_or_else(|| {
+        anyhow!(
+            "--message-version {}: use 2.1.0, 2.2.0 or 2.3.1",
+            args.version
+        )
+    })?;
+    let enc = app_crypto::session::Enc::from_name(&args.enc)
+        .ok_or_else(|| anyhow!("--enc {}: use A128CBC-HS256 or A128GCM", args.enc))?;
+    let answers = args
+        .answers
+        .iter()
+        .map(|a| action(a))
+        .collect::<anyhow::Result<_>>()?;
+    let mut servers = Vec::new();
+    let mut ds_of_card = None;
+    for scheme in manifest["schemes"].as_array().into_iter().flatten() {
+        let id = text(scheme, &["directoryServerId"])?;
+        servers.push(DirectoryServer::from_files(
+            &id,
+            &PathBuf::from(text(scheme, &["dsEncryptionCert"])?),
+            &PathBuf::from(text(scheme, &["dsRootCa"])?),
+        )?);
+        let name = text(scheme, &["name"])?;
+        if sandbox::cards()
+            .iter()
+            .any(|c| c.pan == args.card && c.scheme == name)
+        {
+            ds_of_card = Some(id);
+        }
+    }
+    let ds = ds_of_card
+        .or_else(|| servers.first().map(|s| s.id.clone()))
+        .ok_or_else(|| anyhow!("the manifest lists no scheme"))?;
+    let root = PathBuf::from(text(&manifest, &["tls", "rootCa"])?);
+    let mut config = ConfigParameters::new(servers, &root);
+    config.device.warnings.clone_from(&args.warnings);
+    let service = sdk::ThreeDs2Service::initialize(config)?;
+    let identity = pki::tls::Identity {
+        cert: PathBuf::from(text(&manifest, &["tls", "requestorClientCert"])?),
+        key: PathBuf::from(text(&manifest, &["tls", "requestorClientKey"])?),
+    };
+    let tls = pki::tls::client_config(&root, Some(&identity))?;
+    let requestor = transport::Client::new(&tls, transport::Timeouts::default())?;
+    let api = text(&manifest, &["endpoints", "requestorApi"])?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut transaction = service.create_transaction(&ds, version)?;
+        transaction.enc = enc;
+        let params = transaction.authentication_request_parameters()?;
+        let body = backend::auth_request(&Purchase::new(&args.card), &params);
+        println!(
+            "AReq app elements (sdkEncData is encrypted to DS {ds}):\n{:#}",
+            Value::Object(params.areq_fields())
+        );
+        let answer = backend::auth(&requestor, &api, &body)
+            .await
+            .map_err(|e| anyhow!(e))?;
+        let ares = &answer["ares"];
+        println!("\nARes:\n{ares:#}");
+        let id = text(&answer, &["threeDSServerTransID"])?;
+        if ares["transStatus"] == "C" {
+            let challenge = ChallengeParameters::from_ares(ares)?;
+            let mut driver = Driver {
+                answers,
+                prompt: args.answers.is_empty(),
+            };
+            let status = transaction
+                .do_challenge(
+                    &challenge,
+                    &mut driver,
+                    &mut Printer,
+                    Duration::from_secs(args.timeout_secs),
+                )
+                .await;
+            println!("\nchallenge: {status:?}");
+            if let ChallengeStatus::ProtocolError { .. } | ChallengeStatus::RuntimeError { .. } =
+                status
+            {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        let mut result = backend::postauth(&requestor, &api, &id)
+            .await
+            .map_err(|e| anyhow!(e))?;
+        for _ in 0..50 {
+            if result["status"] == "final" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            result = backend::postauth(&requestor, &api, &id)
+                .await
+                .map_err(|e| anyhow!(e))?;
+        }
+        println!("\npostauth:\n{result:#}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
