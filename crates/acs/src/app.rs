@@ -8,9 +8,10 @@
 //!
 //! The SDK-facing endpoint ([`creq`], `POST /app/creq` on the site's server-authenticated
 //! TLS, no client certificate, as a real ACS): the JWE's `kid` names the challenge; the
-//! CReq must decrypt (else `Erro` 302), be valid (201/203), carry this transaction's ids
-//! (301) and the expected `sdkCounterStoA` (302: a replayed or skipped counter). Each of
-//! those errors ends the challenge (`U`, reason 09) and its RReq goes out. A good CReq
+//! CReq must decrypt (else `Erro` 302: the sender does not hold the session key, so the
+//! challenge is left alone), be valid (201/203), carry this transaction's ids (301) and
+//! the expected `sdkCounterStoA` (302: a replayed or skipped counter). Those errors from
+//! the key's holder end the challenge (`U`, reason 09) and its RReq goes out. A good CReq
 //! moves the `challenge::Challenge` on, and the answer is a CRes encrypted with the
 //! CReq's `enc`: the next screen for the native templates (01 text, 02 single select,
 //! 03 multi select, 04 out-of-band) or the HTML template (05, a form posting to
@@ -219,17 +220,10 @@ async fn attempt(state: &AcsState, kid: &str, token: &str) -> Attempt {
     };
     let opened = match key.open(Direction::SdkToAcs, token) {
         Ok(opened) => opened,
+        // Whoever sent it does not hold the session key, so it cannot speak for the
+        // SDK: the answer is 302, and the challenge goes on untouched.
         Err(e) => {
-            return end(
-                state,
-                challenge,
-                revision,
-                ErrorCode::DecryptionFailure,
-                "",
-                &e.to_string(),
-                None,
-            )
-            .await;
+            return Attempt::Done(erro(ErrorCode::DecryptionFailure, "", &e.to_string(), None));
         }
     };
     let context = Context {

@@ -229,6 +229,9 @@ impl Transaction {
                 };
             }
         };
+        if !content.acs_url.starts_with("https://") {
+            return protocol("the acsURL in acsSignedContent is not https", "acsURL");
+        }
         receiver.verified(&content.acs_url, &content.alg);
         let key = SessionKey::derive(
             &self.ephemeral,
