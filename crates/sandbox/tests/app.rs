@@ -63,6 +63,16 @@ fn sdk_config(sandbox: &Sandbox) -> ConfigParameters {
     ConfigParameters::new(servers, &m.tls.root_ca)
 }
 
+/// How the app pays: version, CReq encryption, the cardholder's answers, the SDK's
+/// timer, and at which screen the issuer app approves (out-of-band).
+struct Journey {
+    version: MessageVersion,
+    enc: Enc,
+    actions: Vec<Action>,
+    timer: Duration,
+    approve_at: Option<usize>,
+}
+
 /// What one authentication gave.
 #[derive(Debug)]
 struct Outcome {
@@ -102,23 +112,25 @@ impl App {
         self.pay_with(
             &self.sdk,
             pan,
-            version,
-            enc,
-            actions,
-            Duration::from_secs(20),
+            Journey {
+                version,
+                enc,
+                actions,
+                timer: Duration::from_secs(20),
+                approve_at: None,
+            },
         )
         .await
     }
 
-    async fn pay_with(
-        &self,
-        sdk: &ThreeDs2Service,
-        pan: &str,
-        version: MessageVersion,
-        enc: Enc,
-        actions: Vec<Action>,
-        timeout: Duration,
-    ) -> Outcome {
+    async fn pay_with(&self, sdk: &ThreeDs2Service, pan: &str, journey: Journey) -> Outcome {
+        let Journey {
+            version,
+            enc,
+            actions,
+            timer: timeout,
+            approve_at,
+        } = journey;
         let mut transaction = sdk.create_transaction(&self.ds_id(pan), version).unwrap();
         transaction.enc = enc;
         let params = transaction.authentication_request_parameters().unwrap();
@@ -128,7 +140,17 @@ impl App {
             .expect("auth");
         let ares = answer["ares"].clone();
         let id = answer["threeDSServerTransID"].as_str().unwrap().to_owned();
-        let mut driver = ScriptedDriver::new(actions);
+        let acs_site = self.sandbox.manifest.endpoints.acs_site.clone();
+        let mut driver = Cardholder {
+            script: ScriptedDriver::new(actions),
+            approve_at,
+            approve_url: format!(
+                "{acs_site}/issuer-app/{}",
+                ares["acsTransID"].as_str().unwrap_or("")
+            ),
+            acs_site,
+            certs: self.config.certs.clone(),
+        };
         let status = if ares["transStatus"] == "C" {
             let challenge = ChallengeParameters::from_ares(&ares).unwrap();
             Some(
@@ -144,7 +166,7 @@ impl App {
             ares,
             status,
             postauth,
-            screens: driver.seen,
+            screens: driver.script.seen,
         }
     }
 
@@ -162,6 +184,40 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+}
+
+/// The cardholder: plays a script of answers, and before the `approve_at`-th screen
+/// (1-based) approves the payment in the issuer app, as on their phone.
+struct Cardholder {
+    script: ScriptedDriver,
+    approve_at: Option<usize>,
+    approve_url: String,
+    acs_site: String,
+    certs: std::path::PathBuf,
+}
+
+impl sdk::ChallengeDriver for Cardholder {
+    fn act(&mut self, screen: &sdk::Screen) -> Action {
+        if self.approve_at == Some(self.script.seen.len() + 1) {
+            // The driver is called from inside the SDK's future: approve from a thread
+            // of its own.
+            let (certs, site, url) = (
+                self.certs.clone(),
+                self.acs_site.clone(),
+                self.approve_url.clone(),
+            );
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().unwrap().block_on(async {
+                    support::site::Site::new(&certs, &site)
+                        .post(&url, &[("decision", "approve")])
+                        .await
+                })
+            })
+            .join()
+            .unwrap();
+        }
+        self.script.act(screen)
     }
 }
 
@@ -301,81 +357,32 @@ async fn out_of_band_is_approved_in_the_issuer_app() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(&dir).await;
     let pan = support::card("beta", "challenge-oob");
-    let mut transaction = app
-        .sdk
-        .create_transaction(&app.ds_id(&pan), MessageVersion::V2_3_1)
-        .unwrap();
-    transaction.enc = Enc::A128Gcm;
-    let params = transaction.authentication_request_parameters().unwrap();
-    let answer = backend::auth(
-        &app.requestor,
-        app.api(),
-        &backend::auth_request(&Purchase::new(&pan), &params),
-    )
-    .await
-    .unwrap();
-    let ares = &answer["ares"];
-    assert_eq!(ares["acsRenderingType"]["acsUiTemplate"], "04");
-    let acs_trans_id = ares["acsTransID"].as_str().unwrap().to_owned();
     // The cardholder continues once before approving (told to approve first), then
     // approves in the issuer app and continues.
-    struct Oob {
-        certs: std::path::PathBuf,
-        approve_url: String,
-        acs_site: String,
-        turn: usize,
-        screens: Vec<sdk::Screen>,
-    }
-    impl sdk::ChallengeDriver for Oob {
-        fn act(&mut self, screen: &sdk::Screen) -> Action {
-            self.screens.push(screen.clone());
-            self.turn += 1;
-            if self.turn == 2 {
-                let (certs, site, url) = (
-                    self.certs.clone(),
-                    self.acs_site.clone(),
-                    self.approve_url.clone(),
-                );
-                std::thread::spawn(move || {
-                    tokio::runtime::Runtime::new().unwrap().block_on(async {
-                        support::site::Site::new(&certs, &site)
-                            .post(&url, &[("decision", "approve")])
-                            .await
-                    })
-                })
-                .join()
-                .unwrap();
-            }
-            Action::Continue
-        }
-    }
-    let acs_site = app.sandbox.manifest.endpoints.acs_site.clone();
-    let mut driver = Oob {
-        certs: app.config.certs.clone(),
-        approve_url: format!("{acs_site}/issuer-app/{acs_trans_id}"),
-        acs_site,
-        turn: 0,
-        screens: vec![],
-    };
-    let status = transaction
-        .do_challenge(
-            &ChallengeParameters::from_ares(ares).unwrap(),
-            &mut driver,
-            &mut (),
-            Duration::from_secs(20),
+    let oob = app
+        .pay_with(
+            &app.sdk,
+            &pan,
+            Journey {
+                version: MessageVersion::V2_3_1,
+                enc: Enc::A128Gcm,
+                actions: vec![Action::Continue, Action::Continue],
+                timer: Duration::from_secs(20),
+                approve_at: Some(2),
+            },
         )
         .await;
-    assert_eq!(Some(status), completed("Y"));
-    assert!(driver.screens[0].oob_continue_label.is_some());
+    assert_eq!(oob.ares["acsRenderingType"]["acsUiTemplate"], "04");
+    assert_eq!(oob.status, completed("Y"));
+    assert!(oob.screens[0].oob_continue_label.is_some());
     assert!(
-        driver.screens[1]
+        oob.screens[1]
             .text
             .as_deref()
             .unwrap_or("")
             .contains("not received your approval")
     );
-    let id = answer["threeDSServerTransID"].as_str().unwrap();
-    assert_eq!(app.final_result(id).await["transStatus"], "Y");
+    assert_eq!(oob.postauth["transStatus"], "Y");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,10 +405,13 @@ async fn cancel_and_the_sdk_timer_end_the_challenge_with_their_codes() {
         .pay_with(
             &app.sdk,
             &pan,
-            MessageVersion::V2_3_1,
-            Enc::A128Gcm,
-            vec![Action::Wait],
-            Duration::from_millis(300),
+            Journey {
+                version: MessageVersion::V2_3_1,
+                enc: Enc::A128Gcm,
+                actions: vec![Action::Wait],
+                timer: Duration::from_millis(300),
+                approve_at: None,
+            },
         )
         .await;
     assert_eq!(timed_out.status, Some(ChallengeStatus::TimedOut));
@@ -425,14 +435,167 @@ async fn device_data_reaches_the_acs_and_a_rooted_device_is_challenged() {
             .pay_with(
                 &rooted,
                 &pan,
-                MessageVersion::V2_3_1,
-                Enc::A128CbcHs256,
-                vec![Action::Text(OTP.into())],
-                Duration::from_secs(20),
+                Journey {
+                    version: MessageVersion::V2_3_1,
+                    enc: Enc::A128CbcHs256,
+                    actions: vec![Action::Text(OTP.into())],
+                    timer: Duration::from_secs(20),
+                    approve_at: None,
+                },
             )
             .await;
         assert_eq!(outcome.ares["transStatus"], "C", "{}", outcome.ares);
         assert_eq!(outcome.ares["deviceInfoRecognisedVersion"], "1.7");
         assert_eq!(outcome.status, completed("Y"));
+    }
+}
+
+/// One row of the matrix below.
+struct Case {
+    outcome: &'static str,
+    actions: Vec<Action>,
+    approve_at: Option<usize>,
+    timer_ms: u64,
+    status: Option<ChallengeStatus>,
+    /// At the 3DS Server, and its `challengeCancel`.
+    trans_status: &'static str,
+    cancel: Option<&'static str>,
+}
+
+/// Every kind of app authentication, for both schemes and every version: what the
+/// cardholder does, and the `transStatus` the 3DS Server ends with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_for_both_schemes_and_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&dir).await;
+    let otp = || Action::Text(OTP.into());
+    for scheme in ["alpha", "beta"] {
+        for version in MessageVersion::ALL {
+            let enc = if scheme == "alpha" {
+                Enc::A128CbcHs256
+            } else {
+                Enc::A128Gcm
+            };
+            // What the cardholder does, and how it must end.
+            let cases = [
+                Case {
+                    outcome: "frictionless-Y",
+                    actions: vec![],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: None,
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge",
+                    actions: vec![otp()],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: completed("Y"),
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge",
+                    actions: vec![Action::Text("1".into()); 3],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: completed("N"),
+                    trans_status: "N",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge-select",
+                    actions: vec![Action::Select(vec!["coffee".into()])],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: completed("Y"),
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge-multi-select",
+                    actions: vec![Action::Select(vec!["coffee".into(), "books".into()])],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: completed("Y"),
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge-oob",
+                    actions: vec![Action::Continue],
+                    approve_at: Some(1),
+                    timer_ms: 20_000,
+                    status: completed("Y"),
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge-html",
+                    actions: vec![Action::HtmlForm(format!("otp={OTP}&action=submit"))],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: completed("Y"),
+                    trans_status: "Y",
+                    cancel: None,
+                },
+                Case {
+                    outcome: "challenge",
+                    actions: vec![Action::Cancel],
+                    approve_at: None,
+                    timer_ms: 20_000,
+                    status: Some(ChallengeStatus::Cancelled),
+                    trans_status: "N",
+                    cancel: Some("01"),
+                },
+                Case {
+                    outcome: "challenge",
+                    actions: vec![Action::Wait],
+                    approve_at: None,
+                    timer_ms: 150,
+                    status: Some(ChallengeStatus::TimedOut),
+                    trans_status: "N",
+                    cancel: Some("08"),
+                },
+            ];
+            for Case {
+                outcome,
+                actions,
+                approve_at,
+                timer_ms,
+                status,
+                trans_status,
+                cancel,
+            } in cases
+            {
+                let pan = support::card(scheme, outcome);
+                let got = app
+                    .pay_with(
+                        &app.sdk,
+                        &pan,
+                        Journey {
+                            version,
+                            enc,
+                            actions,
+                            timer: Duration::from_millis(timer_ms),
+                            approve_at,
+                        },
+                    )
+                    .await;
+                let case = format!("{scheme} {version} {outcome}");
+                assert_eq!(got.status, status, "{case}: {:?}", got.ares);
+                assert_eq!(
+                    got.postauth["transStatus"], trans_status,
+                    "{case}: {}",
+                    got.postauth
+                );
+                if status.is_some() {
+                    assert_eq!(got.postauth["source"], "RReq", "{case}");
+                }
+                assert_eq!(got.postauth["challengeCancel"].as_str(), cancel, "{case}");
+            }
+        }
     }
 }
