@@ -282,7 +282,7 @@ fn pki_show_without_a_pki_says_what_to_do() {
 /// `threeds up` as a user runs it: it comes up, writes its manifest, answers the
 /// requestor API over mutual TLS, and stops cleanly on Ctrl-C (SIGINT).
 #[test]
-fn up_serves_until_interrupted() {
+fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("manifest.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
@@ -352,6 +352,55 @@ fn up_serves_until_interrupted() {
         (pre["enrolled"].as_bool(), pre["messageVersion"].as_str()),
         (Some(true), Some("2.3.1"))
     );
+
+    // The mock SDK pays in an app against this running sandbox, every step printed.
+    let sdk = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .args(["sdk", "--manifest"])
+            .arg(&manifest)
+            .args(args)
+            .output()
+            .expect("run threeds sdk")
+    };
+    let html = sdk(&[
+        "--card",
+        "5200000000012002",
+        "--message-version",
+        "2.3.1",
+        "--enc",
+        "A128GCM",
+        "--answer",
+        "html:otp=123456&action=submit",
+    ]);
+    let printed = String::from_utf8_lossy(&html.stdout);
+    assert_eq!(html.status.code(), Some(0), "{printed}");
+    for step in [
+        "acsSignedContent verified (PS256)",
+        "\"acsUiType\": \"05\"",
+        "challenge: Completed { trans_status: \"Y\" }",
+        "\"source\": \"RReq\"",
+    ] {
+        assert!(printed.contains(step), "no {step:?} in:\n{printed}");
+    }
+    let failed = sdk(&[
+        "--card",
+        "4000000000006009",
+        "--answer",
+        "otp:1",
+        "--answer",
+        "otp:2",
+        "--answer",
+        "otp:3",
+    ]);
+    let printed = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("acsSignedContent verified (ES256)"), "{printed}");
+    assert!(printed.contains("\"transStatusReason\": \"19\""), "{printed}");
+    let bad = sdk(&["--card", "4000000000006009", "--enc", "A256GCM"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--enc A256GCM"), "{err}");
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
