@@ -394,8 +394,14 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     ]);
     let printed = String::from_utf8_lossy(&failed.stdout);
     assert_eq!(failed.status.code(), Some(0), "{printed}");
-    assert!(printed.contains("acsSignedContent verified (ES256)"), "{printed}");
-    assert!(printed.contains("\"transStatusReason\": \"19\""), "{printed}");
+    assert!(
+        printed.contains("acsSignedContent verified (ES256)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("\"transStatusReason\": \"19\""),
+        "{printed}"
+    );
     let bad = sdk(&["--card", "4000000000006009", "--enc", "A256GCM"]);
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);

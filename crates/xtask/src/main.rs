@@ -6,11 +6,15 @@
 //! clippy with warnings as errors, the doctests, then the whole test suite with
 //! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs,
 //! from Debian, when missing: OpenSSL (the PKI and TLS tests check us with it) and
-//! Chromium with chromedriver (the browser-channel tests drive it headless). Later
+//! Chromium with chromedriver (the browser-channel tests drive it headless), and
+//! OpenSSL's headers (josekit builds on them); from PyPI, into `target/jose-venv`:
+//! Python jwcrypto, the independent JOSE implementation the app channel's tokens are
+//! checked against (`THREEDS_JOSE_PYTHON` tells the tests where it is). Later
 //! issues add their services here (PostgreSQL, a KMS-compatible server).
 //!
 //! No dependencies, so it builds in seconds.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -62,6 +66,15 @@ fn test(extra: &[String]) -> ExitCode {
     {
         return ExitCode::FAILURE;
     }
+    // josekit builds on the system OpenSSL: its headers and pkg-config.
+    if !ensure_openssl_headers() {
+        return ExitCode::FAILURE;
+    }
+    // The independent JOSE implementation (Python jwcrypto) the app-channel crypto is
+    // cross-checked against.
+    let Some(jose_python) = ensure_jose_python() else {
+        return ExitCode::FAILURE;
+    };
     for (name, args) in &steps {
         if !run(name, "cargo", args) {
             return ExitCode::FAILURE;
@@ -77,12 +90,12 @@ fn test(extra: &[String]) -> ExitCode {
             "--no-fail-fast",
         ];
         args.extend(&extra);
-        run("tests", "cargo", &args)
+        run_with(&jose_python, "tests", "cargo", &args)
     } else {
         eprintln!("xtask: cargo-nextest unavailable, falling back to cargo test");
         let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
         args.extend(&extra);
-        run("tests", "cargo", &args)
+        run_with(&jose_python, "tests", "cargo", &args)
     };
     eprintln!("xtask: finished in {:.0?}", started.elapsed());
     if ok {
@@ -93,8 +106,19 @@ fn test(extra: &[String]) -> ExitCode {
 }
 
 fn run(name: &str, program: &str, args: &[&str]) -> bool {
+    run_command(name, Command::new(program).args(args), program, args)
+}
+
+/// [`run`] with `THREEDS_JOSE_PYTHON` set for the tests.
+fn run_with(jose_python: &Path, name: &str, program: &str, args: &[&str]) -> bool {
+    let mut command = Command::new(program);
+    command.args(args).env("THREEDS_JOSE_PYTHON", jose_python);
+    run_command(name, &mut command, program, args)
+}
+
+fn run_command(name: &str, command: &mut Command, program: &str, args: &[&str]) -> bool {
     eprintln!("xtask: {name}: {program} {}", args.join(" "));
-    match Command::new(program).args(args).status() {
+    match command.status() {
         Ok(status) if status.success() => true,
         Ok(status) => {
             eprintln!("xtask: {name} failed ({status})");
@@ -129,6 +153,62 @@ fn ensure_debian_tool(program: &str, version_arg: &str, packages: &[&str]) -> bo
         return false;
     }
     true
+}
+
+/// OpenSSL's headers for the openssl-sys build, installed from Debian when
+/// `pkg-config` cannot find them.
+fn ensure_openssl_headers() -> bool {
+    let present = || {
+        Command::new("pkg-config")
+            .args(["--exists", "openssl"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present() {
+        return true;
+    }
+    eprintln!("xtask: OpenSSL headers are missing; installing pkg-config and libssl-dev");
+    let ok = run("apt-get update", "apt-get", &["update", "-qq"])
+        && Command::new("apt-get")
+            .args(["install", "-y", "-qq", "pkg-config", "libssl-dev"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok || !present() {
+        eprintln!("xtask: could not install libssl-dev; install it and run again");
+        return false;
+    }
+    true
+}
+
+/// A Python with jwcrypto, in a virtual environment under `target/jose-venv` (made
+/// and filled from PyPI when missing). Returns its interpreter.
+fn ensure_jose_python() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/jose-venv");
+    let python = venv.join("bin/python");
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import jwcrypto, cryptography"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ready() {
+        return Some(python);
+    }
+    eprintln!("xtask: installing jwcrypto into {}", venv.display());
+    let venv_arg = venv.display().to_string();
+    let python_arg = python.display().to_string();
+    let ok = run("python venv", "python3", &["-m", "venv", &venv_arg])
+        && run(
+            "pip install jwcrypto",
+            &python_arg,
+            &["-m", "pip", "install", "-q", "jwcrypto>=1.5"],
+        );
+    if !ok || !ready() {
+        eprintln!("xtask: could not install jwcrypto (needs python3 with venv and PyPI)");
+        return None;
+    }
+    Some(python)
 }
 
 fn has_nextest() -> bool {
