@@ -242,7 +242,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                         .payment
                         .then(|| emv3ds::codes::TransStatusReason::from_code("03"))
                         .flatten();
-                    return record(state, areq, &ares, &acs_trans_id, pan, &pan_hash, "U").await;
+                    return record(state, areq, ares, &acs_trans_id, pan, &pan_hash, "U").await;
                 }
             }
         }
@@ -296,7 +296,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     record(
         state,
         areq,
-        &ares,
+        ares,
         &acs_trans_id,
         pan,
         &pan_hash,
@@ -329,13 +329,12 @@ fn device_warnings(areq: &AReq) -> Vec<String> {
 async fn record(
     state: &AcsState,
     areq: &AReq,
-    ares: &ARes,
+    mut ares: ARes,
     acs_trans_id: &emv3ds::values::TransId,
     pan: &str,
     pan_hash: &str,
     trans_status: &str,
 ) -> Result<ARes, String> {
-    let mut ares = ares.clone();
     if areq.device_channel == Some(DeviceChannel::App)
         && areq.message_version == emv3ds::MessageVersion::V2_3_1
     {

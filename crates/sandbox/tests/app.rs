@@ -171,19 +171,7 @@ impl App {
     }
 
     async fn final_result(&self, id: &str) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let result = backend::postauth(&self.requestor, self.api(), id)
-                .await
-                .unwrap();
-            if result["status"] == "final" {
-                return result;
-            }
-            if std::time::Instant::now() > deadline {
-                return result;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        support::final_result(&self.requestor, self.api(), id).await
     }
 }
 

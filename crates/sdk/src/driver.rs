@@ -40,13 +40,9 @@ impl Screen {
                     .collect()
             })
             .unwrap_or_default();
-        let html = text("acsHTML").and_then(|h| {
-            use base64::Engine;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(h.trim_end_matches('='))
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-        });
+        let html = text("acsHTML")
+            .and_then(|h| transport::html::base64url_decode(&h))
+            .and_then(|b| String::from_utf8(b).ok());
         Screen {
             ui_type: text("acsUiType").unwrap_or_default(),
             header: text("challengeInfoHeader"),

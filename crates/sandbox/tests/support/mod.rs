@@ -101,3 +101,17 @@ pub fn browser(pan: &str, version: &str) -> Value {
     }
     body
 }
+
+/// `/v1/postauth/{id}` once it is final (the RReq arrived), or as it is after 10 s.
+pub async fn final_result(requestor: &Client, api: &str, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let result = sdk::backend::postauth(requestor, api, id)
+            .await
+            .expect("postauth answers");
+        if result["status"] == "final" || std::time::Instant::now() > deadline {
+            return result;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
