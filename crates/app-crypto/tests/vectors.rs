@@ -1,4 +1,4 @@
-//! Fixed vectors: public ones (RFC 7518, RFC 7520) through the code paths the app
+//! Fixed vectors: public ones (RFC 7515, RFC 7518, RFC 7520) through the code paths the app
 //! channel uses, and a 3DS-shaped one whose expected values were computed outside this
 //! code (Python `hashlib` for the KDF, `cryptography`'s AES-GCM for the CReq, with a
 //! Stripe-style all-zero IV), so our KDF and JWE reading cannot be wrong in the same
@@ -127,4 +127,25 @@ fn three_ds_session_key_and_a_stripe_style_creq() {
         opened.plaintext,
         br#"{"messageType":"CReq","sdkCounterStoA":"000"}"#
     );
+}
+
+#[test]
+fn rfc7515_a3_es256_verifies_through_the_signed_content_verifier() {
+    use p256::pkcs8::EncodePublicKey;
+    // The key as our SDK reads JWKs, the verifier as `signed_content::verify` builds it.
+    let key = parse_public_jwk(&json!({"kty": "EC", "crv": "P-256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}))
+    .unwrap();
+    let spki = key.to_public_key_der().unwrap();
+    let verifier = josekit::jws::ES256
+        .verifier_from_der(spki.as_bytes())
+        .unwrap();
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+    let (payload, _) = josekit::jws::deserialize_compact(token, &verifier).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["iss"], "joe");
+    // The raw R‖S signature, one byte of S changed, does not verify.
+    let forged = token.replace("Kg6NU1Q", "Kg6NV1Q");
+    assert!(josekit::jws::deserialize_compact(&forged, &verifier).is_err());
 }
