@@ -60,6 +60,22 @@ pub fn auth_request(purchase: &Purchase, params: &AuthenticationRequestParameter
     body
 }
 
+/// `{api}/v1/preauth` for a card: whether it is enrolled, its directory server id and
+/// the message version the 3DS Server negotiated (what an app needs before it creates
+/// the SDK transaction), and the `threeDSServerTransID` to pass on to `/v1/auth`.
+pub async fn preauth(client: &transport::Client, api: &str, pan: &str) -> Result<Value, String> {
+    let body = serde_json::json!({ "acctNumber": pan }).to_string();
+    let reply = client
+        .post_json(&format!("{api}/v1/preauth"), body.into_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
+    if reply.status != 200 {
+        return Err(format!("/v1/preauth answered {}: {answer}", reply.status));
+    }
+    Ok(answer)
+}
+
 /// POSTs `body` to `{api}/v1/auth` and returns the answer; an error names the status
 /// and body of a refusal.
 pub async fn auth(client: &transport::Client, api: &str, body: &Value) -> Result<Value, String> {

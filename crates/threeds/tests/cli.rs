@@ -402,6 +402,10 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         printed.contains("\"transStatusReason\": \"19\""),
         "{printed}"
     );
+    let stranger = sdk(&["--card", "4242424242424242"]);
+    assert_eq!(stranger.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&stranger.stderr);
+    assert!(err.contains("not enrolled"), "{err}");
     let bad = sdk(&["--card", "4000000000006009", "--enc", "A256GCM"]);
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);

@@ -25,10 +25,10 @@ pub struct Args {
     /// The manifest `threeds up` wrote.
     #[arg(long, default_value = ".threeds/manifest.json", value_name = "FILE")]
     manifest: PathBuf,
-    /// Message version (default: the latest the card's range supports is not known to
-    /// the SDK, so 2.2.0).
-    #[arg(long = "message-version", default_value = "2.2.0")]
-    version: String,
+    /// Message version (default: the one the 3DS Server negotiates for the card in
+    /// /v1/preauth).
+    #[arg(long = "message-version")]
+    version: Option<String>,
     /// The CReq/CRes content encryption: A128CBC-HS256 or A128GCM.
     #[arg(long, default_value = "A128CBC-HS256")]
     enc: String,
@@ -136,12 +136,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{} (run `threeds up` first)", args.manifest.display()))?,
     )
     .with_context(|| format!("{}: not a manifest", args.manifest.display()))?;
-    let version = MessageVersion::parse(&args.version).ok_or_else(|| {
-        anyhow!(
-            "--message-version {}: use 2.1.0, 2.2.0 or 2.3.1",
-            args.version
-        )
-    })?;
+    let forced = match &args.version {
+        None => None,
+        Some(v) => Some(
+            MessageVersion::parse(v)
+                .ok_or_else(|| anyhow!("--message-version {v}: use 2.1.0, 2.2.0 or 2.3.1"))?,
+        ),
+    };
     let enc = app_crypto::session::Enc::from_name(&args.enc)
         .ok_or_else(|| anyhow!("--enc {}: use A128CBC-HS256 or A128GCM", args.enc))?;
     let answers = args
@@ -150,7 +151,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .map(|a| action(a))
         .collect::<anyhow::Result<_>>()?;
     let mut servers = Vec::new();
-    let mut ds_of_card = None;
     for scheme in manifest["schemes"].as_array().into_iter().flatten() {
         let id = text(scheme, &["directoryServerId"])?;
         servers.push(DirectoryServer::from_files(
@@ -158,17 +158,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             &PathBuf::from(text(scheme, &["dsEncryptionCert"])?),
             &PathBuf::from(text(scheme, &["dsRootCa"])?),
         )?);
-        let name = text(scheme, &["name"])?;
-        if sandbox::cards()
-            .iter()
-            .any(|c| c.pan == args.card && c.scheme == name)
-        {
-            ds_of_card = Some(id);
-        }
     }
-    let ds = ds_of_card
-        .or_else(|| servers.first().map(|s| s.id.clone()))
-        .ok_or_else(|| anyhow!("the manifest lists no scheme"))?;
     let root = PathBuf::from(text(&manifest, &["tls", "rootCa"])?);
     let mut config = ConfigParameters::new(servers, &root);
     config.device.warnings.clone_from(&args.warnings);
@@ -185,10 +175,27 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // As an app does: ask the 3DS Server which DS and version the card takes.
+        let pre = backend::preauth(&requestor, &api, &args.card)
+            .await
+            .map_err(|e| anyhow!(e))?;
+        if pre["enrolled"] != true {
+            bail!(
+                "card {} is not enrolled (in no card range of any DS)",
+                args.card
+            );
+        }
+        let ds = text(&pre, &["directoryServerId"])?;
+        let version = match forced {
+            Some(v) => v,
+            None => MessageVersion::parse(&text(&pre, &["messageVersion"])?)
+                .ok_or_else(|| anyhow!("/v1/preauth gave no usable messageVersion: {pre}"))?,
+        };
         let mut transaction = service.create_transaction(&ds, version)?;
         transaction.enc = enc;
         let params = transaction.authentication_request_parameters()?;
-        let body = backend::auth_request(&Purchase::new(&args.card), &params);
+        let mut body = backend::auth_request(&Purchase::new(&args.card), &params);
+        body["threeDSServerTransID"] = pre["threeDSServerTransID"].clone();
         println!(
             "AReq app elements (sdkEncData is encrypted to DS {ds}):\n{:#}",
             Value::Object(params.areq_fields())
