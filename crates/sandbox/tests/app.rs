@@ -477,7 +477,7 @@ async fn every_kind_for_both_schemes_and_every_version() {
                 },
                 Case {
                     outcome: "challenge",
-                    actions: vec![otp()],
+                    actions: vec![Action::Resend, otp()],
                     approve_at: None,
                     timer_ms: 20_000,
                     status: completed("Y"),
