@@ -179,7 +179,7 @@ fn another_relying_party_hash_is_refused() {
     let (_, _, offer) = enrolled();
     let mut elsewhere = SoftwareAuthenticator::test_key("other.localhost");
     let stored = elsewhere.credential();
-    let mut offered = offer.clone();
+    let mut offered = offer;
     offered.credential_ids = vec![elsewhere.credential_id()];
     let mut other_rp = request(&offered);
     other_rp.rp_id = "other.localhost".into();
@@ -291,7 +291,7 @@ fn extra_keys_in_client_data_are_accepted() {
 fn a_webauthn_get_or_a_malformed_assertion_is_refused() {
     let (mut authenticator, credential, offer) = enrolled();
     let assertion = authenticator.confirm(&request(&offer)).unwrap();
-    let mut no_signature = assertion.clone();
+    let mut no_signature = assertion;
     no_signature["response"]
         .as_object_mut()
         .unwrap()
