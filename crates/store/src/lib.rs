@@ -22,6 +22,7 @@ mod directory;
 mod ranges;
 mod sensitive;
 mod server;
+mod spc;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub use directory::{DsTransaction, NewDsTransaction};
 pub use ranges::SavedRanges;
 pub use sensitive::find_card_data;
 pub use server::{NewServerTransaction, ServerTransaction, Source, Status};
+pub use spc::{SpcCredential, SpcOffer};
 
 /// The migrations every database gets, in order.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -159,6 +161,32 @@ impl Store {
             pan_hash,
             sealed: sealed.to_bytes(),
         })
+    }
+
+    /// Any bytes sealed for the record `id` of `table` (a request holding card data).
+    pub(crate) async fn seal_bytes(
+        &self,
+        table: &str,
+        id: &str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        Ok(
+            envelope::seal(self.keys.as_ref(), &context(table, id), plain)
+                .await?
+                .to_bytes(),
+        )
+    }
+
+    /// What [`Store::seal_bytes`] sealed.
+    pub(crate) async fn reveal_bytes(
+        &self,
+        table: &str,
+        id: &str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        let sealed = Sealed::from_bytes(sealed)?;
+        let plain = envelope::open(self.keys.as_ref(), &context(table, id), &sealed).await?;
+        Ok(zeroize::Zeroizing::new(plain.to_vec()))
     }
 
     /// The PAN of record `id` of `table`, decrypted (for tools and tests; never logged).

@@ -47,6 +47,8 @@ pub struct NewServerTransaction<'a> {
     pub message_version: Option<&'a str>,
     pub device_channel: Option<&'a str>,
     pub message_category: Option<&'a str>,
+    /// The authentication this one continues (SPC: the one answered `S`).
+    pub prior_trans_id: Option<&'a str>,
 }
 
 /// An authentication as the 3DS Server keeps it.
@@ -62,6 +64,8 @@ pub struct ServerTransaction {
     pub source: Option<Source>,
     /// The ARes or RReq as received.
     pub result: Option<Value>,
+    /// The authentication this one continues (SPC: the one answered `S`).
+    pub prior_trans_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -78,6 +82,7 @@ type Row = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 impl Store {
@@ -94,12 +99,14 @@ impl Store {
         self.write(
             "INSERT INTO server_transactions (three_ds_server_trans_id, pan_hash, pan_sealed, \
              directory_server_id, message_version, device_channel, message_category, status, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+             created_at, updated_at, prior_trans_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
              ON CONFLICT (three_ds_server_trans_id) DO UPDATE SET \
              directory_server_id = excluded.directory_server_id, \
              message_version = COALESCE(excluded.message_version, message_version), \
              device_channel = COALESCE(excluded.device_channel, device_channel), \
              message_category = COALESCE(excluded.message_category, message_category), \
+             prior_trans_id = COALESCE(excluded.prior_trans_id, prior_trans_id), \
              updated_at = excluded.updated_at",
             vec![
                 (new.three_ds_server_trans_id).into(),
@@ -111,6 +118,7 @@ impl Store {
                 (new.message_category).into(),
                 (now).into(),
                 (now).into(),
+                (new.prior_trans_id).into(),
             ],
         )
         .await?;
@@ -152,8 +160,8 @@ impl Store {
     ) -> Result<Option<ServerTransaction>, StoreError> {
         let row: Option<Row> = sqlx::query_as(
             "SELECT three_ds_server_trans_id, pan_hash, directory_server_id, message_version, \
-             device_channel, message_category, status, source, result, created_at, updated_at \
-             FROM server_transactions WHERE three_ds_server_trans_id = ?",
+             device_channel, message_category, status, source, result, created_at, updated_at, \
+             prior_trans_id FROM server_transactions WHERE three_ds_server_trans_id = ?",
         )
         .bind(three_ds_server_trans_id)
         .fetch_optional(&self.reader)
@@ -187,8 +195,75 @@ impl Store {
             status,
             source,
             result,
+            prior_trans_id: row.11,
             created_at: row.9,
             updated_at: row.10,
         }))
+    }
+
+    /// Keeps the request of an authentication (sealed: it holds the card), so a second
+    /// authentication can be built from it.
+    pub async fn keep_server_request(
+        &self,
+        three_ds_server_trans_id: &str,
+        request: &Value,
+    ) -> Result<(), StoreError> {
+        let sealed = self
+            .seal_bytes(
+                "server_transactions.request",
+                three_ds_server_trans_id,
+                &serde_json::to_vec(request).unwrap_or_default(),
+            )
+            .await?;
+        self.write(
+            "UPDATE server_transactions SET request_sealed = ? WHERE three_ds_server_trans_id = ?",
+            vec![sealed.into(), three_ds_server_trans_id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The request kept by [`Store::keep_server_request`].
+    pub async fn server_request(
+        &self,
+        three_ds_server_trans_id: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+            "SELECT request_sealed FROM server_transactions WHERE three_ds_server_trans_id = ?",
+        )
+        .bind(three_ds_server_trans_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some((Some(sealed),)) = row else {
+            return Ok(None);
+        };
+        let plain = self
+            .reveal_bytes(
+                "server_transactions.request",
+                three_ds_server_trans_id,
+                &sealed,
+            )
+            .await?;
+        serde_json::from_slice(&plain).map(Some).map_err(|_| {
+            StoreError::Corrupt(
+                format!("{TABLE}/{three_ds_server_trans_id}"),
+                "the kept request is not JSON".into(),
+            )
+        })
+    }
+
+    /// The authentication that continues `three_ds_server_trans_id`, if any.
+    pub async fn continued_by(
+        &self,
+        three_ds_server_trans_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT three_ds_server_trans_id FROM server_transactions WHERE prior_trans_id = ? \
+             ORDER BY created_at LIMIT 1",
+        )
+        .bind(three_ds_server_trans_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| r.0))
     }
 }

@@ -31,6 +31,7 @@ async fn fill(store: &Store) {
             message_version: Some("2.2.0"),
             device_channel: Some("02"),
             message_category: Some("01"),
+            prior_trans_id: None,
         })
         .await
         .unwrap();
@@ -215,6 +216,7 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
                     message_version: None,
                     device_channel: None,
                     message_category: None,
+                    prior_trans_id: None,
                 })
                 .await
         }
@@ -259,5 +261,64 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     assert!(matches!(
         store.upsert_card(PAN, "frictionless-Y", "x").await,
         Err(StoreError::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn spc_credentials_belong_to_one_card_and_offers_are_single_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let card = store.pan_hash(PAN).await.unwrap();
+    let other = store.pan_hash("4000000000000010").await.unwrap();
+    let credential = store::SpcCredential {
+        credential_id: "Y3JlZA".into(),
+        rp_id: "acs.localhost".into(),
+        algorithm: "ES256".into(),
+        public_key: vec![1, 2, 3],
+        sign_count: 1,
+        created_at: 0,
+        last_used_at: None,
+    };
+    assert!(store.add_spc_credential(&card, &credential).await.unwrap());
+    assert!(
+        !store.add_spc_credential(&other, &credential).await.unwrap(),
+        "a credential id registered for one card cannot move to another"
+    );
+    assert_eq!(store.spc_credentials(&card).await.unwrap().len(), 1);
+    assert!(store.spc_credentials(&other).await.unwrap().is_empty());
+    assert!(store.use_spc_credential("Y3JlZA", 1, 2).await.unwrap());
+    assert!(
+        !store.use_spc_credential("Y3JlZA", 1, 3).await.unwrap(),
+        "stale counter"
+    );
+    let (found, owner) = store.spc_credential("Y3JlZA").await.unwrap().unwrap();
+    assert_eq!((found.sign_count, owner.as_str()), (2, card.as_str()));
+    assert!(!store.delete_spc_credential(&other, "Y3JlZA").await.unwrap());
+    assert!(store.delete_spc_credential(&card, "Y3JlZA").await.unwrap());
+
+    store
+        .insert_spc_offer("acs-1", &card, &json!({ "challenge": "abc" }))
+        .await
+        .unwrap();
+    assert!(!store.spc_offer("acs-1").await.unwrap().unwrap().used);
+    assert!(
+        store
+            .use_spc_offer("acs-1", &json!({ "verified": true }))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_spc_offer("acs-1", &json!({ "verified": true }))
+            .await
+            .unwrap()
+    );
+    let offer = store.spc_offer("acs-1").await.unwrap().unwrap();
+    assert!(offer.used);
+    assert_eq!(offer.result, Some(json!({ "verified": true })));
+    let with_card = json!({ "note": PAN });
+    assert!(matches!(
+        store.insert_spc_offer("acs-2", &card, &with_card).await,
+        Err(StoreError::CardData(_))
     ));
 }

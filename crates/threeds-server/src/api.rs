@@ -138,6 +138,7 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
                     message_version: version.map(MessageVersion::as_str),
                     device_channel: None,
                     message_category: None,
+                    prior_trans_id: None,
                 })
                 .await;
             if let Err(e) = begun {
@@ -295,6 +296,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             message_version: Some(version.as_str()),
             device_channel: code("deviceChannel"),
             message_category: code("messageCategory"),
+            prior_trans_id: None,
         })
         .await;
     if let Err(e) = begun {
