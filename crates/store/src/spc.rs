@@ -30,6 +30,17 @@ pub struct SpcOffer {
 }
 
 type CredentialRow = (String, String, String, Vec<u8>, i64, i64, Option<i64>);
+/// A credential row and its card.
+type OwnedCredentialRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+);
 
 fn credential(row: CredentialRow) -> SpcCredential {
     SpcCredential {
@@ -93,16 +104,7 @@ impl Store {
         &self,
         credential_id: &str,
     ) -> Result<Option<(SpcCredential, String)>, StoreError> {
-        let row: Option<(
-            String,
-            String,
-            String,
-            Vec<u8>,
-            i64,
-            i64,
-            Option<i64>,
-            String,
-        )> = sqlx::query_as(&format!(
+        let row: Option<OwnedCredentialRow> = sqlx::query_as(&format!(
             "SELECT {CREDENTIAL_COLUMNS}, pan_hash FROM spc_credentials \
                  WHERE credential_id = ?"
         ))
