@@ -12,7 +12,12 @@
 //! - a step left idle for `step` → `N`, reason 14, `challengeCancel 04`;
 //! - decoupled not approved within `threeDSRequestorDecMaxTime` → `N`, reason 24,
 //!   `challengeCancel 03`;
-//! - out-of-band and decoupled: the issuer app's approval → `Y`, denial → `N` reason 01.
+//! - out-of-band and decoupled: the issuer app's approval → `Y`, denial → `N` reason 01;
+//! - ACS-initiated SPC (2.3.1): a verified assertion → `Y` with `authenticationMethod`
+//!   `14`; a failed one leaves the OTP to fall back on.
+//!
+//! A challenge of a card that allows SPC also carries the offer to register the device
+//! once it succeeds (`enrolment`); that offer does not change the result.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -203,6 +208,43 @@ pub struct Challenge {
     /// App channel: the session with the SDK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<AppSession>,
+    /// ACS-initiated SPC: the confirmation the page offers, and how it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spc: Option<SpcStep>,
+    /// A card that allows SPC: the offer to register this device after a success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<Enrolment>,
+}
+
+/// ACS-initiated SPC in a challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpcStep {
+    /// What the page passes to the SPC dialog, and what the assertion must match.
+    pub issued: spc::Issued,
+    /// `verified`, or why the confirmation failed (a `spc::Failure` code, or the
+    /// browser's error name); none while offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// The offer to register the cardholder's device for SPC (the ACS is the relying
+/// party).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolment {
+    /// The registration challenge, base64url.
+    pub challenge: String,
+    /// The WebAuthn user handle for the card, base64url.
+    pub user_handle: String,
+    pub state: EnrolmentState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnrolmentState {
+    Offered,
+    Registered,
 }
 
 /// An app-channel challenge's session with the SDK (fact sheet §6.3–§6.6).
@@ -234,6 +276,11 @@ pub enum Answer {
     Continue,
     /// The SDK's own timer (`sdkMaxTimeout`) ran out (`challengeCancel` 08).
     SdkTimeout,
+    /// ACS-initiated SPC: the assertion verified.
+    SpcConfirmed,
+    /// ACS-initiated SPC: no verified assertion (why: a `spc::Failure` code or the
+    /// browser's error name); the OTP remains.
+    SpcFailed(String),
 }
 
 /// Why a transition is refused.
@@ -345,6 +392,23 @@ impl Challenge {
                     "That is not the answer we have on file.",
                 );
             }
+            (_, Answer::SpcConfirmed) if self.spc_open() => {
+                self.interaction_counter = self.interaction_counter.saturating_add(1);
+                if let Some(step) = &mut self.spc {
+                    step.outcome = Some("verified".into());
+                }
+                self.decide("Y", None, None);
+            }
+            (_, Answer::SpcFailed(why)) if self.spc_open() => {
+                if let Some(step) = &mut self.spc {
+                    step.outcome = Some(why);
+                }
+                self.notice = Some(
+                    "Your device could not confirm this payment. Enter the code we sent \
+                     instead."
+                        .into(),
+                );
+            }
             (Method::OutOfBand, Answer::Continue) => match self.approval {
                 Some(Approval::Approved) => {
                     self.interaction_counter = self.interaction_counter.saturating_add(1);
@@ -365,6 +429,29 @@ impl Challenge {
             _ => return Err(Refused::WrongAnswerKind),
         }
         Ok(())
+    }
+
+    /// Whether the page still offers SPC.
+    pub fn spc_open(&self) -> bool {
+        self.spc.as_ref().is_some_and(|s| s.outcome.is_none())
+    }
+
+    /// Whether SPC authenticated the cardholder.
+    pub fn spc_verified(&self) -> bool {
+        self.spc
+            .as_ref()
+            .is_some_and(|s| s.outcome.as_deref() == Some("verified"))
+    }
+
+    /// Whether the page should now offer to register the device (a success by other
+    /// means than SPC, for a card that allows it, not yet registered).
+    pub fn offers_enrolment(&self) -> bool {
+        self.verdict.as_ref().is_some_and(|v| v.trans_status == "Y")
+            && !self.spc_verified()
+            && self
+                .enrolment
+                .as_ref()
+                .is_some_and(|e| e.state == EnrolmentState::Offered)
     }
 
     /// An answer that counts as an authentication cycle.
@@ -494,7 +581,12 @@ impl Challenge {
         }
         // authenticationType / authenticationMethod: required for Y and N.
         if self.message_version == "2.3.1" {
-            rreq["authenticationMethod"] = json!([self.method.authentication_method()]);
+            let method = if self.spc_verified() {
+                "14"
+            } else {
+                self.method.authentication_method()
+            };
+            rreq["authenticationMethod"] = json!([method]);
         } else {
             rreq["authenticationType"] = json!(self.method.authentication_type());
         }
@@ -579,6 +671,8 @@ mod tests {
             delivery: Delivery::Pending,
             retry_at_ms: None,
             app: None,
+            spc: None,
+            enrolment: None,
         }
     }
 
@@ -759,6 +853,65 @@ mod tests {
         c.delivered(300, &T, Ok("01".into()));
         assert_eq!(c.due_at(), None);
         assert_eq!(c.approve(400, Approval::Denied), Err(Refused::Over));
+    }
+
+    fn offered(c: &mut Challenge) {
+        c.spc = Some(SpcStep {
+            issued: spc::Issued {
+                rp_id: "acs.localhost".into(),
+                challenge: "Y2hhbGxlbmdl".into(),
+                credential_ids: vec!["Y3JlZA".into()],
+                payee_name: Some("Shop".into()),
+                payee_origin: None,
+                display_name: "Card".into(),
+                icon: "data:,".into(),
+                value: "1.00".into(),
+                currency: "EUR".into(),
+                timeout_ms: 60_000,
+                origins: vec!["https://acs.localhost".into()],
+                top_origins: vec!["https://merchant".into()],
+                used: false,
+            },
+            outcome: None,
+        });
+        c.enrolment = Some(Enrolment {
+            challenge: "cmVn".into(),
+            user_handle: "dXNlcg".into(),
+            state: EnrolmentState::Offered,
+        });
+    }
+
+    #[test]
+    fn acs_initiated_spc_authenticates_with_method_14_and_offers_no_enrolment() {
+        let mut c = challenge(Method::Otp, "2.3.1");
+        offered(&mut c);
+        c.start(1, &T, None, None).expect("first CReq");
+        c.answer(2, &T, Answer::SpcConfirmed).expect("confirmed");
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(rreq["transStatus"], "Y");
+        assert_eq!(rreq["authenticationMethod"], json!(["14"]));
+        assert_eq!(rreq["interactionCounter"], "01");
+        assert!(!c.offers_enrolment(), "the device is already registered");
+    }
+
+    #[test]
+    fn a_failed_spc_falls_back_to_the_otp_then_offers_enrolment() {
+        let mut c = challenge(Method::Otp, "2.3.1");
+        offered(&mut c);
+        c.start(1, &T, None, None).expect("first CReq");
+        c.answer(2, &T, Answer::SpcFailed("NotAllowedError".into()))
+            .expect("failed");
+        assert!(c.verdict.is_none() && !c.spc_open());
+        assert_eq!(
+            c.answer(3, &T, Answer::SpcConfirmed),
+            Err(Refused::WrongAnswerKind),
+            "one confirmation per challenge"
+        );
+        c.answer(4, &T, Answer::Otp("123456".into())).expect("otp");
+        let rreq = c.rreq().expect("decided");
+        assert_eq!(rreq["authenticationMethod"], json!(["02"]));
+        assert_eq!(rreq["interactionCounter"], "01");
+        assert!(c.offers_enrolment());
     }
 
     #[test]

@@ -32,10 +32,14 @@ pub enum Outcome {
     /// Decoupled authentication when the requestor asks for it (2.2.0+), else an OTP
     /// challenge.
     Decoupled,
+    /// Secure Payment Confirmation allowed (2.3.1, browser): an OTP challenge that ends
+    /// by offering to register this device; once a credential is registered, SPC
+    /// (ARes `S` when the requestor supports it, else offered on the challenge page).
+    Spc,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::FrictionlessY,
         Outcome::FrictionlessA,
         Outcome::FrictionlessN,
@@ -47,6 +51,7 @@ impl Outcome {
         Outcome::ChallengeOob,
         Outcome::ChallengeHtml,
         Outcome::Decoupled,
+        Outcome::Spc,
     ];
 
     /// The outcome called `name`.
@@ -68,13 +73,14 @@ impl Outcome {
             Outcome::ChallengeOob => "challenge-oob",
             Outcome::ChallengeHtml => "challenge-html",
             Outcome::Decoupled => "decoupled",
+            Outcome::Spc => "spc",
         }
     }
 
     /// How the cardholder is challenged, for the outcomes that challenge.
     pub fn challenge(self) -> Option<Method> {
         match self {
-            Outcome::Challenge | Outcome::ChallengeHtml => Some(Method::Otp),
+            Outcome::Challenge | Outcome::ChallengeHtml | Outcome::Spc => Some(Method::Otp),
             Outcome::ChallengeSelect => Some(Method::SingleSelect),
             Outcome::ChallengeMultiSelect => Some(Method::MultiSelect),
             Outcome::ChallengeOob => Some(Method::OutOfBand),
@@ -94,9 +100,8 @@ impl Outcome {
             | Outcome::ChallengeSelect
             | Outcome::ChallengeMultiSelect
             | Outcome::ChallengeOob
-            | Outcome::ChallengeHtml => {
-                Decision::Challenge(self.challenge().unwrap_or(Method::Otp))
-            }
+            | Outcome::ChallengeHtml
+            | Outcome::Spc => Decision::Challenge(self.challenge().unwrap_or(Method::Otp)),
             Outcome::Decoupled => Decision::Decoupled,
         }
     }
@@ -110,6 +115,9 @@ pub struct Card {
     pub description: String,
     /// The one-time passcode of an OTP challenge.
     pub otp: Option<String>,
+    /// SPC: the shipped software authenticator's test credential is registered for
+    /// this card at start (`spc::software::SoftwareAuthenticator::test_key`).
+    pub spc_test_credential: bool,
 }
 
 /// A scheme's conventions.
@@ -214,26 +222,55 @@ pub fn display_amount(
     let Some(minor) = amount.and_then(|a| a.parse::<u64>().ok()) else {
         return String::new();
     };
+    let currency = currency.unwrap_or("");
+    let currency = currency_alpha(currency).unwrap_or(currency);
+    format!("{} {currency}", major_units(minor, exponent))
+}
+
+/// `minor` as a decimal string in major units (`12345`, exponent 2: `123.45`).
+fn major_units(minor: u64, exponent: Option<&str>) -> String {
     let exponent: u32 = exponent.and_then(|e| e.parse().ok()).unwrap_or(2).min(6);
     let unit = 10u64.pow(exponent);
-    let currency = match currency.unwrap_or("") {
-        "978" => "EUR",
-        "840" => "USD",
-        "826" => "GBP",
-        "756" => "CHF",
-        "392" => "JPY",
-        other => other,
-    };
     if exponent == 0 {
-        format!("{minor} {currency}")
+        minor.to_string()
     } else {
         format!(
-            "{}.{:0width$} {currency}",
+            "{}.{:0width$}",
             minor / unit,
             minor % unit,
             width = exponent as usize
         )
     }
+}
+
+/// The ISO 4217 alphabetic code of the numeric codes the sandbox knows.
+pub fn currency_alpha(numeric: &str) -> Option<&'static str> {
+    Some(match numeric {
+        "978" => "EUR",
+        "840" => "USD",
+        "826" => "GBP",
+        "756" => "CHF",
+        "392" => "JPY",
+        "124" => "CAD",
+        "036" => "AUD",
+        "752" => "SEK",
+        "578" => "NOK",
+        "208" => "DKK",
+        "985" => "PLN",
+        "203" => "CZK",
+        _ => return None,
+    })
+}
+
+/// The amount as SPC shows it: major units and the alphabetic currency (`49.90`,
+/// `EUR`), when both are known.
+pub fn spc_amount(
+    amount: Option<&str>,
+    currency: Option<&str>,
+    exponent: Option<&str>,
+) -> Option<(String, &'static str)> {
+    let minor = amount?.parse::<u64>().ok()?;
+    Some((major_units(minor, exponent), currency_alpha(currency?)?))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod pages;
 pub mod results;
 pub mod risk;
 mod site;
+pub mod spc;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -187,7 +188,9 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         && device_warnings(areq)
             .iter()
             .any(|w| matches!(w.as_str(), "SW01" | "SW02" | "SW03" | "SW04"));
+    let assessment = spc::assess(state, areq, &pan_hash, card).await?;
     let facts = Facts {
+        spc: assessment.spc,
         device_at_risk,
         card,
         three_ri: areq.device_channel == Some(DeviceChannel::ThreeRi),
@@ -224,6 +227,20 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
         }
     } else if let Some(eci) = scheme.and_then(|s| s.eci(decision)) {
         ares.eci = Some(eci.to_owned());
+    }
+    if decision == Decision::Spc {
+        let issued = spc::issue(state, areq, pan, assessment.credentials, true)
+            .ok_or("the SPC amount cannot be shown")?;
+        let (data, credentials) = spc::ares_elements(&issued);
+        ares.spc_trans_data = Some(data);
+        ares.web_authn_cred_list = Some(credentials);
+        let issued = serde_json::to_value(&issued).map_err(|e| e.to_string())?;
+        state
+            .store
+            .insert_spc_offer(acs_trans_id.as_str(), &pan_hash, &issued)
+            .await
+            .map_err(|e| e.to_string())?;
+        return record(state, areq, ares, &acs_trans_id, pan, &pan_hash, "S").await;
     }
     let method = match decision {
         Decision::Challenge(method) => Some(method),
@@ -274,6 +291,31 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                 .map(str::to_owned),
         };
         let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        let browser = areq.device_channel == Some(DeviceChannel::Browser);
+        if card == Some(Outcome::Spc) && browser {
+            challenge.enrolment = Some(challenge::Enrolment {
+                challenge: ::spc::fresh_challenge(),
+                user_handle: ::spc::fresh_challenge(),
+                state: challenge::EnrolmentState::Offered,
+            });
+        }
+        // ACS-initiated SPC: a card with a credential, a requestor that did not run SPC.
+        if method == Method::Otp
+            && facts.spc == risk::Spc::None
+            && !assessment.credentials.is_empty()
+            && let Some(issued) = spc::issue(state, areq, pan, assessment.credentials, false)
+        {
+            challenge.spc = Some(challenge::SpcStep {
+                issued,
+                outcome: None,
+            });
+            ares.authentication_method = Some(emv3ds::values::OneOrMany::Many(
+                ["14", "02"]
+                    .into_iter()
+                    .filter_map(emv3ds::codes::AuthenticationMethod::from_code)
+                    .collect(),
+            ));
+        }
         if let Some(rendering) = app_rendering {
             let ds_id = scheme.map_or("", |s| s.directory_server_id.as_str());
             let (signed, session) =
@@ -520,6 +562,8 @@ fn new_challenge(
         delivery: Delivery::Pending,
         retry_at_ms: None,
         app: None,
+        spc: None,
+        enrolment: None,
     }
 }
 

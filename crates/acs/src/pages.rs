@@ -4,7 +4,8 @@
 //! and every form submits with the keyboard.
 
 use emv3ds::Erro;
-use transport::html::{auto_post, escape};
+use serde_json::json;
+use transport::html::{SPC_SCRIPT, auto_post, escape, script_json};
 
 use crate::challenge::{Approval, Challenge, Method, Phase};
 use crate::issuer::{MULTI_SELECT, Question, SINGLE_SELECT};
@@ -92,9 +93,39 @@ fn question(q: &Question, multi: bool) -> String {
     )
 }
 
+/// ACS-initiated SPC: the button that opens the SPC dialog, and the way to the OTP.
+fn spc_offer(c: &Challenge, action: &str) -> Option<String> {
+    let step = c.spc.as_ref().filter(|_| c.spc_open())?;
+    let i = &step.issued;
+    let request = json!({
+        "challenge": i.challenge, "credentialIds": i.credential_ids, "rpId": i.rp_id,
+        "payeeName": i.payee_name, "payeeOrigin": i.payee_origin, "timeout": i.timeout_ms,
+        "displayName": i.display_name, "icon": i.icon, "value": i.value, "currency": i.currency,
+    });
+    Some(format!(
+        r#"<p>Confirm this payment with this device: no code needed.</p><script type="application/json" id="spc-request">{request}</script><form method="post" action="{action}" id="spc-form"><input type="hidden" name="action" id="spc-action" value="spc"><input type="hidden" name="assertion" id="spc-assertion"><input type="hidden" name="error" id="spc-error"><div class="actions"><button type="button" id="spc-confirm">Confirm with this device</button><button type="submit" class="secondary" id="spc-other" onclick="document.getElementById('spc-action').value='spc-failed';document.getElementById('spc-error').value='chose-otp';">Use a one-time code instead</button></div></form>{SPC_SCRIPT}<script>
+(function(){{var f=document.getElementById("spc-form");function fail(n){{document.getElementById("spc-action").value="spc-failed";document.getElementById("spc-error").value=n;f.submit();}}
+document.getElementById("spc-confirm").addEventListener("click",function(){{var d=JSON.parse(document.getElementById("spc-request").textContent),r;if(!window.PaymentRequest){{fail("NotSupportedError");return;}}try{{r=spcRequest(d);}}catch(e){{fail(e.name||"NotSupportedError");return;}}
+r.show().then(function(resp){{return resp.complete("success").then(function(){{document.getElementById("spc-assertion").value=JSON.stringify(spcCredentialJson(resp.details));f.submit();}});}}).catch(function(e){{fail(e.name||"Error");}});}});}})();
+</script>"#,
+        request = script_json(&request),
+    ))
+}
+
 /// The challenge step the cardholder is at.
 pub(crate) fn challenge(c: &Challenge) -> String {
     let action = format!("/challenge/{}", escape(&c.acs_trans_id));
+    if let Some(offer) = spc_offer(c, &action) {
+        return page(
+            "Confirm your payment",
+            &format!(
+                r#"<h1>Confirm your payment</h1>{}{}{offer}{}"#,
+                purchase(c),
+                notice(c),
+                cancel_form(&action)
+            ),
+        );
+    }
     let form = match c.method {
         Method::Otp => format!(
             r#"<p>We sent a one-time code by text message to your phone ending ••42.</p><form method="post" action="{action}"><label for="otp">Enter the 6-digit code</label><input type="text" id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="8" autofocus required><div class="actions"><button type="submit" name="action" value="submit" id="submit">Confirm payment</button><button type="submit" class="secondary" name="action" value="resend" id="resend" formnovalidate>Send a new code</button></div></form>"#
@@ -182,6 +213,47 @@ pub(crate) fn hand_back(c: &Challenge, cres: &str) -> String {
                 "Not confirmed"
             },
             if authenticated { "Y" } else { "N" }
+        ),
+    )
+}
+
+/// After a successful challenge of a card that allows SPC: "use this device next
+/// time" (registers a credential with the `payment` extension), or go back to the
+/// merchant at once.
+pub(crate) fn enrolment(c: &Challenge, cres: &str, rp_id: &str) -> String {
+    let Some(e) = &c.enrolment else {
+        return hand_back(c, cres);
+    };
+    let options = json!({
+        "rpId": rp_id, "challenge": e.challenge, "userHandle": e.user_handle,
+        "name": format!("card-{}", c.purchase.card_last4),
+        "displayName": format!("Sandbox Bank card •••• {}", c.purchase.card_last4),
+    });
+    let session = c
+        .session_data
+        .as_deref()
+        .map(|d| {
+            format!(
+                r#"<input type="hidden" name="threeDSSessionData" value="{}">"#,
+                escape(d)
+            )
+        })
+        .unwrap_or_default();
+    page(
+        "Use this device next time?",
+        &format!(
+            r#"<h1>Thank you</h1><p id="final" data-trans-status="Y">Payment confirmed.</p><h2>Use this device next time?</h2><p>Next time you pay with this card, confirm with this device's screen lock instead of a code (Secure Payment Confirmation).</p><script type="application/json" id="spc-registration">{options}</script><p class="notice" role="status" id="spc-status" hidden></p><div class="actions"><button type="button" id="spc-enroll">Use this device next time</button></div><form id="cres-form" method="post" action="{notify}" target="_self"><input type="hidden" name="cres" value="{cres}">{session}<div class="actions"><button type="submit" class="secondary" id="spc-skip">Not now: return to the merchant</button></div></form>{SPC_SCRIPT}<script>
+(function(){{var o=JSON.parse(document.getElementById("spc-registration").textContent),s=document.getElementById("spc-status"),f=document.getElementById("cres-form");function say(t,ok){{s.hidden=false;s.textContent=t;s.setAttribute("data-registered",ok?"yes":"no");}}
+document.getElementById("spc-enroll").addEventListener("click",function(){{if(!navigator.credentials||!window.PublicKeyCredential){{say("This browser cannot register a device.",false);return;}}
+navigator.credentials.create({{publicKey:{{rp:{{id:o.rpId,name:"Sandbox Bank"}},user:{{id:spcUnB64(o.userHandle),name:o.name,displayName:o.displayName}},challenge:spcUnB64(o.challenge),pubKeyCredParams:[{{type:"public-key",alg:-7}},{{type:"public-key",alg:-257}}],authenticatorSelection:{{userVerification:"required",residentKey:"preferred",authenticatorAttachment:"platform"}},timeout:60000,attestation:"none",extensions:{{payment:{{isPayment:true}}}}}}}})
+.then(function(c){{return fetch("/challenge/{id}/spc/register",{{method:"POST",headers:{{"Content-Type":"application/json"}},body:JSON.stringify(spcRegistrationJson(c))}});}})
+.then(function(r){{return r.json().then(function(b){{if(!r.ok)throw new Error(b.error||("HTTP "+r.status));say("This device is registered. Returning you to the merchant…",true);f.submit();}});}})
+.catch(function(e){{say("The device could not be registered: "+(e.message||e.name),false);}});}});}})();
+</script>"#,
+            options = script_json(&options),
+            notify = escape(c.notification_url.as_deref().unwrap_or("")),
+            cres = escape(cres),
+            id = escape(&c.acs_trans_id),
         ),
     )
 }

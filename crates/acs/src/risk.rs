@@ -13,7 +13,13 @@
 //!    (indicator 03 or 04), the amount is above the frictionless limit, or (app channel)
 //!    the SDK's device information reports a security warning (`SW01` jailbroken,
 //!    `SW02` tampered, `SW03` emulator, `SW04` debugger attached);
-//! 6. otherwise the card gets its configured outcome.
+//! 6. Secure Payment Confirmation (an `spc` card with a registered credential, 2.3.1
+//!    browser): a verified assertion in a second AReq authenticates; one that shows it
+//!    was not made for this transaction (signature, challenge, amount, payee, origin,
+//!    counter) is not authenticated (reason 09, security failure); no usable assertion
+//!    (SPC not completed, a credential not the card's, no user verification) falls
+//!    back to an OTP challenge; a requestor that supports SPC gets `S`;
+//! 7. otherwise the card gets its configured outcome.
 
 use crate::challenge::Method;
 use crate::issuer::Outcome;
@@ -38,6 +44,25 @@ pub struct Facts {
     /// App channel: the device information (from the DS) reports a security warning
     /// that makes a frictionless authentication unsafe.
     pub device_at_risk: bool,
+    /// Where Secure Payment Confirmation stands for this request.
+    pub spc: Spc,
+}
+
+/// Secure Payment Confirmation, as far as the decision goes (`crate::spc` finds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spc {
+    /// Nothing to do with SPC.
+    #[default]
+    None,
+    /// The card has a credential and the requestor supports SPC: `S`.
+    RequestorMayConfirm,
+    /// A second AReq whose assertion verified.
+    Confirmed,
+    /// A second AReq whose assertion was not made for this transaction, or that names
+    /// no confirmation the ACS issued for the card: `N` with this reason.
+    Refused { reason: &'static str },
+    /// A second AReq with no usable assertion: an OTP challenge.
+    FallBack,
 }
 
 /// Tunable thresholds.
@@ -73,6 +98,8 @@ pub enum Decision {
     Challenge(Method),
     /// ARes `D`.
     Decoupled,
+    /// ARes `S`: the requestor runs Secure Payment Confirmation.
+    Spc,
 }
 
 impl Decision {
@@ -85,6 +112,7 @@ impl Decision {
             Decision::Unavailable { .. } => "U",
             Decision::Challenge(_) => "C",
             Decision::Decoupled => "D",
+            Decision::Spc => "S",
         }
     }
 
@@ -106,6 +134,13 @@ pub fn decide(facts: &Facts, rules: &Rules) -> Decision {
     let Some(card) = facts.card else {
         return Decision::NotAuthenticated { reason: "08" };
     };
+    match facts.spc {
+        Spc::None => {}
+        Spc::RequestorMayConfirm => return Decision::Spc,
+        Spc::Confirmed => return Decision::Authenticated,
+        Spc::Refused { reason } => return Decision::NotAuthenticated { reason },
+        Spc::FallBack => return Decision::Challenge(Method::Otp),
+    }
     let over_limit = facts.payment
         && facts
             .amount_minor
@@ -142,6 +177,7 @@ mod tests {
             three_ri: false,
             app: false,
             device_at_risk: false,
+            spc: Spc::None,
             payment: true,
             challenge_requested: false,
             decoupled_requested: false,
@@ -230,6 +266,30 @@ mod tests {
         assert_eq!(
             decide(&f, &Rules::default()),
             Decision::Challenge(Method::OutOfBand)
+        );
+    }
+
+    #[test]
+    fn spc_decides_before_the_card_outcome() {
+        let mut f = facts(Some(Outcome::Spc));
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
+        );
+        f.spc = Spc::RequestorMayConfirm;
+        assert_eq!(decide(&f, &Rules::default()), Decision::Spc);
+        assert_eq!(Decision::Spc.trans_status(), "S");
+        f.spc = Spc::Confirmed;
+        assert_eq!(decide(&f, &Rules::default()), Decision::Authenticated);
+        f.spc = Spc::Refused { reason: "09" };
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::NotAuthenticated { reason: "09" }
+        );
+        f.spc = Spc::FallBack;
+        assert_eq!(
+            decide(&f, &Rules::default()),
+            Decision::Challenge(Method::Otp)
         );
     }
 }

@@ -7,7 +7,11 @@
 //!   `GET /challenge/{acsTransID}/status`: what the out-of-band page polls;
 //! - `POST /app/creq`: the app channel's encrypted CReqs (`app`);
 //! - `GET /issuer-app`, `GET|POST /issuer-app/{acsTransID}`: the "Sandbox Bank app"
-//!   where out-of-band and decoupled authentications are approved or declined.
+//!   where out-of-band and decoupled authentications are approved or declined;
+//! - SPC (`spc`): the challenge page posts its assertion as the answer `action=spc`;
+//!   `POST /challenge/{acsTransID}/spc/register` registers the device after a success;
+//!   `POST /issuer/spc-credentials` lists a card's credentials and `DELETE
+//!   /issuer/spc-credentials/{id}` removes one (the issuer's side).
 //!
 //! When a challenge ends, the RReq goes out (`results`) before the page posts the
 //! final CRes to the merchant's `notificationURL`.
@@ -17,7 +21,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use base64::Engine;
 use emv3ds::codes::DeviceChannel;
 use emv3ds::{Context, ErrorCode, Message, Role, Validator};
@@ -36,6 +40,15 @@ pub fn site(state: AcsState) -> Router {
         .route("/challenge", post(first_creq))
         .route("/challenge/{id}", post(step))
         .route("/challenge/{id}/status", get(status))
+        .route("/challenge/{id}/spc/register", post(register))
+        .route(
+            "/issuer/spc-credentials",
+            post(crate::spc::list_credentials),
+        )
+        .route(
+            "/issuer/spc-credentials/{id}",
+            delete(crate::spc::delete_credential),
+        )
         .route(crate::app::CREQ_PATH, post(crate::app::creq))
         .route("/issuer-app", get(issuer_app))
         .route(
@@ -64,6 +77,14 @@ pub(crate) fn answer_from_form(fields: &[(String, String)]) -> Answer {
         "cancel" => Answer::Cancel,
         "resend" => Answer::Resend,
         "continue" => Answer::Continue,
+        "spc-failed" => Answer::SpcFailed(
+            field(fields, "error")
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(40)
+                .collect::<String>(),
+        ),
         _ => match field(fields, "otp") {
             Some(otp) => Answer::Otp(otp.to_owned()),
             None => Answer::Options(
@@ -283,10 +304,10 @@ async fn current(state: &AcsState, acs_trans_id: &str) -> Response {
     } else {
         challenge
     };
-    hand_back(&challenge)
+    hand_back(state, &challenge)
 }
 
-fn hand_back(challenge: &Challenge) -> Response {
+fn hand_back(state: &AcsState, challenge: &Challenge) -> Response {
     if challenge.notification_url.is_none() {
         return shown(
             StatusCode::OK,
@@ -297,11 +318,42 @@ fn hand_back(challenge: &Challenge) -> Response {
         .final_cres()
         .map(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
         .unwrap_or_default();
+    if challenge.offers_enrolment() {
+        let rp_id = crate::spc::rp_id(state);
+        return shown(StatusCode::OK, pages::enrolment(challenge, &cres, &rp_id));
+    }
     shown(StatusCode::OK, pages::hand_back(challenge, &cres))
 }
 
+async fn register(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let json = |status: StatusCode, body: Value| (status, axum::Json(body)).into_response();
+    let Loaded {
+        mut challenge,
+        revision,
+    } = match results::load(&state, &id).await {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => return json(StatusCode::NOT_FOUND, json!({ "error": "unknown payment" })),
+        Err(e) => return json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+    };
+    match crate::spc::register(&state, &mut challenge, &body).await {
+        Ok(Ok(credential_id)) => match results::save(&state, &challenge, revision).await {
+            Ok(true) => json(
+                StatusCode::OK,
+                json!({ "registered": true, "credentialId": credential_id }),
+            ),
+            Ok(false) => json(
+                StatusCode::CONFLICT,
+                json!({ "error": "the payment changed meanwhile; try again" }),
+            ),
+            Err(e) => json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+        },
+        Ok(Err(why)) => json(StatusCode::BAD_REQUEST, json!({ "error": why })),
+        Err(e) => json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+    }
+}
+
 async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes) -> Response {
-    let answer = answer_from_form(&form(&body));
+    let fields = form(&body);
     let Loaded {
         mut challenge,
         revision,
@@ -309,10 +361,19 @@ async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes
         Ok(loaded) => loaded,
         Err(page) => return page,
     };
+    let answer = if field(&fields, "action") == Some("spc") {
+        let assertion = field(&fields, "assertion").unwrap_or("");
+        match crate::spc::confirm_in_challenge(&state, &challenge, assertion).await {
+            Ok(answer) => answer,
+            Err(e) => return failure(&e),
+        }
+    } else {
+        answer_from_form(&fields)
+    };
     match challenge.answer(state.clock.now_ms(), &state.timeouts, answer) {
         Ok(()) if challenge.phase == Phase::Decided => {
             match results::finish(&state, challenge, revision).await {
-                Ok(Some(done)) => hand_back(&done),
+                Ok(Some(done)) => hand_back(&state, &done),
                 Ok(None) => current(&state, &id).await,
                 Err(e) => failure(&e),
             }

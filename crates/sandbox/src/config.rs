@@ -137,6 +137,9 @@ pub struct CardSection {
     pub outcome: String,
     pub description: String,
     pub otp: Option<String>,
+    /// SPC cards: register the shipped software authenticator's test credential.
+    #[serde(default)]
+    pub spc_test_credential: bool,
 }
 
 /// The common name on the sandbox ACS's TLS certificate.
@@ -144,9 +147,6 @@ pub const SANDBOX_ACS_IDENTITY: &str = "threeds ACS";
 
 /// The outcome name of a card in no range.
 pub const NOT_ENROLLED: &str = "not-enrolled";
-
-/// Outcomes named by the project that later work implements.
-const LATER: [&str; 1] = ["spc"];
 
 impl Ecosystem {
     /// The shipped default.
@@ -261,6 +261,12 @@ impl Ecosystem {
                 let own_range = scheme.ranges.iter().any(|r| {
                     PanRange::new(&r.start, &r.end).is_some_and(|r| r.contains(&card.pan))
                 });
+                if card.spc_test_credential && card.outcome != Outcome::Spc.name() {
+                    return Err((
+                        at(".spc_test_credential"),
+                        "only a card with outcome spc can have the SPC test credential".into(),
+                    ));
+                }
                 match card.outcome.as_str() {
                     NOT_ENROLLED if in_range => {
                         return Err((
@@ -276,9 +282,6 @@ impl Ecosystem {
                                 format!("not in any card range of scheme {}", scheme.name),
                             ));
                         }
-                    }
-                    outcome if LATER.contains(&outcome) => {
-                        return Err((at(".outcome"), format!("{outcome} is not implemented yet")));
                     }
                     outcome => {
                         return Err((
@@ -358,6 +361,7 @@ impl Ecosystem {
                     pan: c.pan.clone(),
                     description: c.description.clone(),
                     otp: c.otp.clone(),
+                    spc_test_credential: c.spc_test_credential,
                 })
             })
             .collect();
@@ -410,7 +414,10 @@ impl Ecosystem {
             .flat_map(|s| {
                 s.cards.iter().map(|c| {
                     let outcome = Outcome::from_name(&c.outcome);
-                    let otp_card = matches!(outcome, Some(Outcome::Challenge | Outcome::Decoupled));
+                    let otp_card = matches!(
+                        outcome,
+                        Some(Outcome::Challenge | Outcome::Decoupled | Outcome::Spc)
+                    );
                     crate::TestCard {
                         pan: c.pan.clone(),
                         scheme: s.name.clone(),
@@ -481,10 +488,16 @@ mod tests {
         let (at, why) = error_at("pan = \"4000000000001000\"", "pan = \"4000000000001001\"");
         assert_eq!(at, "schemes[0].cards[0].pan");
         assert!(why.contains("Luhn"), "{why}");
-        let (at, why) = error_at("outcome = \"frictionless-A\"", "outcome = \"spc\"");
+        let (at, why) = error_at(
+            "outcome = \"frictionless-A\"",
+            "outcome = \"frictionless-A\"\nspc_test_credential = true",
+        );
         assert_eq!(
             (at.as_str(), why.as_str()),
-            ("schemes[0].cards[1].outcome", "spc is not implemented yet")
+            (
+                "schemes[0].cards[1].spc_test_credential",
+                "only a card with outcome spc can have the SPC test credential"
+            )
         );
         let (at, _) = error_at("outcome = \"frictionless-A\"", "outcome = \"magic\"");
         assert_eq!(at, "schemes[0].cards[1].outcome");
@@ -503,7 +516,7 @@ mod tests {
         assert!(why.contains("scheme beta"), "{why}");
         let (at, _) = error_at("pan = \"4242424242424242\"", "pan = \"4000000000099996\"");
         assert_eq!(
-            at, "schemes[0].cards[12].pan",
+            at, "schemes[0].cards[14].pan",
             "a not-enrolled card inside a range"
         );
         let (at, why) = error_at("pan = \"5200000000001005\"", "pan = \"4000000000001000\"");
@@ -559,7 +572,7 @@ mod tests {
         );
         assert_eq!(
             issuer.cards.len(),
-            24,
+            28,
             "not-enrolled cards are not the ACS's"
         );
         let spec = e.pki_spec();

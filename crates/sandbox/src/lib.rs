@@ -409,6 +409,7 @@ impl Sandbox {
                 signers.insert(scheme.directory_server_id.clone(), signer);
             }
             acs_state.signers = Arc::new(signers);
+            acs::spc::enrol_test_credentials(&acs_state).await?;
             let identity = layout.tls_identity("acs");
             let client_tls = tls::client_config(&root, Some(&identity))?;
             acs_state.ds_client = Some(Client::new(&client_tls, config.timeouts).map_err(setup)?);

@@ -478,7 +478,7 @@ fn config_prints_an_editable_file_that_cards_reads_back() {
     // A user adds a card to the first scheme.
     let mut text = String::from_utf8(out.stdout).expect("utf-8");
     text.push_str(
-        "\n[[schemes.cards]]\npan = \"5200000000013000\"\noutcome = \"frictionless-N\"\ndescription = \"mine\"\n",
+        "\n[[schemes.cards]]\npan = \"5200000000020005\"\noutcome = \"frictionless-N\"\ndescription = \"mine\"\n",
     );
     std::fs::write(&file, &text).expect("write");
     let out = threeds(
@@ -497,17 +497,17 @@ fn config_prints_an_editable_file_that_cards_reads_back() {
             .as_array()
             .expect("array")
             .iter()
-            .any(|c| c["pan"] == "5200000000013000" && c["scheme"] == "beta"),
+            .any(|c| c["pan"] == "5200000000020005" && c["scheme"] == "beta"),
         "the card lands in the last scheme declared: {cards}"
     );
     // A mistake is one line naming the file and the place; exit 2.
-    std::fs::write(&file, text.replace("5200000000013000", "5200000000013001")).expect("write");
+    std::fs::write(&file, text.replace("5200000000020005", "5200000000020006")).expect("write");
     let out = threeds(&["cards", "--config", &file.display().to_string()], None);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("my.toml: schemes[1].cards[13].pan: not a card number"),
+        err.contains("my.toml: schemes[1].cards[15].pan: not a card number"),
         "{err}"
     );
 }

@@ -73,6 +73,25 @@ pub fn auto_post(
     )
 }
 
+/// A JSON value to embed in a `<script type="application/json">` element (no `</`).
+pub fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace("</", "<\\/")
+}
+
+/// The page script both SPC callers share (the merchant's page for an ARes `S`, the
+/// ACS's challenge page): `spcRequest(d)` builds the `PaymentRequest` from
+/// `{challenge, credentialIds, rpId, payeeName, payeeOrigin, timeout, displayName, icon,
+/// value, currency}` (the names of `spcTransData`), and `spcCredentialJson(c)` /
+/// `spcRegistrationJson(c)` serialise a `PublicKeyCredential` as the sandbox's
+/// endpoints take it (binary members base64url without padding).
+pub const SPC_SCRIPT: &str = r#"<script>
+function spcB64(buf){var a=new Uint8Array(buf),s="";for(var i=0;i<a.length;i++)s+=String.fromCharCode(a[i]);return btoa(s).replace(/\+/g,"-").replace(/\//g,"_").replace(/=+$/,"");}
+function spcUnB64(t){t=t.replace(/-/g,"+").replace(/_/g,"/");while(t.length%4)t+="=";var s=atob(t),a=new Uint8Array(s.length);for(var i=0;i<s.length;i++)a[i]=s.charCodeAt(i);return a.buffer;}
+function spcRequest(d){var data={credentialIds:d.credentialIds.map(spcUnB64),challenge:spcUnB64(d.challenge),rpId:d.rpId,timeout:d.timeout,instrument:{displayName:d.displayName,icon:d.icon}};if(d.payeeName)data.payeeName=d.payeeName;if(d.payeeOrigin)data.payeeOrigin=d.payeeOrigin;return new PaymentRequest([{supportedMethods:"secure-payment-confirmation",data:data}],{total:{label:"Total",amount:{currency:d.currency,value:d.value}}});}
+function spcCredentialJson(c){var r=c.response;return {id:c.id,rawId:spcB64(c.rawId),type:c.type,authenticatorAttachment:c.authenticatorAttachment,response:{authenticatorData:spcB64(r.authenticatorData),clientDataJSON:spcB64(r.clientDataJSON),signature:spcB64(r.signature),userHandle:r.userHandle?spcB64(r.userHandle):null},clientExtensionResults:c.getClientExtensionResults()};}
+function spcRegistrationJson(c){var r=c.response;return {id:c.id,rawId:spcB64(c.rawId),type:c.type,authenticatorAttachment:c.authenticatorAttachment,response:{clientDataJSON:spcB64(r.clientDataJSON),attestationObject:spcB64(r.attestationObject)},clientExtensionResults:c.getClientExtensionResults()};}
+</script>"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
