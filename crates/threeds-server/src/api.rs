@@ -22,12 +22,13 @@ pub fn app(state: ServerState) -> Router {
     Router::new()
         .route("/v1/preauth", post(preauth))
         .route("/v1/auth", post(auth))
+        .route("/v1/auth/{id}/spc", post(crate::spc::second_auth))
         .route("/v1/postauth/{id}", get(postauth))
         .route("/rreq", post(crate::results::rreq))
         .with_state(state)
 }
 
-fn reply(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -37,7 +38,7 @@ fn reply(status: StatusCode, body: &Value) -> Response {
 }
 
 /// An `Erro`-shaped answer from the 3DS Server (component S).
-fn erro(
+pub(crate) fn erro(
     status: StatusCode,
     code: ErrorCode,
     detail: &str,
@@ -48,13 +49,13 @@ fn erro(
     erro_reply(status, &erro)
 }
 
-fn erro_reply(status: StatusCode, erro: &Erro) -> Response {
+pub(crate) fn erro_reply(status: StatusCode, erro: &Erro) -> Response {
     let body: Value = serde_json::from_slice(&erro.to_json()).unwrap_or(Value::Null);
     reply(status, &body)
 }
 
 /// The request body as a JSON object, or why it is not one.
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("the request body must be a JSON object".into()),
@@ -62,7 +63,7 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn bad_body(why: &str) -> Response {
+pub(crate) fn bad_body(why: &str) -> Response {
     erro(
         StatusCode::BAD_REQUEST,
         ErrorCode::MessageInvalid,
@@ -73,7 +74,7 @@ fn bad_body(why: &str) -> Response {
 }
 
 /// The store failed: the request is not lost silently, the requestor is told to retry.
-fn unavailable(e: &store::StoreError) -> Response {
+pub(crate) fn unavailable(e: &store::StoreError) -> Response {
     erro(
         StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::TransientSystemFailure,
@@ -255,6 +256,49 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         }
     };
 
+    send_areq(
+        &state,
+        fields,
+        &Sending {
+            trans_id: &trans_id,
+            pan: &pan,
+            directory_server_id: &ds.directory_server_id,
+            ds_url: &ds.url,
+            version,
+            window_size: &window_size,
+            prior_trans_id: None,
+        },
+    )
+    .await
+}
+
+/// What [`send_areq`] needs besides the requestor's elements.
+pub(crate) struct Sending<'a> {
+    pub trans_id: &'a str,
+    pub pan: &'a str,
+    pub directory_server_id: &'a str,
+    pub ds_url: &'a str,
+    pub version: MessageVersion,
+    /// `challengeWindowSize` for a browser challenge's CReq.
+    pub window_size: &'a str,
+    /// The authentication this one continues (SPC).
+    pub prior_trans_id: Option<&'a str>,
+}
+
+/// Completes the AReq with the 3DS Server's elements, checks it as the DS will, sends
+/// it, records the ARes, and answers the requestor.
+pub(crate) async fn send_areq(
+    state: &ServerState,
+    mut fields: Map<String, Value>,
+    sending: &Sending<'_>,
+) -> Response {
+    let Sending {
+        trans_id,
+        pan,
+        version,
+        window_size,
+        ..
+    } = *sending;
     // The 3DS Server's own elements; the requestor's identity if it sent none.
     let config = &state.config;
     let mut put = |name: &str, value: Value| {
@@ -275,7 +319,8 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             .entry(name.to_owned())
             .or_insert_with(|| json!(default));
     }
-    let wire = serde_json::to_vec(&Value::Object(fields)).unwrap_or_default();
+    let request = Value::Object(fields);
+    let wire = serde_json::to_vec(&request).unwrap_or_default();
 
     // Check it as the DS will; a bad request is the requestor's to fix (400, from S).
     let areq = match Validator::new(Role::DirectoryServer).validate(&wire, &Context::default()) {
@@ -290,38 +335,57 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     let begun = state
         .store
         .begin_server_transaction(&NewServerTransaction {
-            three_ds_server_trans_id: &trans_id,
-            pan: &pan,
-            directory_server_id: &ds.directory_server_id,
+            three_ds_server_trans_id: trans_id,
+            pan,
+            directory_server_id: sending.directory_server_id,
             message_version: Some(version.as_str()),
             device_channel: code("deviceChannel"),
             message_category: code("messageCategory"),
-            prior_trans_id: None,
+            prior_trans_id: sending.prior_trans_id,
         })
         .await;
     if let Err(e) = begun {
         return unavailable(&e);
     }
     let validator = Validator::new(Role::ThreeDsServer);
-    let ares =
-        match transport::exchange(&state.ds_client, &ds.url, &areq, &validator, "the DS").await {
-            Ok(ares) => ares,
-            Err(erro) => return erro_reply(StatusCode::BAD_GATEWAY, &erro),
-        };
+    let ares = match transport::exchange(
+        &state.ds_client,
+        sending.ds_url,
+        &areq,
+        &validator,
+        "the DS",
+    )
+    .await
+    {
+        Ok(ares) => ares,
+        Err(erro) => return erro_reply(StatusCode::BAD_GATEWAY, &erro),
+    };
     let ares_json = serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null);
-    let status = match ares_json.get("transStatus").and_then(Value::as_str) {
-        Some("C" | "D" | "S") => Status::Pending,
+    // `S` is final for this transaction: SPC's result comes in a second one.
+    let trans_status = ares_json.get("transStatus").and_then(Value::as_str);
+    let status = match trans_status {
+        Some("C" | "D") => Status::Pending,
         _ => Status::Final,
     };
+    if trans_status == Some("S") {
+        let mut kept = request;
+        kept["challengeWindowSize"] = json!(window_size);
+        if let Err(e) = state.store.keep_server_request(trans_id, &kept).await {
+            return unavailable(&e);
+        }
+    }
     if let Err(e) = state
         .store
-        .record_server_result(&trans_id, status, Source::ARes, &ares_json)
+        .record_server_result(trans_id, status, Source::ARes, &ares_json)
         .await
     {
         return unavailable(&e);
     }
     let mut answer = json!({ "threeDSServerTransID": trans_id, "ares": ares_json });
-    if let Some(challenge) = browser_challenge(&ares_json, &window_size) {
+    if let Some(prior) = sending.prior_trans_id {
+        answer["priorThreeDSServerTransID"] = json!(prior);
+    }
+    if let Some(challenge) = browser_challenge(&ares_json, window_size) {
         answer["challenge"] = challenge;
     }
     reply(StatusCode::OK, &answer)
@@ -379,6 +443,7 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
         "challengeCancel",
         "eci",
         "authenticationValue",
+        "authenticationMethod",
         "acsTransID",
         "dsTransID",
         "messageVersion",
@@ -388,5 +453,13 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
         }
     }
     answer["source"] = json!(source.as_str());
+    if let Some(prior) = &tx.prior_trans_id {
+        answer["priorThreeDSServerTransID"] = json!(prior);
+    }
+    match state.store.continued_by(&id).await {
+        Ok(Some(next)) => answer["continuedBy"] = json!(next),
+        Ok(None) => {}
+        Err(e) => return unavailable(&e),
+    }
     reply(StatusCode::OK, &answer)
 }

@@ -16,6 +16,7 @@
 
 mod api;
 mod results;
+mod spc;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -63,6 +63,37 @@ impl Site {
         }
     }
 
+    /// A JSON POST (what a page's script sends).
+    #[allow(dead_code, reason = "not every test binary uses it")]
+    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Page {
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        Page {
+            status: response.status().as_u16(),
+            html: response.text().await.expect("body"),
+        }
+    }
+
+    #[allow(dead_code, reason = "not every test binary uses it")]
+    pub async fn delete(&self, url: &str) -> Page {
+        let response = self
+            .http
+            .delete(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
+        Page {
+            status: response.status().as_u16(),
+            html: response.text().await.expect("body"),
+        }
+    }
+
     pub async fn get(&self, url: &str) -> Page {
         let response = self
             .http
