@@ -76,6 +76,8 @@ struct Checkout {
     method_notified: bool,
     cardholder_info: Option<String>,
     browser_said: Option<String>,
+    /// `challengeWindowSize` for the challenge frame.
+    window_size: String,
     /// What the shop sent that the result page shows (`threeDSCompInd`, …).
     sent: Vec<(&'static str, String)>,
 }
@@ -120,6 +122,7 @@ pub fn app(state: MerchantState) -> Router {
         .route("/checkout", post(checkout))
         .route("/3ds-method/done", post(method_done))
         .route("/authenticate/{id}", post(authenticate))
+        .route("/spc/{id}", post(spc_done))
         .route("/notify", post(notify))
         .route("/result/{id}", get(result))
         .with_state(state)
@@ -204,6 +207,7 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
         window_size: pick("windowSize", &["01", "02", "03", "04", "05"], "03"),
         decoupled_minutes: (get("decoupled") == "on")
             .then(|| get("decMaxTime").parse().unwrap_or(5)),
+        spc: get("useSpc") == "on",
     };
     let notify = format!("{}/3ds-method/done", state.config.url);
     let preauth =
@@ -263,6 +267,7 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
                 cardholder_info: None,
                 browser_said: None,
                 sent: Vec::new(),
+                window_size: String::new(),
             },
         );
     let method = method.as_ref().map(|(u, d)| (u.as_str(), d.as_str()));
@@ -343,6 +348,7 @@ async fn authenticate(
             screen_width: get("screenWidth"),
             tz: get("tz"),
         }),
+        spc_available: get("spcAvailable") == "true",
     };
     let notification_url = format!("{}/notify", state.config.url);
     let body = request::auth_request(
@@ -363,7 +369,14 @@ async fn authenticate(
             browser.script.is_some().to_string(),
         ),
     ];
-    state.with(&id, |c| c.sent = sent);
+    state.with(&id, |c| {
+        c.sent = sent;
+        c.window_size = body
+            .get("challengeWindowSize")
+            .and_then(Value::as_str)
+            .unwrap_or("03")
+            .to_owned();
+    });
     let (status, answer) = match call(&state, "/v1/auth", Some(&body)).await {
         Ok(answer) => answer,
         Err(why) => {
@@ -373,13 +386,19 @@ async fn authenticate(
             );
         }
     };
+    next_step(&state, &id, status, &answer)
+}
+
+/// What the shop shows after `/v1/auth` (or the second, SPC, authentication) for the
+/// transaction `id`.
+fn next_step(state: &MerchantState, id: &str, status: u16, answer: &Value) -> Response {
     if status != 200 {
         return shown(
             StatusCode::BAD_GATEWAY,
             pages::problem(
                 "The payment could not be authenticated",
                 "the 3DS Server refused the authentication",
-                Some(&answer),
+                Some(answer),
             ),
         );
     }
@@ -394,19 +413,40 @@ async fn authenticate(
                     pages::problem(
                         "The payment could not be authenticated",
                         "the ARes asks for a challenge the 3DS Server gave no CReq for",
-                        Some(&answer),
+                        Some(answer),
                     ),
                 );
             };
-            let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&id);
-            let window = body
-                .get("challengeWindowSize")
-                .and_then(Value::as_str)
-                .unwrap_or("03");
+            let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id);
+            let window = state
+                .with(id, |c| c.window_size.clone())
+                .unwrap_or_default();
             shown(
                 StatusCode::OK,
-                pages::challenge(acs_url, creq, &session, window),
+                pages::challenge(acs_url, creq, &session, &window),
             )
+        }
+        Some("S") => {
+            let Some(mut request) = ares.get("spcTransData").cloned() else {
+                return shown(
+                    StatusCode::BAD_GATEWAY,
+                    pages::problem(
+                        "The payment could not be authenticated",
+                        "the ARes asks for SPC but carries no spcTransData",
+                        Some(answer),
+                    ),
+                );
+            };
+            let list = ares.get("webAuthnCredList").and_then(|l| l.get(0));
+            request["credentialIds"] = list
+                .and_then(|l| l.get("credentialIds"))
+                .cloned()
+                .unwrap_or(json!([]));
+            request["rpId"] = list
+                .and_then(|l| l.get("rpID"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            shown(StatusCode::OK, pages::spc(id, &request))
         }
         Some("D") => {
             let info = match ares.get("cardholderInfo") {
@@ -417,11 +457,74 @@ async fn authenticate(
                     .map(str::to_owned),
                 None => None,
             };
-            state.with(&id, |c| c.cardholder_info = info);
+            state.with(id, |c| c.cardholder_info = info);
             Redirect::to(&format!("/result/{id}")).into_response()
         }
         _ => Redirect::to(&format!("/result/{id}")).into_response(),
     }
+}
+
+/// The SPC page's outcome: the assertion, or why there is none (`spcIncompInd`: 02 the
+/// cardholder cancelled, 03 timed out, 01 otherwise). The second authentication is a
+/// new transaction; the shop follows it under its own id.
+async fn spc_done(
+    State(state): State<MerchantState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form(&body);
+    let assertion = fields
+        .get("assertion")
+        .filter(|a| !a.is_empty())
+        .and_then(|a| serde_json::from_str::<Value>(a).ok());
+    let request = match assertion {
+        Some(assertion) => json!({ "assertion": assertion }),
+        None => {
+            let code = match fields.get("error").map(String::as_str) {
+                Some("AbortError") => "02",
+                Some("TimeoutError") => "03",
+                _ => "01",
+            };
+            json!({ "spcIncompInd": code })
+        }
+    };
+    let Some((sent, window_size)) = state.with(&id, |c| (c.sent.clone(), c.window_size.clone()))
+    else {
+        return shown(
+            StatusCode::NOT_FOUND,
+            pages::problem("This checkout is over", "start again from the shop", None),
+        );
+    };
+    let (status, answer) = match call(&state, &format!("/v1/auth/{id}/spc"), Some(&request)).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_GATEWAY,
+                pages::problem("The payment could not be authenticated", &why, None),
+            );
+        }
+    };
+    let next = answer
+        .get("threeDSServerTransID")
+        .and_then(Value::as_str)
+        .unwrap_or(&id)
+        .to_owned();
+    state
+        .checkouts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(next.clone())
+        .or_insert_with(|| Checkout {
+            order: None,
+            version: "2.3.1".into(),
+            has_method: false,
+            method_notified: false,
+            cardholder_info: None,
+            browser_said: None,
+            sent,
+            window_size,
+        });
+    next_step(&state, &next, status, &answer)
 }
 
 async fn notify(State(state): State<MerchantState>, body: Bytes) -> Response {

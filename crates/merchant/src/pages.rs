@@ -95,6 +95,7 @@ pub(crate) fn shop(error: Option<&str>, test_cards: &[(String, String)]) -> Stri
 {version}{challenge}{window}
 <label><input type="checkbox" id="decoupled" name="decoupled" value="on"> Accept decoupled authentication (banking app)</label>
 <label for="dec-max-time">Decoupled: minutes to wait</label><input id="dec-max-time" name="decMaxTime" value="5" inputmode="numeric">
+<label><input type="checkbox" id="use-spc" name="useSpc" value="on"> Offer Secure Payment Confirmation when the browser supports it (2.3.1)</label>
 </details>
 <button type="submit" id="pay">Pay</button></form>{cards}</section></div>"#,
         currency = select(
@@ -163,7 +164,7 @@ pub(crate) fn verifying(id: &str, method: Option<(&str, &str)>, method_timeout_m
     let has_method = if method.is_some() { "true" } else { "false" };
     let body = format!(
         r#"<section class="box"><h1 id="verifying">Verifying your card…</h1><p class="muted">Your bank may ask you to confirm the payment.</p>{frame}
-<form id="auth-form" method="post" action="/authenticate/{id}"><input type="hidden" name="js" value="true"><input type="hidden" name="language"><input type="hidden" name="colorDepth"><input type="hidden" name="screenHeight"><input type="hidden" name="screenWidth"><input type="hidden" name="tz"></form>
+<form id="auth-form" method="post" action="/authenticate/{id}"><input type="hidden" name="js" value="true"><input type="hidden" name="language"><input type="hidden" name="colorDepth"><input type="hidden" name="screenHeight"><input type="hidden" name="screenWidth"><input type="hidden" name="tz"><input type="hidden" name="spcAvailable" value="false"></form>
 <noscript><form method="post" action="/authenticate/{id}"><input type="hidden" name="js" value="false"><p>JavaScript is off: continue to authenticate without it.</p><button type="submit" id="continue">Continue</button></form></noscript>
 <script>
 (function(){{
@@ -173,6 +174,7 @@ pub(crate) fn verifying(id: &str, method: Option<(&str, &str)>, method_timeout_m
   f.screenHeight.value=String(screen.height);
   f.screenWidth.value=String(screen.width);
   f.tz.value=String(new Date().getTimezoneOffset());
+  f.spcAvailable.value=String(typeof window.PaymentRequest!=="undefined");
   function go(){{ if(!sent){{ sent=true; f.submit(); }} }}
   if({has_method}){{
     window.addEventListener("message",function(e){{ if(e.origin===location.origin&&e.data==="threeds-method-done"){{ go(); }} }});
@@ -238,6 +240,22 @@ pub(crate) fn challenge(
         ),
         "",
     )
+}
+
+/// An ARes `S`: the shop's page runs Secure Payment Confirmation with what the ACS
+/// sent (`spcTransData`, `webAuthnCredList`) and posts the outcome to `/spc/{id}`.
+pub(crate) fn spc(id: &str, request: &Value) -> String {
+    let body = format!(
+        r#"<section class="box"><h1>Confirm with your bank</h1><p>Your bank lets you confirm this payment with this device.</p><script type="application/json" id="spc-request">{request}</script><form id="spc-form" method="post" action="/spc/{id}"><input type="hidden" name="assertion" id="spc-assertion"><input type="hidden" name="error" id="spc-error"></form><button type="button" id="spc-pay">Confirm the payment</button><p class="muted" id="spc-state" role="status"></p>{script}<script>
+(function(){{var f=document.getElementById("spc-form");function fail(n){{document.getElementById("spc-error").value=n;f.submit();}}
+document.getElementById("spc-pay").addEventListener("click",function(){{var d=JSON.parse(document.getElementById("spc-request").textContent),r;document.getElementById("spc-state").textContent="Waiting for your confirmation…";if(!window.PaymentRequest){{fail("NotSupportedError");return;}}try{{r=spcRequest(d);}}catch(e){{fail(e.name||"NotSupportedError");return;}}
+r.show().then(function(resp){{return resp.complete("success").then(function(){{document.getElementById("spc-assertion").value=JSON.stringify(spcCredentialJson(resp.details));f.submit();}});}}).catch(function(e){{fail(e.name||"Error");}});}});}})();
+</script></section>"#,
+        request = transport::html::script_json(request),
+        id = escape(id),
+        script = transport::html::SPC_SCRIPT,
+    );
+    page("Confirm with your bank", &body, "")
 }
 
 /// The `notificationURL` page: leaves the challenge frame for the result page.

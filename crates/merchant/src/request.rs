@@ -22,6 +22,8 @@ pub struct Order {
     pub window_size: String,
     /// Accept decoupled authentication, with this many minutes (`threeDSRequestorDecMaxTime`).
     pub decoupled_minutes: Option<u32>,
+    /// The tester enabled Secure Payment Confirmation.
+    pub spc: bool,
 }
 
 /// Whether the 3DS Method ran (`threeDSCompInd`).
@@ -55,6 +57,8 @@ pub struct Browser {
     pub accept_language: String,
     /// Only when JavaScript ran: language, colour depth, screen height and width, TZ.
     pub script: Option<ScriptFacts>,
+    /// The page found the Payment Request API (Secure Payment Confirmation may run).
+    pub spc_available: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,10 +168,22 @@ pub fn auth_request(
         body["acquirerCountryCode"] = json!(shop.country);
         body["acquirerCountryCodeSource"] = json!("01");
     }
+    if version == "2.3.1" && order.spc && browser.spc_available {
+        body["threeDSRequestorSpcSupport"] = json!("Y");
+        body["payeeOrigin"] = json!(payee_origin(notification_url));
+    }
     if let Some(forced) = &order.version {
         body["messageVersion"] = json!(forced);
     }
     body
+}
+
+/// The shop's origin (`payeeOrigin`), from one of its URLs.
+fn payee_origin(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+        None => url.to_owned(),
+    }
 }
 
 fn non_empty<'a>(value: &'a str, default: &'a str) -> &'a str {
@@ -221,6 +237,7 @@ mod tests {
             challenge_ind: "01".into(),
             window_size: "03".into(),
             decoupled_minutes: Some(5),
+            spc: false,
         }
     }
 
@@ -251,6 +268,7 @@ mod tests {
             user_agent: "UA".into(),
             accept_language: "fr-FR".into(),
             script: None,
+            spc_available: false,
         };
         let b = |v| {
             auth_request(
