@@ -104,9 +104,9 @@ fn spc_offer(c: &Challenge, action: &str) -> Option<String> {
     });
     Some(format!(
         r#"<p>Confirm this payment with this device: no code needed.</p><script type="application/json" id="spc-request">{request}</script><form method="post" action="{action}" id="spc-form"><input type="hidden" name="action" id="spc-action" value="spc"><input type="hidden" name="assertion" id="spc-assertion"><input type="hidden" name="error" id="spc-error"><div class="actions"><button type="button" id="spc-confirm">Confirm with this device</button><button type="submit" class="secondary" id="spc-other" onclick="document.getElementById('spc-action').value='spc-failed';document.getElementById('spc-error').value='chose-otp';">Use a one-time code instead</button></div></form>{SPC_SCRIPT}<script>
-(function(){{var f=document.getElementById("spc-form");function fail(n){{document.getElementById("spc-action").value="spc-failed";document.getElementById("spc-error").value=n;f.submit();}}
+(function(){{var f=document.getElementById("spc-form"),sent=false;function send(){{if(!sent){{sent=true;f.submit();}}}}function fail(n){{if(sent)return;document.getElementById("spc-action").value="spc-failed";document.getElementById("spc-error").value=n;send();}}
 document.getElementById("spc-confirm").addEventListener("click",function(){{var d=JSON.parse(document.getElementById("spc-request").textContent),r;if(!window.PaymentRequest){{fail("NotSupportedError");return;}}try{{r=spcRequest(d);}}catch(e){{fail(e.name||"NotSupportedError");return;}}
-r.show().then(function(resp){{return resp.complete("success").then(function(){{document.getElementById("spc-assertion").value=JSON.stringify(spcCredentialJson(resp.details));f.submit();}});}}).catch(function(e){{fail(e.name||"Error");}});}});}})();
+r.show().then(function(resp){{return resp.complete("success").then(function(){{document.getElementById("spc-assertion").value=JSON.stringify(spcCredentialJson(resp.details));send();}});}}).catch(function(e){{fail(e.name||"Error");}});}});}})();
 </script>"#,
         request = script_json(&request),
     ))

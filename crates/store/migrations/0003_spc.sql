@@ -32,5 +32,6 @@ CREATE TABLE spc_offers (
 -- the second from it.
 ALTER TABLE server_transactions ADD COLUMN prior_trans_id TEXT;
 ALTER TABLE server_transactions ADD COLUMN request_sealed BLOB;
-CREATE INDEX server_transactions_prior ON server_transactions (prior_trans_id)
+-- One continuation per SPC authentication, even when two requests race.
+CREATE UNIQUE INDEX server_transactions_one_continuation ON server_transactions (prior_trans_id)
     WHERE prior_trans_id IS NOT NULL;

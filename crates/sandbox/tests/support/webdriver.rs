@@ -29,6 +29,45 @@ pub struct Element(String);
 impl Browser {
     /// Starts chromedriver and a headless Chromium (JavaScript on or off).
     pub async fn start(javascript: bool) -> Browser {
+        Browser::start_with(javascript, &[]).await
+    }
+
+    /// With Secure Payment Confirmation on (off by default on Linux) and a virtual
+    /// platform authenticator with user verification.
+    #[allow(dead_code, reason = "not every test binary uses it")]
+    pub async fn start_with_spc() -> Browser {
+        let browser = Browser::start_with(
+            true,
+            &["--enable-features=SecurePaymentConfirmationBrowser"],
+        )
+        .await;
+        browser
+            .call(
+                "POST",
+                "/webauthn/authenticator",
+                Some(json!({
+                    "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                    "hasUserVerification": true, "isUserVerified": true,
+                })),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no virtual authenticator: {e}"));
+        browser
+    }
+
+    /// How the SPC dialog answers: `autoAccept`, `autoReject`, `autoOptOut`, …
+    #[allow(dead_code, reason = "not every test binary uses it")]
+    pub async fn spc_mode(&self, mode: &str) {
+        self.call(
+            "POST",
+            "/secure-payment-confirmation/set-mode",
+            Some(json!({ "mode": mode })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("SPC mode {mode}: {e}"));
+    }
+
+    async fn start_with(javascript: bool, extra: &[&str]) -> Browser {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
             probe.local_addr().expect("address").port()
@@ -64,6 +103,12 @@ impl Browser {
                 format!("--user-data-dir={}", profile.display()),
             ],
         });
+        for arg in extra {
+            options["args"]
+                .as_array_mut()
+                .expect("args")
+                .push(json!(arg));
+        }
         if !javascript {
             options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }
