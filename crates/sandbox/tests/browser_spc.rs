@@ -1,6 +1,11 @@
 //! Secure Payment Confirmation in a real headless Chromium (SPC enabled, a virtual
-//! platform authenticator): a device registered on the ACS's page, in the challenge
-//! frame, after an OTP challenge; Chromium's registration goes through our verifier.
+//! platform authenticator, the SPC dialog answered by WebDriver's `set-mode`), one
+//! browser through six purchases: a device registered on the ACS's page after an OTP
+//! challenge; a requestor-initiated SPC purchase (two linked authentications); an
+//! ACS-initiated one in the challenge frame; a rejected dialog falling back to the
+//! OTP; a card whose credential is not in this browser; and this browser's credential
+//! offered for another card, refused by the ACS. Chromium's own registration and
+//! assertions go through our verifier.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,12 +21,12 @@ use support::site::Site;
 use support::webdriver::Browser;
 
 const FRESH: &str = "4000000000013005";
+const ENROLLED_ELSEWHERE: &str = "4000000000014003";
 
 struct Shop {
     sandbox: Sandbox,
     browser: Browser,
     site: Site,
-    #[allow(dead_code, reason = "for the flows not yet passing in Chromium")]
     requestor: transport::Client,
     _dirs: tempfile::TempDir,
 }
@@ -55,7 +60,6 @@ impl Shop {
         )
     }
 
-    #[allow(dead_code, reason = "for the flows not yet passing in Chromium")]
     async fn postauth(&self, id: &str) -> Value {
         support::final_result(
             &self.requestor,
@@ -80,7 +84,7 @@ impl Shop {
 }
 
 #[tokio::test]
-async fn a_device_registers_for_spc_on_the_acs_page_after_an_otp_challenge() {
+async fn registration_both_flows_and_the_refusals_in_chromium() {
     let dirs = tempfile::tempdir().unwrap();
     let config = support::config_in(dirs.path());
     let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
@@ -107,10 +111,79 @@ async fn a_device_registers_for_spc_on_the_acs_page_after_an_otp_challenge() {
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["algorithm"], "ES256");
 
-    // Not yet passing in Chromium, so not run here (see issue 6's note): the
-    // requestor-initiated purchase, the ACS-initiated one, autoReject → spcIncompInd,
-    // and a credential not in this browser. The same flows pass headless
-    // (`tests/spc.rs`) with the software authenticator.
+    // 2. Requestor-initiated: S, the shop's page runs SPC, the second AReq ends Y.
+    b.spc_mode("autoAccept").await;
+    s.pay(FRESH, true).await;
+    b.click("#spc-pay").await;
+    let (status, source, id) = s.outcome().await;
+    assert_eq!((status.as_str(), source.as_str()), ("Y", "ARes"));
+    let second = s.postauth(&id).await;
+    let first = second["priorThreeDSServerTransID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = s.postauth(&first).await;
+    assert_eq!(first["transStatus"], "S");
+    assert_eq!(first["continuedBy"], json!(id));
+
+    // 3. ACS-initiated: SPC on the challenge page, the RReq says method 14.
+    s.pay(FRESH, false).await;
+    b.enter_frame("#challenge-frame").await;
+    b.click("#spc-confirm").await;
+    let (status, source, id) = s.outcome().await;
+    assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
+    assert_eq!(s.postauth(&id).await["authenticationMethod"], json!(["14"]));
+
+    // 4. The cardholder rejects the dialog: spcIncompInd, then the OTP challenge.
+    b.spc_mode("autoReject").await;
+    s.pay(FRESH, true).await;
+    b.click("#spc-pay").await;
+    b.enter_frame("#challenge-frame").await;
+    b.type_into("#otp", "123456").await;
+    b.click("#submit").await;
+    // The ACS offers to register this device again; not now.
+    b.click("#spc-skip").await;
+    let (status, source, id) = s.outcome().await;
+    assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
+    assert_eq!(s.postauth(&id).await["authenticationMethod"], json!(["02"]));
+
+    // 5. A card whose only credential is not in this browser: SPC cannot run, the
+    //    fallback challenge follows.
+    b.spc_mode("autoAccept").await;
+    s.pay(ENROLLED_ELSEWHERE, true).await;
+    b.click("#spc-pay").await;
+    b.enter_frame("#challenge-frame").await;
+    b.type_into("#otp", "123456").await;
+    b.click("#submit").await;
+    b.click("#spc-skip").await;
+    let (status, source, _) = s.outcome().await;
+    assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
+
+    // 6. A page that offers this browser's credential (registered for another card):
+    //    Chromium signs, the ACS refuses the credential as not the card's, and the
+    //    fallback challenge follows.
+    let ours = listed[0]["credentialId"].as_str().unwrap().to_owned();
+    s.pay(ENROLLED_ELSEWHERE, true).await;
+    b.run(
+        r#"var e=document.getElementById("spc-request"),d=JSON.parse(e.textContent);
+           d.credentialIds=[arguments[0]];e.textContent=JSON.stringify(d);return true;"#,
+        json!([ours]),
+    )
+    .await;
+    b.click("#spc-pay").await;
+    b.enter_frame("#challenge-frame").await;
+    b.type_into("#otp", "123456").await;
+    b.click("#submit").await;
+    b.click("#spc-skip").await;
+    let (status, source, id) = s.outcome().await;
+    assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
+    let fallback = s.postauth(&id).await;
+    let refused = s
+        .postauth(fallback["priorThreeDSServerTransID"].as_str().unwrap())
+        .await;
+    assert_eq!(refused["transStatus"], "S");
+    assert_eq!(s.credentials(FRESH).await.len(), 1);
+
     drop(s.browser);
     s.sandbox.shutdown().await;
 }
