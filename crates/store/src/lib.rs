@@ -70,6 +70,13 @@ pub enum StoreError {
     Corrupt(String, String),
 }
 
+impl StoreError {
+    /// Whether the write broke a uniqueness rule (the record it would make exists).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 /// A card number as records keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Protected {

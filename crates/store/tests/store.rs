@@ -322,3 +322,31 @@ async fn spc_credentials_belong_to_one_card_and_offers_are_single_use() {
         Err(StoreError::CardData(_))
     ));
 }
+
+#[tokio::test]
+async fn an_authentication_is_continued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let begin = |id: &'static str| NewServerTransaction {
+        three_ds_server_trans_id: id,
+        pan: PAN,
+        directory_server_id: "F000000001",
+        message_version: Some("2.3.1"),
+        device_channel: Some("02"),
+        message_category: Some("01"),
+        prior_trans_id: Some("first"),
+    };
+    store
+        .begin_server_transaction(&begin("second"))
+        .await
+        .unwrap();
+    let raced = store.begin_server_transaction(&begin("third")).await;
+    assert!(
+        raced.as_ref().is_err_and(StoreError::is_conflict),
+        "{raced:?}"
+    );
+    assert_eq!(
+        store.continued_by("first").await.unwrap().as_deref(),
+        Some("second")
+    );
+}

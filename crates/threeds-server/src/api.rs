@@ -344,8 +344,19 @@ pub(crate) async fn send_areq(
             prior_trans_id: sending.prior_trans_id,
         })
         .await;
-    if let Err(e) = begun {
-        return unavailable(&e);
+    match begun {
+        Ok(()) => {}
+        // Two continuations of one SPC authentication raced; the other one won.
+        Err(e) if e.is_conflict() && sending.prior_trans_id.is_some() => {
+            return erro(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::TransactionIdNotRecognised,
+                "threeDSServerTransID",
+                "this SPC authentication is already being continued",
+                None,
+            );
+        }
+        Err(e) => return unavailable(&e),
     }
     let validator = Validator::new(Role::ThreeDsServer);
     let ares = match transport::exchange(
