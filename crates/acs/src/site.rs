@@ -10,8 +10,9 @@
 //!   where out-of-band and decoupled authentications are approved or declined;
 //! - SPC (`spc`): the challenge page posts its assertion as the answer `action=spc`;
 //!   `POST /challenge/{acsTransID}/spc/register` registers the device after a success;
-//!   `POST /issuer/spc-credentials` lists a card's credentials and `DELETE
-//!   /issuer/spc-credentials/{id}` removes one (the issuer's side).
+//!   `POST /issuer/spc-credentials` lists a card's credentials, `DELETE
+//!   /issuer/spc-credentials/{id}` removes one, and `GET
+//!   /issuer/spc-confirmations/{acsTransID}` shows what a confirmation's check found.
 //!
 //! When a challenge ends, the RReq goes out (`results`) before the page posts the
 //! final CRes to the merchant's `notificationURL`.
@@ -48,6 +49,10 @@ pub fn site(state: AcsState) -> Router {
         .route(
             "/issuer/spc-credentials/{id}",
             delete(crate::spc::delete_credential),
+        )
+        .route(
+            "/issuer/spc-confirmations/{id}",
+            get(crate::spc::confirmation),
         )
         .route(crate::app::CREQ_PATH, post(crate::app::creq))
         .route("/issuer-app", get(issuer_app))

@@ -13,7 +13,9 @@
 //!   registration offered after a successful challenge.
 //! - [`list_credentials`], [`delete_credential`]: the issuer's view of a card's
 //!   credentials (`POST /issuer/spc-credentials`, `DELETE
-//!   /issuer/spc-credentials/{id}` on the site).
+//!   /issuer/spc-credentials/{id}` on the site); [`confirmation`]: what the ACS issued
+//!   for one transaction and what the check of its assertion found, with the precise
+//!   reason of a refusal (`GET /issuer/spc-confirmations/{acsTransID}`).
 //!
 //! Decision (fact sheet §8.4 leaves the outcome open): an assertion that shows it was
 //! not made for this transaction (signature, challenge used or wrong, amount,
@@ -494,6 +496,66 @@ pub(crate) async fn list_credentials(State(state): State<AcsState>, body: Bytes)
             Json(json!({ "error": e.to_string() })),
         )
             .into_response(),
+    }
+}
+
+/// `GET /issuer/spc-confirmations/{acsTransID}`: the confirmation issued with an ARes
+/// `S` (requestor-initiated) or on a challenge page (ACS-initiated), whether it was
+/// used, and what the check found (`{verified, reason, …}`; `reason` is a
+/// `spc::Failure` code, `spc-incomplete`, or the browser's error name).
+pub(crate) async fn confirmation(
+    State(state): State<AcsState>,
+    Path(id): Path<String>,
+) -> Response {
+    let unavailable =
+        |e: String| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response();
+    let shown = |flow: &str, issued: Value, used: bool, result: Option<Value>| {
+        Json(json!({
+            "acsTransID": id, "flow": flow, "issued": issued, "used": used, "result": result,
+        }))
+        .into_response()
+    };
+    match state.store.spc_offer(&id).await {
+        Ok(Some(offer)) => {
+            return shown(
+                "requestor-initiated",
+                offer.issued,
+                offer.used,
+                offer.result,
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return unavailable(e.to_string()),
+    }
+    match crate::results::load(&state, &id).await {
+        Ok(Some(loaded)) => match loaded.challenge.spc {
+            Some(step) => {
+                let result = step.outcome.as_deref().map(|o| {
+                    if o == "verified" {
+                        json!({ "verified": true })
+                    } else {
+                        json!({ "verified": false, "reason": o })
+                    }
+                });
+                shown(
+                    "acs-initiated",
+                    serde_json::to_value(&step.issued).unwrap_or(Value::Null),
+                    result.is_some(),
+                    result,
+                )
+            }
+            None => (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": "this transaction offered no SPC" })),
+            )
+                .into_response(),
+        },
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no transaction with this acsTransID" })),
+        )
+            .into_response(),
+        Err(e) => unavailable(e),
     }
 }
 

@@ -69,6 +69,17 @@ impl Shop {
         .await
     }
 
+    /// What the ACS's check of a transaction's SPC confirmation found.
+    async fn checked(&self, postauth: &Value) -> Value {
+        let url = format!(
+            "{}/issuer/spc-confirmations/{}",
+            self.sandbox.manifest.endpoints.acs_site,
+            postauth["acsTransID"].as_str().unwrap()
+        );
+        let found: Value = serde_json::from_str(&self.site.get(&url).await.html).unwrap();
+        found["result"].clone()
+    }
+
     async fn credentials(&self, pan: &str) -> Vec<Value> {
         let url = format!(
             "{}/issuer/spc-credentials",
@@ -125,6 +136,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     let first = s.postauth(&first).await;
     assert_eq!(first["transStatus"], "S");
     assert_eq!(first["continuedBy"], json!(id));
+    assert_eq!(s.checked(&first).await, json!({ "verified": true }));
 
     // 3. ACS-initiated: SPC on the challenge page, the RReq says method 14.
     s.pay(FRESH, false).await;
@@ -145,7 +157,16 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     b.click("#spc-skip").await;
     let (status, source, id) = s.outcome().await;
     assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
-    assert_eq!(s.postauth(&id).await["authenticationMethod"], json!(["02"]));
+    let fallback = s.postauth(&id).await;
+    assert_eq!(fallback["authenticationMethod"], json!(["02"]));
+    let rejected = s
+        .postauth(fallback["priorThreeDSServerTransID"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        s.checked(&rejected).await,
+        json!({ "verified": false, "reason": "spc-incomplete", "spcIncompInd": "02" }),
+        "AbortError is the cardholder cancelling"
+    );
 
     // 5. A card whose only credential is not in this browser: SPC cannot run, the
     //    fallback challenge follows.
@@ -164,6 +185,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     //    fallback challenge follows.
     let ours = listed[0]["credentialId"].as_str().unwrap().to_owned();
     s.pay(ENROLLED_ELSEWHERE, true).await;
+    b.find("#spc-pay").await;
     b.run(
         r#"var e=document.getElementById("spc-request"),d=JSON.parse(e.textContent);
            d.credentialIds=[arguments[0]];e.textContent=JSON.stringify(d);return true;"#,
@@ -182,6 +204,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
         .postauth(fallback["priorThreeDSServerTransID"].as_str().unwrap())
         .await;
     assert_eq!(refused["transStatus"], "S");
+    assert_eq!(s.checked(&refused).await["reason"], "unknown-credential");
     assert_eq!(s.credentials(FRESH).await.len(), 1);
 
     drop(s.browser);

@@ -121,6 +121,19 @@ impl Running {
         ))
     }
 
+    /// What the check of the SPC confirmation issued for `answer`'s ARes found.
+    async fn checked(&self, answer: &Value) -> Value {
+        let id = answer["ares"]["acsTransID"].as_str().unwrap();
+        let page = self
+            .site
+            .get(&self.acs(&format!("/issuer/spc-confirmations/{id}")))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        let found: Value = serde_json::from_str(&page.html).unwrap();
+        assert_eq!(found["used"], true, "{found}");
+        found["result"].clone()
+    }
+
     async fn credentials(&self, pan: &str) -> Vec<Value> {
         let page = self
             .site
@@ -173,6 +186,7 @@ async fn requestor_initiated_spc_ends_y_in_a_second_linked_authentication() {
         second["priorThreeDSServerTransID"],
         first["threeDSServerTransID"]
     );
+    assert_eq!(s.checked(&first).await, json!({ "verified": true }));
 
     let linked = s.postauth(&second["threeDSServerTransID"]).await;
     assert_eq!(
@@ -203,6 +217,7 @@ async fn requestor_initiated_spc_ends_y_in_a_second_linked_authentication() {
     let replayed = s.second(&third, &json!({ "assertion": assertion })).await;
     assert_eq!(replayed["ares"]["transStatus"], "N", "{replayed}");
     assert_eq!(replayed["ares"]["transStatusReason"], "09");
+    assert_eq!(s.checked(&third).await["reason"], "wrong-challenge");
 }
 
 #[tokio::test]
@@ -224,6 +239,12 @@ async fn a_tampered_or_foreign_assertion_is_refused_and_an_incomplete_spc_falls_
         (Some("N"), Some("09")),
         "{second}"
     );
+    let found = s.checked(&first).await;
+    assert_eq!(found["reason"], "amount-changed");
+    assert_eq!(
+        found["detail"],
+        "payment.total 1.00 EUR differs from the amount issued, 123.45 EUR"
+    );
 
     // A credential not registered for the card: a fallback challenge.
     let first = s.auth(&areq(ENROLLED, true)).await;
@@ -234,11 +255,16 @@ async fn a_tampered_or_foreign_assertion_is_refused_and_an_incomplete_spc_falls_
     let second = s.second(&first, &json!({ "assertion": foreign })).await;
     assert_eq!(second["ares"]["transStatus"], "C", "{second}");
     assert!(second["challenge"]["creq"].is_string());
+    assert_eq!(s.checked(&first).await["reason"], "unknown-credential");
 
     // SPC cancelled: spcIncompInd 02 → the OTP challenge, then Y through the RReq.
     let first = s.auth(&areq(ENROLLED, true)).await;
     let second = s.second(&first, &json!({ "spcIncompInd": "02" })).await;
     assert_eq!(second["ares"]["transStatus"], "C", "{second}");
+    assert_eq!(
+        s.checked(&first).await,
+        json!({ "verified": false, "reason": "spc-incomplete", "spcIncompInd": "02" })
+    );
     let page = s.challenge_page(&second).await;
     assert!(!page.has("spc-confirm"), "SPC is not offered again");
     let done = s
@@ -316,6 +342,7 @@ async fn acs_initiated_spc_confirms_on_the_challenge_page_and_falls_back_to_the_
     assert_eq!(result["transStatus"], "Y", "{result}");
     assert_eq!(result["source"], "RReq");
     assert_eq!(result["authenticationMethod"], json!(["14"]));
+    assert_eq!(s.checked(&answer).await, json!({ "verified": true }));
 
     // The browser's SPC fails: the page falls back to the OTP.
     let answer = s.auth(&areq(ENROLLED, false)).await;
@@ -332,6 +359,7 @@ async fn acs_initiated_spc_confirms_on_the_challenge_page_and_falls_back_to_the_
         "{}",
         fallback.html
     );
+    assert_eq!(s.checked(&answer).await["reason"], "NotAllowedError");
     // An assertion after the failure is not taken.
     let late = s
         .site
