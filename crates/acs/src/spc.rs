@@ -34,6 +34,7 @@ use emv3ds::codes::{DeviceChannel, PriorAuthMethod, RequestorAuthMethod};
 use emv3ds::messages::{AReq, SpcTransData, WebAuthnCredentials};
 use serde_json::{Value, json};
 use spc::{Assertion, Credential, Failure, Issued};
+use transport::html;
 
 use crate::AcsState;
 use crate::challenge::{Answer, Challenge, EnrolmentState};
@@ -46,32 +47,26 @@ pub const CARD_ICON: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACgAA
 /// How long the SPC dialog may stay open.
 const TIMEOUT_MS: u64 = 60_000;
 
-/// `scheme://host[:port]` of a URL.
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty()).then(|| {
-        format!(
-            "{}://{}",
-            scheme.to_ascii_lowercase(),
-            host.to_ascii_lowercase()
-        )
-    })
-}
-
 /// The relying party id: the host of the ACS's site.
 pub fn rp_id(state: &AcsState) -> String {
-    origin_of(&state.site_url)
-        .and_then(|o| o.split_once("://").map(|(_, h)| h.to_owned()))
-        .map(|host| match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
-            _ => host,
-        })
-        .unwrap_or_else(|| "acs.localhost".into())
+    html::host(&state.site_url).unwrap_or_else(|| "acs.localhost".into())
 }
 
 fn site_origin(state: &AcsState) -> String {
-    origin_of(&state.site_url).unwrap_or_default()
+    html::origin(&state.site_url).unwrap_or_default()
+}
+
+/// The record of `credential` for the store.
+fn to_store(credential: Credential, rp_id: String) -> store::SpcCredential {
+    store::SpcCredential {
+        credential_id: credential.id,
+        rp_id,
+        algorithm: credential.algorithm.name().into(),
+        public_key: credential.public_key,
+        sign_count: credential.sign_count,
+        created_at: 0,
+        last_used_at: None,
+    }
 }
 
 /// What [`assess`] found.
@@ -308,7 +303,7 @@ pub(crate) fn issue(
         let payee = areq.payee_origin.clone()?;
         (Some(payee.clone()), vec![payee.clone()], vec![payee])
     } else {
-        let merchant = areq.notification_url.as_deref().and_then(origin_of);
+        let merchant = areq.notification_url.as_deref().and_then(html::origin);
         let site = site_origin(state);
         let mut tops: Vec<String> = merchant.iter().cloned().collect();
         tops.push(site.clone());
@@ -410,15 +405,8 @@ pub(crate) async fn register(
     let Some(pan_hash) = card_of(state, &challenge.acs_trans_id).await? else {
         return Ok(Err("this payment's card is unknown".into()));
     };
-    let stored = store::SpcCredential {
-        credential_id: credential.id.clone(),
-        rp_id: expected.rp_id,
-        algorithm: credential.algorithm.name().into(),
-        public_key: credential.public_key,
-        sign_count: credential.sign_count,
-        created_at: 0,
-        last_used_at: None,
-    };
+    let id = credential.id.clone();
+    let stored = to_store(credential, expected.rp_id);
     if !state
         .store
         .add_spc_credential(&pan_hash, &stored)
@@ -428,33 +416,24 @@ pub(crate) async fn register(
         return Ok(Err("this credential is registered for another card".into()));
     }
     enrolment.state = EnrolmentState::Registered;
-    Ok(Ok(credential.id))
+    Ok(Ok(id))
 }
 
 /// Registers the shipped test authenticator's credential for the cards configured
-/// with it (`spc_test_credential`), so headless flows can confirm at once.
+/// with it (`spc_test_credential`), so headless flows can confirm at once. A credential
+/// id belongs to one card: with several such cards, the first one has it.
 pub async fn enrol_test_credentials(state: &AcsState) -> Result<(), store::StoreError> {
-    let credential = spc::software::SoftwareAuthenticator::test_key(&rp_id(state)).credential();
     for card in state.issuer.cards.iter().filter(|c| c.spc_test_credential) {
-        let pan_hash = state.store.pan_hash(&card.pan).await?;
-        let known = state.store.spc_credential(&credential.id).await?;
-        if known.is_some_and(|(_, owner)| owner != pan_hash) {
+        let credential =
+            spc::software::SoftwareAuthenticator::test_key(&rp_id(state), &card.pan).credential();
+        // Already there (a restart): keep its counter.
+        if state.store.spc_credential(&credential.id).await?.is_some() {
             continue;
         }
+        let pan_hash = state.store.pan_hash(&card.pan).await?;
         state
             .store
-            .add_spc_credential(
-                &pan_hash,
-                &store::SpcCredential {
-                    credential_id: credential.id.clone(),
-                    rp_id: rp_id(state),
-                    algorithm: credential.algorithm.name().into(),
-                    public_key: credential.public_key.clone(),
-                    sign_count: 0,
-                    created_at: 0,
-                    last_used_at: None,
-                },
-            )
+            .add_spc_credential(&pan_hash, &to_store(credential, rp_id(state)))
             .await?;
     }
     Ok(())

@@ -170,20 +170,12 @@ pub fn auth_request(
     }
     if version == "2.3.1" && order.spc && browser.spc_available {
         body["threeDSRequestorSpcSupport"] = json!("Y");
-        body["payeeOrigin"] = json!(payee_origin(notification_url));
+        body["payeeOrigin"] = json!(transport::html::origin(notification_url));
     }
     if let Some(forced) = &order.version {
         body["messageVersion"] = json!(forced);
     }
     body
-}
-
-/// The shop's origin (`payeeOrigin`), from one of its URLs.
-fn payee_origin(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
-        None => url.to_owned(),
-    }
 }
 
 fn non_empty<'a>(value: &'a str, default: &'a str) -> &'a str {

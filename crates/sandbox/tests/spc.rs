@@ -164,7 +164,7 @@ fn embedded(page: &Page, id: &str) -> Value {
 #[tokio::test]
 async fn requestor_initiated_spc_ends_y_in_a_second_linked_authentication() {
     let s = start().await;
-    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost");
+    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost", ENROLLED);
     let first = s.auth(&areq(ENROLLED, true)).await;
     let ares = &first["ares"];
     assert_eq!(ares["transStatus"], "S", "{first}");
@@ -218,12 +218,26 @@ async fn requestor_initiated_spc_ends_y_in_a_second_linked_authentication() {
     assert_eq!(replayed["ares"]["transStatus"], "N", "{replayed}");
     assert_eq!(replayed["ares"]["transStatusReason"], "09");
     assert_eq!(s.checked(&third).await["reason"], "wrong-challenge");
+
+    // The other scheme's pre-registered card has its own test credential.
+    let beta = "5200000000014008";
+    let mut beta_key = SoftwareAuthenticator::test_key("acs.localhost", beta);
+    let first = s.auth(&areq(beta, true)).await;
+    assert_eq!(
+        first["ares"]["webAuthnCredList"][0]["credentialIds"],
+        json!([beta_key.credential_id()]),
+        "{first}"
+    );
+    let request = PaymentRequest::from_ares(&first["ares"], SHOP).unwrap();
+    let assertion = beta_key.confirm(&request).unwrap();
+    let second = s.second(&first, &json!({ "assertion": assertion })).await;
+    assert_eq!(second["ares"]["transStatus"], "Y", "{second}");
 }
 
 #[tokio::test]
 async fn a_tampered_or_foreign_assertion_is_refused_and_an_incomplete_spc_falls_back() {
     let s = start().await;
-    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost");
+    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost", ENROLLED);
 
     // Signed for another amount: N, reason 09.
     let first = s.auth(&areq(ENROLLED, true)).await;
@@ -308,7 +322,7 @@ async fn a_tampered_or_foreign_assertion_is_refused_and_an_incomplete_spc_falls_
 #[tokio::test]
 async fn acs_initiated_spc_confirms_on_the_challenge_page_and_falls_back_to_the_otp() {
     let s = start().await;
-    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost");
+    let mut authenticator = SoftwareAuthenticator::test_key("acs.localhost", ENROLLED);
     let answer = s.auth(&areq(ENROLLED, false)).await;
     assert_eq!(answer["ares"]["transStatus"], "C", "{answer}");
     assert_eq!(answer["ares"]["authenticationMethod"], json!(["14", "02"]));

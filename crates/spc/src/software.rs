@@ -6,7 +6,8 @@
 //!
 //! [`SoftwareAuthenticator::test_key`] is the one shipped for tests: its key is derived
 //! from a published seed, so a sandbox can pre-enrol it for a card and anybody can
-//! produce its assertions. It protects nothing.
+//! produce its assertions (`SoftwareAuthenticator::test_key("acs.localhost", pan)`).
+//! It protects nothing.
 
 use p256::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
@@ -137,9 +138,10 @@ impl SoftwareAuthenticator {
         ))
     }
 
-    /// The shipped test credential for `rp_id`: ES256, key and id derived from
-    /// [`TEST_KEY_SEED`] (and the relying party id).
-    pub fn test_key(rp_id: &str) -> SoftwareAuthenticator {
+    /// The shipped test credential for the card `pan` at `rp_id`: ES256, the key
+    /// derived from [`TEST_KEY_SEED`] and the relying party id, the credential id also
+    /// from the card (a credential id belongs to one card).
+    pub fn test_key(rp_id: &str, pan: &str) -> SoftwareAuthenticator {
         let mut counter = 0u8;
         let key = loop {
             let digest = Sha256::new()
@@ -155,6 +157,7 @@ impl SoftwareAuthenticator {
         let id = Sha256::new()
             .chain_update(b"credential id of ")
             .chain_update(TEST_KEY_SEED)
+            .chain_update(pan)
             .finalize()[..16]
             .to_vec();
         SoftwareAuthenticator::with(rp_id, id, Key::Es256(key))

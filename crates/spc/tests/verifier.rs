@@ -177,7 +177,7 @@ fn another_instrument_top_origin_or_caller_is_refused() {
 fn another_relying_party_hash_is_refused() {
     // The same key, answering as if registered for another RP id.
     let (_, _, offer) = enrolled();
-    let mut elsewhere = SoftwareAuthenticator::test_key("other.localhost");
+    let mut elsewhere = SoftwareAuthenticator::test_key("other.localhost", "4000000000014003");
     let stored = elsewhere.credential();
     let mut offered = offer;
     offered.credential_ids = vec![elsewhere.credential_id()];
@@ -341,8 +341,10 @@ fn registrations_are_checked() {
 
 #[test]
 fn the_shipped_test_key_is_stable() {
-    let a = SoftwareAuthenticator::test_key(RP).credential();
-    let b = SoftwareAuthenticator::test_key(RP).credential();
+    let a = SoftwareAuthenticator::test_key(RP, "4000000000014003").credential();
+    let b = SoftwareAuthenticator::test_key(RP, "4000000000014003").credential();
     assert_eq!(a, b);
+    let other_card = SoftwareAuthenticator::test_key(RP, "5200000000014008").credential();
+    assert_ne!(a.id, other_card.id, "a credential id belongs to one card");
     assert_eq!(a.algorithm, spc::Algorithm::Es256);
 }

@@ -73,6 +73,30 @@ pub fn auto_post(
     )
 }
 
+/// The origin (`scheme://host[:port]`, lower case) of an absolute URL: what browsers
+/// compare and what SPC's `payeeOrigin`, `origin` and `topOrigin` hold.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!scheme.is_empty() && !authority.is_empty()).then(|| {
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            authority.to_ascii_lowercase()
+        )
+    })
+}
+
+/// The host name of an absolute URL, without its port (e.g. a WebAuthn rpId).
+pub fn host(url: &str) -> Option<String> {
+    let origin = origin(url)?;
+    let (_, authority) = origin.split_once("://")?;
+    Some(match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
+        _ => authority.to_owned(),
+    })
+}
+
 /// A JSON value to embed in a `<script type="application/json">` element (no `</`).
 pub fn script_json(value: &serde_json::Value) -> String {
     value.to_string().replace("</", "<\\/")
@@ -95,6 +119,27 @@ function spcRegistrationJson(c){var r=c.response;return {id:c.id,rawId:spcB64(c.
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_and_hosts_of_urls() {
+        assert_eq!(
+            origin("https://Shop.Example:7445/notify?x=1").as_deref(),
+            Some("https://shop.example:7445")
+        );
+        assert_eq!(
+            origin("https://acs.localhost").as_deref(),
+            Some("https://acs.localhost")
+        );
+        assert_eq!(origin("not a url"), None);
+        assert_eq!(
+            host("https://acs.localhost:7444/x").as_deref(),
+            Some("acs.localhost")
+        );
+        assert_eq!(
+            host("https://acs.localhost").as_deref(),
+            Some("acs.localhost")
+        );
+    }
 
     #[test]
     fn base64url_is_read_with_or_without_padding() {
