@@ -82,6 +82,23 @@ struct Checkout {
     sent: Vec<(&'static str, String)>,
 }
 
+impl Checkout {
+    /// The checkout of a second authentication (SPC) that continues this one: what the
+    /// shop sent and the challenge window carry over; the card is long gone.
+    fn continuation(&self) -> Checkout {
+        Checkout {
+            order: None,
+            version: self.version.clone(),
+            has_method: self.has_method,
+            method_notified: self.method_notified,
+            cardholder_info: None,
+            browser_said: None,
+            sent: self.sent.clone(),
+            window_size: self.window_size.clone(),
+        }
+    }
+}
+
 /// What the shop's handlers share.
 #[derive(Debug, Clone)]
 pub struct MerchantState {
@@ -488,8 +505,7 @@ async fn spc_done(
             json!({ "spcIncompInd": code })
         }
     };
-    let Some((sent, window_size)) = state.with(&id, |c| (c.sent.clone(), c.window_size.clone()))
-    else {
+    let Some(continuation) = state.with(&id, |c| c.continuation()) else {
         return shown(
             StatusCode::NOT_FOUND,
             pages::problem("This checkout is over", "start again from the shop", None),
@@ -514,16 +530,7 @@ async fn spc_done(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .entry(next.clone())
-        .or_insert_with(|| Checkout {
-            order: None,
-            version: "2.3.1".into(),
-            has_method: false,
-            method_notified: false,
-            cardholder_info: None,
-            browser_said: None,
-            sent,
-            window_size,
-        });
+        .or_insert(continuation);
     next_step(&state, &next, status, &answer)
 }
 

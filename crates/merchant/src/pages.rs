@@ -246,11 +246,7 @@ pub(crate) fn challenge(
 /// sent (`spcTransData`, `webAuthnCredList`) and posts the outcome to `/spc/{id}`.
 pub(crate) fn spc(id: &str, request: &Value) -> String {
     let body = format!(
-        r#"<section class="box"><h1>Confirm with your bank</h1><p>Your bank lets you confirm this payment with this device.</p><script type="application/json" id="spc-request">{request}</script><form id="spc-form" method="post" action="/spc/{id}"><input type="hidden" name="assertion" id="spc-assertion"><input type="hidden" name="error" id="spc-error"></form><button type="button" id="spc-pay">Confirm the payment</button><p class="muted" id="spc-state" role="status"></p>{script}<script>
-(function(){{var f=document.getElementById("spc-form"),sent=false;function send(){{if(!sent){{sent=true;f.submit();}}}}function fail(n){{document.getElementById("spc-error").value=n;send();}}
-document.getElementById("spc-pay").addEventListener("click",function(){{var d=JSON.parse(document.getElementById("spc-request").textContent),r;document.getElementById("spc-state").textContent="Waiting for your confirmation…";if(!window.PaymentRequest){{fail("NotSupportedError");return;}}try{{r=spcRequest(d);}}catch(e){{fail(e.name||"NotSupportedError");return;}}
-r.show().then(function(resp){{return resp.complete("success").then(function(){{document.getElementById("spc-assertion").value=JSON.stringify(spcCredentialJson(resp.details));send();}});}}).catch(function(e){{fail(e.name||"Error");}});}});}})();
-</script></section>"#,
+        r#"<section class="box"><h1>Confirm with your bank</h1><p>Your bank lets you confirm this payment with this device.</p><script type="application/json" id="spc-request">{request}</script><form id="spc-form" method="post" action="/spc/{id}"><input type="hidden" name="assertion" id="spc-assertion"><input type="hidden" name="error" id="spc-error"></form><button type="button" id="spc-pay">Confirm the payment</button>{script}<script>spcConfirm("spc-pay","spc-request","spc-form",function(f,n){{f.elements.error.value=n;}});</script></section>"#,
         request = transport::html::script_json(request),
         id = escape(id),
         script = transport::html::SPC_SCRIPT,

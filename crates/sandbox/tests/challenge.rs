@@ -105,18 +105,7 @@ impl Running {
     async fn challenged(&self, pan: &str, version: &str) -> (Value, Page) {
         let answer = self.auth(&with_window(browser_at(pan, version))).await;
         assert_eq!(answer["ares"]["transStatus"], "C", "{answer}");
-        let challenge = &answer["challenge"];
-        let page = self
-            .site
-            .post(
-                challenge["acsURL"].as_str().unwrap(),
-                &[
-                    ("creq", challenge["creq"].as_str().unwrap()),
-                    ("threeDSSessionData", "c2Vzc2lvbg"),
-                ],
-            )
-            .await;
-        assert_eq!(page.status, 200, "{}", page.html);
+        let page = self.site.open_challenge(&answer["challenge"]).await;
         (answer, page)
     }
 

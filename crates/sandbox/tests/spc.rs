@@ -97,23 +97,6 @@ impl Running {
         .await
     }
 
-    /// The first challenge page of a browser `C`.
-    async fn challenge_page(&self, answer: &Value) -> Page {
-        let challenge = &answer["challenge"];
-        let page = self
-            .site
-            .post(
-                challenge["acsURL"].as_str().unwrap(),
-                &[
-                    ("creq", challenge["creq"].as_str().unwrap()),
-                    ("threeDSSessionData", "c2Vzc2lvbg"),
-                ],
-            )
-            .await;
-        assert_eq!(page.status, 200, "{}", page.html);
-        page
-    }
-
     fn step(&self, answer: &Value) -> String {
         self.acs(&format!(
             "/challenge/{}",
@@ -279,7 +262,7 @@ async fn a_tampered_or_foreign_assertion_is_refused_and_an_incomplete_spc_falls_
         s.checked(&first).await,
         json!({ "verified": false, "reason": "spc-incomplete", "spcIncompInd": "02" })
     );
-    let page = s.challenge_page(&second).await;
+    let page = s.site.open_challenge(&second["challenge"]).await;
     assert!(!page.has("spc-confirm"), "SPC is not offered again");
     let done = s
         .site
@@ -326,7 +309,7 @@ async fn acs_initiated_spc_confirms_on_the_challenge_page_and_falls_back_to_the_
     let answer = s.auth(&areq(ENROLLED, false)).await;
     assert_eq!(answer["ares"]["transStatus"], "C", "{answer}");
     assert_eq!(answer["ares"]["authenticationMethod"], json!(["14", "02"]));
-    let page = s.challenge_page(&answer).await;
+    let page = s.site.open_challenge(&answer["challenge"]).await;
     assert!(page.has(r#"id="spc-confirm""#), "{}", page.html);
     let offered = embedded(&page, "spc-request");
     let site = s.sandbox.manifest.endpoints.acs_site.clone();
@@ -360,7 +343,7 @@ async fn acs_initiated_spc_confirms_on_the_challenge_page_and_falls_back_to_the_
 
     // The browser's SPC fails: the page falls back to the OTP.
     let answer = s.auth(&areq(ENROLLED, false)).await;
-    s.challenge_page(&answer).await;
+    s.site.open_challenge(&answer["challenge"]).await;
     let fallback = s
         .site
         .post(
@@ -397,7 +380,7 @@ async fn a_device_registered_after_an_otp_challenge_then_pays_with_spc_until_del
     // No credential: even a requestor that supports SPC gets the OTP challenge.
     let answer = s.auth(&areq(FRESH, true)).await;
     assert_eq!(answer["ares"]["transStatus"], "C", "{answer}");
-    let page = s.challenge_page(&answer).await;
+    let page = s.site.open_challenge(&answer["challenge"]).await;
     assert!(!page.has("spc-confirm"));
     let offer = s
         .site

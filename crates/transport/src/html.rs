@@ -108,11 +108,17 @@ pub fn script_json(value: &serde_json::Value) -> String {
 /// value, currency}` (the names of `spcTransData`), and `spcCredentialJson(c)` /
 /// `spcRegistrationJson(c)` serialise a `PublicKeyCredential` as the sandbox's
 /// endpoints take it (binary members base64url without padding).
+/// `spcConfirm(button, request, form, onFailure)` wires a button to the SPC dialog:
+/// the assertion goes into the form's `assertion` field, a failure to `onFailure(form,
+/// errorName)`, and the form is submitted once.
 pub const SPC_SCRIPT: &str = r#"<script>
 function spcB64(buf){var a=new Uint8Array(buf),s="";for(var i=0;i<a.length;i++)s+=String.fromCharCode(a[i]);return btoa(s).replace(/\+/g,"-").replace(/\//g,"_").replace(/=+$/,"");}
 function spcUnB64(t){t=t.replace(/-/g,"+").replace(/_/g,"/");while(t.length%4)t+="=";var s=atob(t),a=new Uint8Array(s.length);for(var i=0;i<s.length;i++)a[i]=s.charCodeAt(i);return a.buffer;}
 function spcRequest(d){var data={credentialIds:d.credentialIds.map(spcUnB64),challenge:spcUnB64(d.challenge),rpId:d.rpId,timeout:d.timeout,instrument:{displayName:d.displayName,icon:d.icon}};if(d.payeeName)data.payeeName=d.payeeName;if(d.payeeOrigin)data.payeeOrigin=d.payeeOrigin;return new PaymentRequest([{supportedMethods:"secure-payment-confirmation",data:data}],{total:{label:"Total",amount:{currency:d.currency,value:d.value}}});}
 function spcCredentialJson(c){var r=c.response;return {id:c.id,rawId:spcB64(c.rawId),type:c.type,authenticatorAttachment:c.authenticatorAttachment,response:{authenticatorData:spcB64(r.authenticatorData),clientDataJSON:spcB64(r.clientDataJSON),signature:spcB64(r.signature),userHandle:r.userHandle?spcB64(r.userHandle):null},clientExtensionResults:c.getClientExtensionResults()};}
+function spcConfirm(buttonId,requestId,formId,onFailure){var f=document.getElementById(formId),sent=false;function send(){if(!sent){sent=true;f.submit();}}function fail(n){if(sent)return;onFailure(f,n);send();}
+document.getElementById(buttonId).addEventListener("click",function(){var d=JSON.parse(document.getElementById(requestId).textContent),r;if(!window.PaymentRequest){fail("NotSupportedError");return;}try{r=spcRequest(d);}catch(e){fail(e.name||"NotSupportedError");return;}
+r.show().then(function(resp){return resp.complete("success").then(function(){f.elements.assertion.value=JSON.stringify(spcCredentialJson(resp.details));send();});}).catch(function(e){fail(e.name||"Error");});});}
 function spcRegistrationJson(c){var r=c.response;return {id:c.id,rawId:spcB64(c.rawId),type:c.type,authenticatorAttachment:c.authenticatorAttachment,response:{clientDataJSON:spcB64(r.clientDataJSON),attestationObject:spcB64(r.attestationObject)},clientExtensionResults:c.getClientExtensionResults()};}
 </script>"#;
 

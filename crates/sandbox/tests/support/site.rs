@@ -48,63 +48,61 @@ impl Site {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let response = self
+        let request = self
             .http
             .post(url)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("user-agent", "sandbox-tests")
-            .body(body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-        Page {
-            status: response.status().as_u16(),
-            html: response.text().await.expect("body"),
-        }
+            .body(body);
+        send(request, "POST", url).await
     }
 
     /// A JSON POST (what a page's script sends).
     #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Page {
-        let response = self
+        let request = self
             .http
             .post(url)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-        Page {
-            status: response.status().as_u16(),
-            html: response.text().await.expect("body"),
-        }
+            .body(body.to_string());
+        send(request, "POST", url).await
     }
 
     #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn delete(&self, url: &str) -> Page {
-        let response = self
-            .http
-            .delete(url)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
-        Page {
-            status: response.status().as_u16(),
-            html: response.text().await.expect("body"),
-        }
+        send(self.http.delete(url), "DELETE", url).await
     }
 
     pub async fn get(&self, url: &str) -> Page {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        Page {
-            status: response.status().as_u16(),
-            html: response.text().await.expect("body"),
-        }
+        send(self.http.get(url), "GET", url).await
+    }
+
+    /// Posts the CReq of a `/v1/auth` answer's `challenge` to the ACS, as the
+    /// merchant's page does: the first challenge page.
+    #[allow(dead_code, reason = "not every test binary uses it")]
+    pub async fn open_challenge(&self, challenge: &serde_json::Value) -> Page {
+        let page = self
+            .post(
+                challenge["acsURL"].as_str().expect("acsURL"),
+                &[
+                    ("creq", challenge["creq"].as_str().expect("creq")),
+                    ("threeDSSessionData", "c2Vzc2lvbg"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        page
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder, method: &str, url: &str) -> Page {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    Page {
+        status: response.status().as_u16(),
+        html: response.text().await.expect("body"),
     }
 }
 
