@@ -42,6 +42,11 @@ enum Command {
     Sdk(commands::sdk::Args),
     /// List the test cards and what each does.
     Cards(commands::cards::Args),
+    /// Secure Payment Confirmation, the issuer's side, on a running sandbox: a card's
+    /// registered credentials (`list`), deleting one (`delete`), and what the check of
+    /// a transaction's confirmation found (`check`).
+    #[command(subcommand)]
+    Spc(commands::spc::Command),
     /// Validate one EMV 3DS message as a receiving component would.
     ///
     /// Prints {"valid":true,"messageType":…,"messageVersion":…} and exits 0 when the
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         }
         Command::Cards(args) => commands::cards::run(&args),
         Command::Sdk(args) => commands::sdk::run(&args),
+        Command::Spc(command) => commands::spc::run(&command),
         Command::Pki(command) => commands::pki::run(&command),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());

@@ -412,6 +412,45 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--enc A256GCM"), "{err}");
 
+    // The issuer's side of SPC: the pre-registered test credential, deleted.
+    let spc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .arg("spc")
+            .args(args)
+            .arg("--manifest")
+            .arg(&manifest)
+            .output()
+            .expect("run threeds spc")
+    };
+    let card = "4000000000014003";
+    let id = spc::software::SoftwareAuthenticator::test_key("acs.localhost", card).credential_id();
+    let listed = spc(&["list", "--card", card]);
+    let printed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains(&id) && printed.contains("ES256"),
+        "{printed}"
+    );
+    let deleted = spc(&["delete", "--credential", &id]);
+    assert_eq!(deleted.status.code(), Some(0));
+    let listed = spc(&["list", "--card", card]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("no SPC credential registered"),
+        "{listed:?}"
+    );
+    let again = spc(&["delete", "--credential", &id]);
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no credential with this id"), "{err}");
+    let unknown = spc(&[
+        "check",
+        "--acs-trans-id",
+        "00000000-0000-4000-8000-000000000000",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no transaction"));
+
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -118,15 +118,12 @@ impl Client {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Reply, TransportError> {
-        let response = self
+        let request = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| classify(url, &e))?;
-        read(url, response).await
+            .body(body);
+        self.send(url, request).await
     }
 
     /// POSTs a JSON body (`application/json; charset=utf-8`).
@@ -137,12 +134,20 @@ impl Client {
 
     /// GETs `url`.
     pub async fn get(&self, url: &str) -> Result<Reply, TransportError> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| classify(url, &e))?;
+        self.send(url, self.http.get(url)).await
+    }
+
+    /// DELETEs `url`.
+    pub async fn delete(&self, url: &str) -> Result<Reply, TransportError> {
+        self.send(url, self.http.delete(url)).await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Reply, TransportError> {
+        let response = request.send().await.map_err(|e| classify(url, &e))?;
         read(url, response).await
     }
 }

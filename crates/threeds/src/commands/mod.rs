@@ -4,13 +4,35 @@ pub mod cards;
 pub mod pki;
 pub mod sdk;
 pub mod serve;
+pub mod spc;
 pub mod up;
 pub mod validate;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow};
+use serde_json::Value;
+
+/// The manifest `threeds up` wrote (where everything listens, the TLS files).
+pub fn read_manifest(path: &Path) -> anyhow::Result<Value> {
+    serde_json::from_slice(
+        &std::fs::read(path)
+            .with_context(|| format!("{} (run `threeds up` first)", path.display()))?,
+    )
+    .with_context(|| format!("{}: not a manifest", path.display()))
+}
+
+/// The text at `path` in a manifest (or one of its entries).
+pub fn manifest_text(v: &Value, path: &[&str]) -> anyhow::Result<String> {
+    let mut at = v;
+    for p in path {
+        at = &at[*p];
+    }
+    at.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the manifest has no {}", path.join(".")))
+}
 
 /// `--config`: the ecosystem file (schemes, card ranges, cards).
 #[derive(Debug, Clone, clap::Args)]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 use emv3ds::MessageVersion;
 use sdk::backend::{self, Purchase};
 use sdk::{
@@ -120,22 +120,8 @@ impl sdk::ChallengeStatusReceiver for Printer {
     }
 }
 
-fn text(v: &Value, path: &[&str]) -> anyhow::Result<String> {
-    let mut at = v;
-    for p in path {
-        at = &at[*p];
-    }
-    at.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the manifest has no {}", path.join(".")))
-}
-
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let manifest: Value = serde_json::from_slice(
-        &std::fs::read(&args.manifest)
-            .with_context(|| format!("{} (run `threeds up` first)", args.manifest.display()))?,
-    )
-    .with_context(|| format!("{}: not a manifest", args.manifest.display()))?;
+    let manifest = super::read_manifest(&args.manifest)?;
     let forced = match &args.version {
         None => None,
         Some(v) => Some(
@@ -152,24 +138,30 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     let mut servers = Vec::new();
     for scheme in manifest["schemes"].as_array().into_iter().flatten() {
-        let id = text(scheme, &["directoryServerId"])?;
+        let id = super::manifest_text(scheme, &["directoryServerId"])?;
         servers.push(DirectoryServer::from_files(
             &id,
-            &PathBuf::from(text(scheme, &["dsEncryptionCert"])?),
-            &PathBuf::from(text(scheme, &["dsRootCa"])?),
+            &PathBuf::from(super::manifest_text(scheme, &["dsEncryptionCert"])?),
+            &PathBuf::from(super::manifest_text(scheme, &["dsRootCa"])?),
         )?);
     }
-    let root = PathBuf::from(text(&manifest, &["tls", "rootCa"])?);
+    let root = PathBuf::from(super::manifest_text(&manifest, &["tls", "rootCa"])?);
     let mut config = ConfigParameters::new(servers, &root);
     config.device.warnings.clone_from(&args.warnings);
     let service = sdk::ThreeDs2Service::initialize(config)?;
     let identity = pki::tls::Identity {
-        cert: PathBuf::from(text(&manifest, &["tls", "requestorClientCert"])?),
-        key: PathBuf::from(text(&manifest, &["tls", "requestorClientKey"])?),
+        cert: PathBuf::from(super::manifest_text(
+            &manifest,
+            &["tls", "requestorClientCert"],
+        )?),
+        key: PathBuf::from(super::manifest_text(
+            &manifest,
+            &["tls", "requestorClientKey"],
+        )?),
     };
     let tls = pki::tls::client_config(&root, Some(&identity))?;
     let requestor = transport::Client::new(&tls, transport::Timeouts::default())?;
-    let api = text(&manifest, &["endpoints", "requestorApi"])?;
+    let api = super::manifest_text(&manifest, &["endpoints", "requestorApi"])?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -185,10 +177,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 args.card
             );
         }
-        let ds = text(&pre, &["directoryServerId"])?;
+        let ds = super::manifest_text(&pre, &["directoryServerId"])?;
         let version = match forced {
             Some(v) => v,
-            None => MessageVersion::parse(&text(&pre, &["messageVersion"])?)
+            None => MessageVersion::parse(&super::manifest_text(&pre, &["messageVersion"])?)
                 .ok_or_else(|| anyhow!("/v1/preauth gave no usable messageVersion: {pre}"))?,
         };
         let mut transaction = service.create_transaction(&ds, version)?;
@@ -205,7 +197,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!(e))?;
         let ares = &answer["ares"];
         println!("\nARes:\n{ares:#}");
-        let id = text(&answer, &["threeDSServerTransID"])?;
+        let id = super::manifest_text(&answer, &["threeDSServerTransID"])?;
         if ares["transStatus"] == "C" {
             let challenge = ChallengeParameters::from_ares(ares)?;
             let mut driver = Driver {
