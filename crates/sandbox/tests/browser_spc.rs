@@ -46,6 +46,14 @@ impl Shop {
         b.click("#pay").await;
     }
 
+    /// The OTP challenge in the challenge frame, answered right.
+    async fn otp_in_challenge_frame(&self) {
+        let b = &self.browser;
+        b.enter_frame("#challenge-frame").await;
+        b.type_into("#otp", "123456").await;
+        b.click("#submit").await;
+    }
+
     /// (transStatus, source, threeDSServerTransID) of the result page.
     async fn outcome(&self) -> (String, String, String) {
         let b = &self.browser;
@@ -112,9 +120,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
 
     // 1. Registration after an OTP challenge, in the challenge frame.
     s.pay(FRESH, false).await;
-    b.enter_frame("#challenge-frame").await;
-    b.type_into("#otp", "123456").await;
-    b.click("#submit").await;
+    s.otp_in_challenge_frame().await;
     b.click("#spc-enroll").await;
     let (status, source, _) = s.outcome().await;
     assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
@@ -150,9 +156,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     b.spc_mode("autoReject").await;
     s.pay(FRESH, true).await;
     b.click("#spc-pay").await;
-    b.enter_frame("#challenge-frame").await;
-    b.type_into("#otp", "123456").await;
-    b.click("#submit").await;
+    s.otp_in_challenge_frame().await;
     // The ACS offers to register this device again; not now.
     b.click("#spc-skip").await;
     let (status, source, id) = s.outcome().await;
@@ -173,9 +177,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     b.spc_mode("autoAccept").await;
     s.pay(ENROLLED_ELSEWHERE, true).await;
     b.click("#spc-pay").await;
-    b.enter_frame("#challenge-frame").await;
-    b.type_into("#otp", "123456").await;
-    b.click("#submit").await;
+    s.otp_in_challenge_frame().await;
     b.click("#spc-skip").await;
     let (status, source, _) = s.outcome().await;
     assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
@@ -193,9 +195,7 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     )
     .await;
     b.click("#spc-pay").await;
-    b.enter_frame("#challenge-frame").await;
-    b.type_into("#otp", "123456").await;
-    b.click("#submit").await;
+    s.otp_in_challenge_frame().await;
     b.click("#spc-skip").await;
     let (status, source, id) = s.outcome().await;
     assert_eq!((status.as_str(), source.as_str()), ("Y", "RReq"));
