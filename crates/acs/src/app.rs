@@ -19,7 +19,7 @@
 //! A plain-JSON body is an `Erro` from the SDK: the challenge ends the same way.
 
 use app_crypto::keys::{EphemeralKey, parse_public_jwk};
-use app_crypto::session::{self, Direction, Enc, SessionKey};
+use app_crypto::session::{self, Direction, Enc, Opened, SessionKey};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -197,7 +197,7 @@ enum Attempt {
 
 async fn attempt(state: &AcsState, kid: &str, token: &str) -> Attempt {
     let Loaded {
-        mut challenge,
+        challenge,
         revision,
     } = match results::load(state, kid).await {
         Ok(Some(loaded)) if loaded.challenge.app.is_some() => loaded,
@@ -226,6 +226,40 @@ async fn attempt(state: &AcsState, kid: &str, token: &str) -> Attempt {
             return Attempt::Done(erro(ErrorCode::DecryptionFailure, "", &e.to_string(), None));
         }
     };
+    // The trace shows what only the ACS can read: the CReq's plaintext.
+    let view = plaintext_view(&opened.plaintext, "CReq plaintext", opened.enc);
+    match decrypted(state, challenge, revision, &app, &key, &opened).await {
+        Attempt::Done(mut response) => {
+            let annotation = response
+                .extensions_mut()
+                .get_or_insert_with(trace::Annotation::default);
+            annotation.request = view;
+            Attempt::Done(response)
+        }
+        conflict @ Attempt::Conflict => conflict,
+    }
+}
+
+/// A decrypted message as the trace shows it (redacted), marked as decrypted.
+fn plaintext_view(plaintext: &[u8], what: &str, enc: Enc) -> Option<trace::Decoded> {
+    let mut value: Value = serde_json::from_slice(plaintext).ok()?;
+    trace::redact::redact(&mut value);
+    Some(trace::Decoded {
+        how: "decrypted".into(),
+        what: format!("{what} (JWE dir, {}; the ACS's session key)", enc.name()),
+        value,
+    })
+}
+
+/// The rest of a CReq's handling, once it decrypted.
+async fn decrypted(
+    state: &AcsState,
+    mut challenge: Challenge,
+    revision: i64,
+    app: &AppSession,
+    key: &SessionKey,
+    opened: &Opened,
+) -> Attempt {
     let context = Context {
         channel: Some(DeviceChannel::App),
         ..Context::default()
@@ -321,7 +355,12 @@ async fn attempt(state: &AcsState, kid: &str, token: &str) -> Attempt {
         }
     };
     let cres = cres(state, &stored, counter);
-    Attempt::Done(encrypted(&key, opened.enc, &stored.acs_trans_id, &cres))
+    let mut response = encrypted(key, opened.enc, &stored.acs_trans_id, &cres);
+    response.extensions_mut().insert(trace::Annotation {
+        response: plaintext_view(cres.to_string().as_bytes(), "CRes plaintext", opened.enc),
+        ..trace::Annotation::default()
+    });
+    Attempt::Done(response)
 }
 
 /// Ends the challenge after a CReq it cannot accept, sends its RReq, and answers the

@@ -283,6 +283,22 @@ pub enum Answer {
     SpcFailed(String),
 }
 
+impl Answer {
+    /// What kind of answer it is, for the trace (never the passcode itself).
+    pub fn kind(&self) -> String {
+        match self {
+            Answer::Otp(_) => "passcode entered".into(),
+            Answer::Options(chosen) => format!("{} option(s) chosen", chosen.len()),
+            Answer::Resend => "resend asked".into(),
+            Answer::Cancel => "cancelled".into(),
+            Answer::Continue => "continue (approved in the app)".into(),
+            Answer::SdkTimeout => "SDK timer ran out".into(),
+            Answer::SpcConfirmed => "SPC confirmed".into(),
+            Answer::SpcFailed(why) => format!("SPC failed ({why})"),
+        }
+    }
+}
+
 /// Why a transition is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {

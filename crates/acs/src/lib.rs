@@ -73,6 +73,9 @@ pub struct AcsState {
     /// The ACS signing key and chain per directory server id (`acsSignedContent`);
     /// an app challenge for a scheme without one cannot be offered.
     pub signers: Arc<BTreeMap<String, AcsSigner>>,
+    /// Where the ACS records what is not a message (challenge steps, timers); messages
+    /// are recorded at the wire (`transport::traced`).
+    pub tracer: trace::Tracer,
 }
 
 impl AcsState {
@@ -99,8 +102,24 @@ impl AcsState {
             timeouts: Timeouts::default(),
             max_attempts: 3,
             signers: Arc::new(BTreeMap::new()),
+            tracer: trace::Tracer::default(),
         })
     }
+}
+
+/// Records a note in the trace about the challenge of `challenge`'s transaction.
+pub(crate) fn note(state: &AcsState, challenge: &Challenge, label: String, findings: Vec<String>) {
+    if !state.tracer.is_enabled() {
+        return;
+    }
+    let ids = trace::Ids {
+        three_ds_server_trans_id: Some(challenge.three_ds_server_trans_id.clone()),
+        acs_trans_id: Some(challenge.acs_trans_id.clone()),
+        ..trace::Ids::default()
+    };
+    let mut event = trace::Event::note(trace::Party::Acs, label, ids);
+    event.findings = findings;
+    state.tracer.emit(event);
 }
 
 /// The ACS's router: `POST /areq` (DS-facing, behind mutual TLS).

@@ -63,6 +63,14 @@ pub(crate) async fn deliver(
         return Ok(challenge);
     }
     let outcome = send_rreq(state, &challenge).await;
+    if let Err(why) = &outcome {
+        crate::note(
+            state,
+            &challenge,
+            "RReq not delivered (will retry)".into(),
+            vec![why.clone()],
+        );
+    }
     challenge.delivered(state.clock.now_ms(), &state.timeouts, outcome);
     if !save(state, &challenge, revision).await? {
         return Err(format!(
@@ -82,6 +90,16 @@ pub(crate) async fn finish(
     challenge.retry_at_ms = Some(state.clock.now_ms() + state.timeouts.rreq_retry_ms);
     if !save(state, &challenge, revision).await? {
         return Ok(None);
+    }
+    if let Some(verdict) = &challenge.verdict {
+        let mut label = format!("challenge decided: transStatus {}", verdict.trans_status);
+        if let Some(reason) = &verdict.reason {
+            label.push_str(&format!(", reason {reason}"));
+        }
+        if let Some(cancel) = &verdict.challenge_cancel {
+            label.push_str(&format!(", challengeCancel {cancel}"));
+        }
+        crate::note(state, &challenge, label, Vec::new());
     }
     deliver(state, challenge, revision + 1).await.map(Some)
 }
@@ -149,6 +167,12 @@ pub async fn settle(state: &AcsState, acs_trans_id: &str) -> Result<(), String> 
         if !challenge.expire(now) {
             return Ok(());
         }
+        crate::note(
+            state,
+            &challenge,
+            "challenge timer fired".into(),
+            Vec::new(),
+        );
     } else if challenge.due_at().is_none_or(|due| due > now) {
         return Ok(());
     }

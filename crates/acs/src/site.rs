@@ -246,7 +246,11 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
         .map(|w| w.as_str().to_owned());
     match challenge.start(state.clock.now_ms(), &state.timeouts, session_data, window) {
         Ok(()) => match results::save(&state, &challenge, revision).await {
-            Ok(true) => shown(StatusCode::OK, pages::challenge(&challenge)),
+            Ok(true) => {
+                let label = format!("challenge shown: {:?}", challenge.method);
+                crate::note(&state, &challenge, label, Vec::new());
+                shown(StatusCode::OK, pages::challenge(&challenge))
+            }
             Ok(false) => current(&state, acs_trans_id).await,
             Err(e) => failure(&e),
         },
@@ -375,6 +379,12 @@ async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes
     } else {
         answer_from_form(&fields)
     };
+    crate::note(
+        &state,
+        &challenge,
+        format!("challenge answered: {}", answer.kind()),
+        Vec::new(),
+    );
     match challenge.answer(state.clock.now_ms(), &state.timeouts, answer) {
         Ok(()) if challenge.phase == Phase::Decided => {
             match results::finish(&state, challenge, revision).await {

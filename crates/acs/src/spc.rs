@@ -371,7 +371,16 @@ pub(crate) async fn confirm_in_challenge(
         return Ok(Answer::SpcFailed(Failure::UnknownCredential.code().into()));
     };
     let json = serde_json::from_str::<Value>(assertion).unwrap_or(Value::Null);
-    Ok(match verify(state, &pan_hash, &step.issued, &json).await? {
+    let checked = verify(state, &pan_hash, &step.issued, &json).await?;
+    let (label, findings) = match &checked {
+        Ok(()) => ("SPC assertion verified".to_owned(), Vec::new()),
+        Err(failure) => (
+            format!("SPC assertion refused: {}", failure.code()),
+            vec![failure.to_string()],
+        ),
+    };
+    crate::note(state, challenge, label, findings);
+    Ok(match checked {
         Ok(()) => Answer::SpcConfirmed,
         Err(failure) => Answer::SpcFailed(failure.code().into()),
     })

@@ -10,6 +10,7 @@
 //! Server's first PReq, and describes the result in a [`Manifest`]. The browser-facing
 //! sites (the merchant's shop, the ACS's pages) are server-authenticated only.
 
+pub mod admin;
 pub mod cards;
 pub mod config;
 
@@ -83,6 +84,17 @@ pub struct Manifest {
     pub schemes: Vec<SchemeInfo>,
     /// The SQLite database every component keeps its state in.
     pub database: PathBuf,
+    /// The admin endpoint (the trace), loopback only.
+    pub admin: AdminInfo,
+}
+
+/// Where the admin endpoint listens and the token it wants.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminInfo {
+    pub url: String,
+    /// `Authorization: Bearer <token>` on every request.
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,6 +182,9 @@ pub struct Sandbox {
     refresh: Option<tokio::task::JoinHandle<()>>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
     store: store::Store,
+    tracer: trace::Tracer,
+    recorder: tokio::task::JoinHandle<()>,
+    stop_recorder: tokio_util::sync::CancellationToken,
     /// Why each DS's card ranges could not be fetched at start, if any.
     pub preparation: Vec<(String, Result<usize, String>)>,
 }
@@ -310,6 +325,20 @@ impl Sandbox {
             Some(c) => format!("{}.db", c.name()),
         }));
         let store = store::Store::open(&database, keys.clone()).await?;
+        let clock = config.clock.clone();
+        let (tracer, recorded) =
+            trace::Tracer::new(store.last_trace_seq().await? + 1, move || clock.now_ms());
+        let stop_recorder = tokio_util::sync::CancellationToken::new();
+        let recorder = tokio::spawn(admin::record(
+            store.clone(),
+            recorded,
+            stop_recorder.clone(),
+        ));
+        let observer = |party: trace::Party| transport::Observer {
+            tracer: tracer.clone(),
+            party,
+            scheme: None,
+        };
 
         // Listeners first, so every URL is known before anything starts.
         let offset_port = |i: u16| {
@@ -345,6 +374,15 @@ impl Sandbox {
         if runs(&Component::Merchant) {
             merchant_listener = Some(bind(config.host, offset_port(after_ds + 1)).await?);
         }
+        // Loopback only, whatever `host` is: the trace is not for the network.
+        let admin_listener = bind(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            match (config.port_base, &only) {
+                (0, _) | (_, Some(_)) => 0,
+                (base, None) => base + after_ds + 2,
+            },
+        )
+        .await?;
         // `localhost` is on every TLS certificate and resolves without DNS.
         // A URL nobody here can know is an error only for a component that needs it.
         let derived_on = |host: &str,
@@ -412,15 +450,19 @@ impl Sandbox {
             acs::spc::enrol_test_credentials(&acs_state).await?;
             let identity = layout.tls_identity("acs");
             let client_tls = tls::client_config(&root, Some(&identity))?;
-            acs_state.ds_client = Some(Client::new(&client_tls, config.timeouts).map_err(setup)?);
+            acs_state.ds_client = Some(
+                Client::traced(&client_tls, config.timeouts, observer(trace::Party::Acs))
+                    .map_err(setup)?,
+            );
+            acs_state.tracer = tracer.clone();
             let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
             let site_tls = tls::server_config(&identity, &root, ClientAuth::None)?;
-            servers.push(
-                transport::serve(listener, &acs_tls, acs::app(acs_state.clone())).map_err(setup)?,
-            );
-            servers.push(
-                transport::serve(site, &site_tls, acs::site(acs_state.clone())).map_err(setup)?,
-            );
+            let acs_app =
+                transport::traced(acs::app(acs_state.clone()), observer(trace::Party::Acs));
+            servers.push(transport::serve(listener, &acs_tls, acs_app).map_err(setup)?);
+            let site_app =
+                transport::traced(acs::site(acs_state.clone()), observer(trace::Party::Acs));
+            servers.push(transport::serve(site, &site_tls, site_app).map_err(setup)?);
             sweeper = Some(acs::spawn_sweeper(acs_state, config.sweep_every));
         }
 
@@ -430,7 +472,12 @@ impl Sandbox {
             let files = layout.scheme(&scheme.name);
             if let Some(listener) = listener {
                 let client_tls = tls::client_config(&root, Some(&files.ds_tls_identity()))?;
-                let client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+                let ds_observer = transport::Observer {
+                    scheme: Some(scheme.name.clone()),
+                    ..observer(trace::Party::Ds)
+                };
+                let client = Client::traced(&client_tls, config.timeouts, ds_observer.clone())
+                    .map_err(setup)?;
                 let ds_config = DsConfig {
                     directory_server_id: scheme.directory_server_id.clone(),
                     reference_number: scheme.reference_number.clone(),
@@ -447,10 +494,8 @@ impl Sandbox {
                     DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
                 let server_tls =
                     tls::server_config(&files.ds_tls_identity(), &root, ClientAuth::Required)?;
-                servers.push(
-                    transport::serve(listener, &server_tls, directory_server::app(state))
-                        .map_err(setup)?,
-                );
+                let ds_app = transport::traced(directory_server::app(state), ds_observer);
+                servers.push(transport::serve(listener, &server_tls, ds_app).map_err(setup)?);
             }
             schemes.push(SchemeInfo {
                 name: scheme.name.clone(),
@@ -465,7 +510,12 @@ impl Sandbox {
         let mut refresh = None;
         if let Some(listener) = server_listener {
             let client_tls = tls::client_config(&root, Some(&layout.tls_identity("3ds-server")))?;
-            let ds_client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+            let ds_client = Client::traced(
+                &client_tls,
+                config.timeouts,
+                observer(trace::Party::ThreeDsServer),
+            )
+            .map_err(setup)?;
             let own = &ecosystem.threeds_server;
             let server_config = ServerConfig {
                 reference_number: own.reference_number.clone(),
@@ -497,7 +547,10 @@ impl Sandbox {
                 transport::serve(
                     listener,
                     &server_tls,
-                    threeds_server::app(server_state.clone()),
+                    transport::traced(
+                        threeds_server::app(server_state.clone()),
+                        observer(trace::Party::ThreeDsServer),
+                    ),
                 )
                 .map_err(setup)?,
             );
@@ -509,7 +562,12 @@ impl Sandbox {
 
         if let Some(listener) = merchant_listener {
             let client_tls = tls::client_config(&root, Some(&layout.tls_identity("requestor")))?;
-            let client = Client::new(&client_tls, config.timeouts).map_err(setup)?;
+            let client = Client::traced(
+                &client_tls,
+                config.timeouts,
+                observer(trace::Party::Merchant),
+            )
+            .map_err(setup)?;
             let mut merchant_config =
                 merchant::MerchantConfig::new(&needed(&urls.merchant)?, &needed(&urls.server)?);
             merchant_config.method_timeout_ms = config.method_timeout_ms;
@@ -522,9 +580,33 @@ impl Sandbox {
             let server_tls =
                 tls::server_config(&layout.tls_identity("merchant"), &root, ClientAuth::None)?;
             servers.push(
-                transport::serve(listener, &server_tls, merchant::app(state)).map_err(setup)?,
+                transport::serve(
+                    listener,
+                    &server_tls,
+                    transport::traced(merchant::app(state), observer(trace::Party::Merchant)),
+                )
+                .map_err(setup)?,
             );
         }
+
+        // The admin endpoint (the trace): server-authenticated TLS on loopback, and a
+        // bearer token that only the manifest's reader knows.
+        let admin_url = format!("https://localhost:{}", port_of(&admin_listener)?);
+        let admin_token = admin::fresh_token();
+        let admin_tls =
+            tls::server_config(&layout.tls_identity("merchant"), &root, ClientAuth::None)?;
+        servers.push(
+            transport::serve(
+                admin_listener,
+                &admin_tls,
+                admin::app(admin::AdminState {
+                    store: store.clone(),
+                    tracer: tracer.clone(),
+                    token: admin_token.clone().into(),
+                }),
+            )
+            .map_err(setup)?,
+        );
 
         let manifest = Manifest {
             version: 1,
@@ -545,6 +627,10 @@ impl Sandbox {
             },
             schemes,
             database,
+            admin: AdminInfo {
+                url: admin_url,
+                token: admin_token,
+            },
         };
         Ok(Sandbox {
             manifest,
@@ -552,8 +638,21 @@ impl Sandbox {
             refresh,
             sweeper,
             store,
+            tracer,
+            recorder,
+            stop_recorder,
             preparation,
         })
+    }
+
+    /// The tracer every component of this sandbox records through.
+    pub fn tracer(&self) -> &trace::Tracer {
+        &self.tracer
+    }
+
+    /// The database (the trace is in it too).
+    pub fn store(&self) -> &store::Store {
+        &self.store
     }
 
     /// Stops every component (each drains its open connections first), then closes the
@@ -568,6 +667,9 @@ impl Sandbox {
         for server in self.servers {
             server.shutdown().await;
         }
+        // Everything the components recorded reaches the database before it closes.
+        self.stop_recorder.cancel();
+        let _ = self.recorder.await;
         self.store.close().await;
     }
 }

@@ -1,5 +1,6 @@
 //! Persistence for every component: the 3DS Server's, the Directory Server's and the
-//! ACS's transactions, the 3DS Server's card-range cache and the ACS's cards.
+//! ACS's transactions, the 3DS Server's card-range cache, the ACS's cards, and the trace
+//! every component records (`trace`).
 //!
 //! One [`Store`] is one database (SQLite by default: an embedded file in WAL mode, with
 //! the migrations in `migrations/` applied at open). Components share a `Store` in
@@ -23,6 +24,7 @@ mod ranges;
 mod sensitive;
 mod server;
 mod spc;
+mod trace;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ pub use ranges::SavedRanges;
 pub use sensitive::find_card_data;
 pub use server::{NewServerTransaction, ServerTransaction, Source, Status};
 pub use spc::{SpcCredential, SpcOffer};
+pub use trace::{TraceQuery, TraceReader};
 
 /// The migrations every database gets, in order.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -97,6 +97,8 @@ pub(crate) struct Write {
 
 enum Job {
     Write(Write, oneshot::Sender<Result<u64, StoreError>>),
+    /// Several writes committed together; the first failure fails them all.
+    Writes(Vec<Write>, oneshot::Sender<Result<u64, StoreError>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -110,6 +112,7 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Job::Write(w, _) => write!(f, "Write({})", w.sql),
+            Job::Writes(w, _) => write!(f, "Writes({})", w.len()),
             Job::Close(_) => f.write_str("Close"),
         }
     }
@@ -127,6 +130,17 @@ impl Writer {
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Job::Write(write, done))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs every write of `writes` in the same commit; `Ok(rows affected)` once it is
+    /// committed.
+    pub(crate) async fn execute_all(&self, writes: Vec<Write>) -> Result<u64, StoreError> {
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Job::Writes(writes, done))
             .await
             .map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
@@ -156,6 +170,22 @@ async fn run(mut connection: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
                         Err(e) => Err(StoreError::Commit(e.to_string())),
                     };
                     results.push(result);
+                    waiting.push(done);
+                }
+                Job::Writes(writes, done) => {
+                    let mut total = Ok(0);
+                    for write in writes {
+                        let result = match &began {
+                            Ok(_) => apply(&mut connection, write).await,
+                            Err(e) => Err(StoreError::Commit(e.to_string())),
+                        };
+                        match (result, &mut total) {
+                            (Ok(rows), Ok(sum)) => *sum += rows,
+                            (Err(e), Ok(_)) => total = Err(e),
+                            (_, Err(_)) => {}
+                        }
+                    }
+                    results.push(total);
                     waiting.push(done);
                 }
                 Job::Close(done) => close = Some(done),

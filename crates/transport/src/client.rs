@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use emv3ds::ErrorCode;
 use rustls::ClientConfig;
+use trace::classify::Seen;
+use trace::{Direction, Event, Kind, Party};
+
+use crate::Observer;
 
 /// How long to wait (defaults from the fact sheet's decisions: connect 5 s, answer 10 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,8 @@ impl reqwest::dns::Resolve for LoopbackNames {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// Records what this client sends and gets back, when set.
+    observer: Option<Arc<Observer>>,
 }
 
 /// A peer's answer.
@@ -94,6 +100,25 @@ impl TransportError {
 impl Client {
     /// A client that presents (or not) the identity inside `tls`.
     pub fn new(tls: &ClientConfig, timeouts: Timeouts) -> Result<Client, TransportError> {
+        Client::build(tls, timeouts, None)
+    }
+
+    /// Like [`Client::new`], recording every message it sends and every answer it gets
+    /// (with the server's TLS identity) through `observer`.
+    pub fn traced(
+        tls: &ClientConfig,
+        timeouts: Timeouts,
+        observer: Observer,
+    ) -> Result<Client, TransportError> {
+        let observer = observer.tracer.is_enabled().then(|| Arc::new(observer));
+        Client::build(tls, timeouts, observer)
+    }
+
+    fn build(
+        tls: &ClientConfig,
+        timeouts: Timeouts,
+        observer: Option<Arc<Observer>>,
+    ) -> Result<Client, TransportError> {
         let mut config = tls.clone();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
@@ -106,9 +131,15 @@ impl Client {
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(LoopbackNames))
             .no_proxy()
+            .tls_info(observer.is_some())
             .build()
             .map_err(|e| TransportError::Build(e.to_string()))?;
-        Ok(Client { http })
+        Ok(Client { http, observer })
+    }
+
+    /// Who records this client's messages, if anyone.
+    pub fn observer(&self) -> Option<&Observer> {
+        self.observer.as_deref()
     }
 
     /// POSTs `body` with `content_type` and returns the answer, whatever its status.
@@ -118,12 +149,21 @@ impl Client {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Reply, TransportError> {
+        let sent = self
+            .observer
+            .as_deref()
+            .and_then(|o| sent(o, url, content_type, &body));
+        let started = std::time::Instant::now();
         let request = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body);
-        self.send(url, request).await
+        let result = self.send(url, request).await;
+        if let (Some(observer), Some(sent)) = (self.observer.as_deref(), sent) {
+            answered(observer, url, &sent, started, &result);
+        }
+        result.map(|(reply, _)| reply)
     }
 
     /// POSTs a JSON body (`application/json; charset=utf-8`).
@@ -134,22 +174,175 @@ impl Client {
 
     /// GETs `url`.
     pub async fn get(&self, url: &str) -> Result<Reply, TransportError> {
-        self.send(url, self.http.get(url)).await
+        self.send(url, self.http.get(url))
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// GETs `url` with a bearer token and hands over the body as it arrives, one line
+    /// at a time (a Server-Sent Events stream), until the server ends it or the
+    /// receiver is dropped. The status is checked first.
+    pub async fn get_lines(
+        &self,
+        url: &str,
+        bearer: &str,
+    ) -> Result<tokio::sync::mpsc::Receiver<String>, TransportError> {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(bearer)
+            .timeout(Duration::from_secs(60 * 60 * 24 * 365))
+            .send()
+            .await
+            .map_err(|e| classify(url, &e))?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            return Err(TransportError::Exchange {
+                url: url.to_owned(),
+                message: format!("HTTP {status}: {}", body.trim()),
+            });
+        }
+        let (lines, received) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut response = response;
+            let mut pending = Vec::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                pending.extend_from_slice(&chunk);
+                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+                    if lines.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(received)
+    }
+
+    /// GETs `url` with a bearer token (the sandbox's admin endpoint).
+    pub async fn get_with_bearer(&self, url: &str, bearer: &str) -> Result<Reply, TransportError> {
+        self.send(url, self.http.get(url).bearer_auth(bearer))
+            .await
+            .map(|(reply, _)| reply)
     }
 
     /// DELETEs `url`.
     pub async fn delete(&self, url: &str) -> Result<Reply, TransportError> {
-        self.send(url, self.http.delete(url)).await
+        self.send(url, self.http.delete(url))
+            .await
+            .map(|(reply, _)| reply)
     }
 
+    /// The answer, and the server's TLS identity when the client records it.
     async fn send(
         &self,
         url: &str,
         request: reqwest::RequestBuilder,
-    ) -> Result<Reply, TransportError> {
+    ) -> Result<(Reply, Option<String>), TransportError> {
         let response = request.send().await.map_err(|e| classify(url, &e))?;
-        read(url, response).await
+        let peer = self
+            .observer
+            .as_ref()
+            .and_then(|_| server_identity(&response));
+        Ok((read(url, response).await?, peer))
     }
+}
+
+/// The server's certificate, as the trace names a TLS peer.
+fn server_identity(response: &reqwest::Response) -> Option<String> {
+    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+    let der = rustls::pki_types::CertificateDer::from(info.peer_certificate()?.to_vec());
+    let identity = pki::tls::PeerIdentity::from_chain(&[der])?;
+    Some(format!(
+        "{} ({})",
+        identity.common_name.as_deref().unwrap_or("no common name"),
+        identity.sha256.get(..23).unwrap_or(&identity.sha256)
+    ))
+}
+
+/// What the trace knows of a request sent: its `seq`, its counterpart, its ids.
+struct Sent {
+    seq: u64,
+    to: Option<Party>,
+    ids: trace::Ids,
+}
+
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
+fn sent(observer: &Observer, url: &str, content_type: &str, body: &[u8]) -> Option<Sent> {
+    let path = path_of(url);
+    let seen = Seen {
+        path,
+        content_type: Some(content_type),
+        request: true,
+    };
+    let classified = trace::classify::classify(seen, body)?;
+    let to = trace::classify::counterpart(observer.party, &classified, true);
+    let ids = classified.ids.clone();
+    let event = observer.message(classified, Direction::Sent, to, path);
+    Some(Sent {
+        seq: observer.tracer.emit(event),
+        to,
+        ids,
+    })
+}
+
+fn answered(
+    observer: &Observer,
+    url: &str,
+    sent: &Sent,
+    started: std::time::Instant,
+    result: &Result<(Reply, Option<String>), TransportError>,
+) {
+    let path = path_of(url);
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut event = match result {
+        Ok((reply, peer)) => {
+            let seen = Seen {
+                path,
+                content_type: reply.content_type.as_deref(),
+                request: false,
+            };
+            let mut event = match trace::classify::classify(seen, &reply.body) {
+                Some(classified) => {
+                    observer.message(classified, Direction::Received, sent.to, path)
+                }
+                None => {
+                    let mut event =
+                        Event::new(Kind::Message, observer.party, format!("answer to {path}"));
+                    event.direction = Some(Direction::Received);
+                    event.from = sent.to;
+                    event.to = Some(observer.party);
+                    event.path = Some(path.to_owned());
+                    event
+                }
+            };
+            event.http_status = Some(reply.status);
+            event.tls_peer.clone_from(peer);
+            event
+        }
+        Err(e) => {
+            let mut event = Event::note(
+                observer.party,
+                format!("no answer: {e}"),
+                trace::Ids::default(),
+            );
+            event.to = sent.to;
+            event
+                .findings
+                .push(format!("{e} (Erro {})", e.erro_code().as_str()));
+            event
+        }
+    };
+    event.ids.merge(&sent.ids);
+    event.reply_to = Some(sent.seq);
+    event.duration_ms = Some(duration_ms);
+    observer.tracer.emit(event);
 }
 
 async fn read(url: &str, response: reqwest::Response) -> Result<Reply, TransportError> {

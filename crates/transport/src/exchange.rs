@@ -56,6 +56,7 @@ pub async fn exchange(
         Err(mut erro) => {
             erro.error_description =
                 format!("{peer}'s answer is invalid: {}", erro.error_description);
+            refused(client, request, &erro);
             return Err(erro);
         }
     };
@@ -63,14 +64,32 @@ pub async fn exchange(
     match answer {
         Message::Erro(erro) => Err(Box::new(erro)),
         answer if Some(answer.message_type()) == expected => Ok(answer),
-        other => Err(refuse(
-            ErrorCode::MessageInvalid,
-            "messageType",
-            format!(
-                "{peer} answered the {} with a {}",
-                request.message_type(),
-                other.message_type()
-            ),
-        )),
+        other => {
+            let erro = refuse(
+                ErrorCode::MessageInvalid,
+                "messageType",
+                format!(
+                    "{peer} answered the {} with a {}",
+                    request.message_type(),
+                    other.message_type()
+                ),
+            );
+            refused(client, request, &erro);
+            Err(erro)
+        }
     }
+}
+
+/// Records in the trace that the caller refused its peer's answer, and why.
+fn refused(client: &Client, request: &Message, erro: &Erro) {
+    let Some(observer) = client.observer() else {
+        return;
+    };
+    let ids = trace::Ids::of(&serde_json::from_slice(&request.to_json()).unwrap_or_default());
+    let mut note = trace::Event::note(observer.party, "answer refused", ids);
+    note.findings.push(format!(
+        "Erro {} ({}): {}",
+        erro.error_code, erro.error_detail, erro.error_description
+    ));
+    observer.tracer.emit(note);
 }

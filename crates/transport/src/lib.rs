@@ -7,7 +7,9 @@
 //! `pki::tls`, so the TLS policy is the same on every hop. [`exchange`] is the one way a
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
 //! how every service answers and numbers transactions; `clock` is where every component
-//! reads the time, and `html` what the browser-facing sites share.
+//! reads the time, and `html` what the browser-facing sites share. [`traced`] records
+//! what a service receives and answers in the trace, and a client made with
+//! [`Client::traced`] what a component sends.
 
 mod client;
 pub mod clock;
@@ -15,8 +17,10 @@ mod exchange;
 pub mod html;
 mod protocol;
 mod server;
+mod traced;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
 pub use exchange::exchange;
 pub use protocol::{fresh_trans_id, protocol_answer, protocol_refusal};
 pub use server::{Peer, TlsServer, serve};
+pub use traced::{Observer, traced};
