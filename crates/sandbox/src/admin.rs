@@ -33,6 +33,8 @@ pub struct AdminState {
     pub tracer: Tracer,
     /// The bearer token every request must carry.
     pub token: Arc<str>,
+    /// Cancelled when the sandbox stops: live streams end then.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 /// A fresh admin token (256 random bits, hex).
@@ -175,7 +177,11 @@ async fn stream(
         }
         let _ = frames.send(Ok(Bytes::from_static(b": live\n\n"))).await;
         loop {
-            match live.recv().await {
+            let received = tokio::select! {
+                received = live.recv() => received,
+                () = state.closing.cancelled() => return,
+            };
+            match received {
                 Ok(event) => {
                     if event.seq <= last {
                         continue;
@@ -254,4 +260,150 @@ pub async fn record(
         let _ = store.record_trace(&batch).await;
         batch.clear();
     }
+}
+
+/// What a follower gets from the live stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Live {
+    Event(Box<Event>),
+    /// The follower fell this many events behind and skipped them (read them back with
+    /// `after`).
+    Lagged(u64),
+}
+
+/// The admin endpoint of a running sandbox, as its manifest describes it: what
+/// `threeds trace` and the TUI read the trace through.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    base: String,
+    token: String,
+    client: transport::Client,
+}
+
+impl AdminClient {
+    /// From the manifest `threeds up` wrote (`admin.url`, `admin.token`, `tls.rootCa`).
+    pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: {e} (is the sandbox running? `threeds up` writes it)",
+                path.display()
+            )
+        })?;
+        let manifest: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a manifest: {e}", path.display()))?;
+        let text_at = |pointer: &str| {
+            manifest
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: the manifest has no {} (written by an older threeds? restart `threeds up`)",
+                        path.display(),
+                        pointer.trim_start_matches('/').replace('/', ".")
+                    )
+                })
+        };
+        let root = std::path::PathBuf::from(text_at("/tls/rootCa")?);
+        let tls = pki::tls::client_config(&root, None).map_err(|e| e.to_string())?;
+        let client = transport::Client::new(&tls, transport::Timeouts::default())
+            .map_err(|e| e.to_string())?;
+        Ok(AdminClient {
+            base: text_at("/admin/url")?,
+            token: text_at("/admin/token")?,
+            client,
+        })
+    }
+
+    /// Stored events, as `query` selects them.
+    pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, String> {
+        let url = format!("{}/admin/trace?{}", self.base, query_string(query));
+        let reply = self
+            .client
+            .get_with_bearer(&url, &self.token)
+            .await
+            .map_err(|e| e.to_string())?;
+        if reply.status != 200 {
+            return Err(format!(
+                "the admin endpoint answered HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body).trim()
+            ));
+        }
+        String::from_utf8_lossy(&reply.body)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| serde_json::from_str(line).map_err(|e| format!("a trace line: {e}")))
+            .collect()
+    }
+
+    /// The stored events after `after` (none when `None`) and then live ones, for as
+    /// long as the receiver is kept.
+    pub async fn follow(
+        &self,
+        after: Option<u64>,
+        transaction: Option<&str>,
+    ) -> Result<mpsc::Receiver<Live>, String> {
+        let query = TraceQuery {
+            transaction: transaction.map(str::to_owned),
+            after,
+            ..TraceQuery::default()
+        };
+        let url = format!("{}/admin/trace/stream?{}", self.base, query_string(&query));
+        let mut lines = self
+            .client
+            .get_lines(&url, &self.token)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (out, received) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut kind = String::new();
+            let mut data = String::new();
+            while let Some(line) = lines.recv().await {
+                if let Some(value) = line.strip_prefix("event:") {
+                    kind = value.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push_str(value.trim_start());
+                } else if line.is_empty() && !data.is_empty() {
+                    let item = match kind.as_str() {
+                        "lagged" => Live::Lagged(data.trim().parse().unwrap_or(0)),
+                        _ => match serde_json::from_str(&data) {
+                            Ok(event) => Live::Event(Box::new(event)),
+                            Err(_) => {
+                                data.clear();
+                                continue;
+                            }
+                        },
+                    };
+                    data.clear();
+                    kind.clear();
+                    if out.send(item).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(received)
+    }
+}
+
+fn query_string(query: &TraceQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &query.transaction {
+        let safe: String = t
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        parts.push(format!("transaction={safe}"));
+    }
+    if let Some(after) = query.after {
+        parts.push(format!("after={after}"));
+    }
+    if let Some(before) = query.before {
+        parts.push(format!("before={before}"));
+    }
+    if query.limit > 0 {
+        parts.push(format!("limit={}", query.limit));
+    }
+    parts.join("&")
 }

@@ -185,6 +185,8 @@ pub struct Sandbox {
     tracer: trace::Tracer,
     recorder: tokio::task::JoinHandle<()>,
     stop_recorder: tokio_util::sync::CancellationToken,
+    /// Ends the admin endpoint's live streams.
+    closing: tokio_util::sync::CancellationToken,
     /// Why each DS's card ranges could not be fetched at start, if any.
     pub preparation: Vec<(String, Result<usize, String>)>,
 }
@@ -593,6 +595,7 @@ impl Sandbox {
         // bearer token that only the manifest's reader knows.
         let admin_url = format!("https://localhost:{}", port_of(&admin_listener)?);
         let admin_token = admin::fresh_token();
+        let closing = tokio_util::sync::CancellationToken::new();
         let admin_tls =
             tls::server_config(&layout.tls_identity("merchant"), &root, ClientAuth::None)?;
         servers.push(
@@ -603,6 +606,7 @@ impl Sandbox {
                     store: store.clone(),
                     tracer: tracer.clone(),
                     token: admin_token.clone().into(),
+                    closing: closing.clone(),
                 }),
             )
             .map_err(setup)?,
@@ -641,6 +645,7 @@ impl Sandbox {
             tracer,
             recorder,
             stop_recorder,
+            closing,
             preparation,
         })
     }
@@ -664,10 +669,13 @@ impl Sandbox {
         if let Some(sweeper) = self.sweeper {
             sweeper.abort();
         }
+        // Live trace streams end first (so the admin server can drain); once every
+        // server stopped, the recorder stores what is queued, and only then does the
+        // database close.
+        self.closing.cancel();
         for server in self.servers {
             server.shutdown().await;
         }
-        // Everything the components recorded reaches the database before it closes.
         self.stop_recorder.cancel();
         let _ = self.recorder.await;
         self.store.close().await;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use trace::Event;
 
+use crate::sensitive::find_clear_card_data;
 use crate::writer::{Arg, Write};
-use crate::{Store, StoreError, find_card_data};
+use crate::{Store, StoreError};
 
 /// Which events to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +38,7 @@ impl Store {
             let mut json = serde_json::to_value(event.as_ref()).map_err(|e| {
                 StoreError::Corrupt(format!("trace event {}", event.seq), e.to_string())
             })?;
-            if let Some(path) = find_card_data(&json) {
+            if let Some(path) = find_clear_card_data(&json) {
                 let mut stripped = event.as_ref().clone();
                 stripped.body = None;
                 stripped.decoded = None;

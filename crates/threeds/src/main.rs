@@ -42,6 +42,10 @@ enum Command {
     Sdk(commands::sdk::Args),
     /// List the test cards and what each does.
     Cards(commands::cards::Args),
+    /// Print the trace: every message of every hop (card numbers masked), with the
+    /// decrypted views the sandbox can give, from a running sandbox (its manifest) or a
+    /// database. `--follow` streams; `--format json` prints JSON Lines.
+    Trace(commands::trace::Args),
     /// Secure Payment Confirmation, the issuer's side, on a running sandbox: a card's
     /// registered credentials (`list`), deleting one (`delete`), and what the check of
     /// a transaction's confirmation found (`check`).
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cards(args) => commands::cards::run(&args),
+        Command::Trace(args) => commands::trace::run(&args),
         Command::Sdk(args) => commands::sdk::run(&args),
         Command::Spc(command) => commands::spc::run(&command),
         Command::Pki(command) => commands::pki::run(&command),

@@ -412,6 +412,137 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--enc A256GCM"), "{err}");
 
+    // The trace of all that, as JSON Lines: every hop of the app challenge in order,
+    // the ACS's decrypted CReq/CRes, and no card number in clear.
+    let trace = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .arg("trace")
+            .args(args)
+            .output()
+            .expect("run threeds trace")
+    };
+    let listed = trace(&["--manifest", manifest.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(listed.status.code(), Some(0), "{listed:?}");
+    let text = String::from_utf8(listed.stdout).unwrap();
+    for pan in ["5200000000012002", "4000000000006009", "4000000000001000"] {
+        assert!(!text.contains(pan), "{pan} in clear in the trace");
+    }
+    let events: Vec<serde_json::Value> = text.lines().map(|l| json(l.as_bytes())).collect();
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0]["seq"].as_u64() < w[1]["seq"].as_u64())
+    );
+    let html_tx = events
+        .iter()
+        .find(|e| {
+            e["observer"] == "acs"
+                && e["label"] == "AReq"
+                && e["body"]["acctNumber"] == "520000******2002"
+        })
+        .and_then(|e| e["transaction"].as_str())
+        .expect("the HTML challenge's AReq, its card masked")
+        .to_owned();
+    let selected = trace(&[
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--format",
+        "json",
+        "--transaction",
+        &html_tx,
+    ]);
+    let selected: Vec<serde_json::Value> = String::from_utf8(selected.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| json(l.as_bytes()))
+        .collect();
+    assert!(
+        selected
+            .iter()
+            .all(|e| e["transaction"] == html_tx.as_str())
+    );
+    let hops: Vec<String> = selected
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["observer"].as_str().unwrap_or(""),
+                e["direction"]
+                    .as_str()
+                    .unwrap_or(e["kind"].as_str().unwrap_or("")),
+                e["label"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let expected = [
+        "3ds-server received POST /v1/auth",
+        "3ds-server sent AReq",
+        "ds received AReq",
+        "ds sent AReq",
+        "acs received AReq",
+        "acs sent ARes",
+        "ds received ARes",
+        "ds sent ARes",
+        "3ds-server received ARes",
+        "3ds-server sent answer to /v1/auth",
+        "acs received CReq",
+        "acs sent CRes",
+        "acs received CReq",
+        "acs note challenge decided: transStatus Y",
+        "acs sent RReq",
+        "ds received RReq",
+        "ds sent RReq",
+        "3ds-server received RReq",
+        "3ds-server sent RRes",
+        "acs received RRes",
+        "acs sent CRes",
+    ];
+    let mut at = 0;
+    for hop in &hops {
+        if at < expected.len() && hop == expected[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(
+        at,
+        expected.len(),
+        "missing {:?} in order in {hops:#?}",
+        expected.get(at)
+    );
+    let final_cres = selected
+        .iter()
+        .rev()
+        .find(|e| e["label"] == "CRes")
+        .unwrap();
+    assert_eq!(final_cres["decoded"]["how"], "decrypted");
+    assert_eq!(final_cres["decoded"]["value"]["transStatus"], "Y");
+    let creq = selected.iter().find(|e| e["label"] == "CReq").unwrap();
+    assert_eq!(creq["from"], "sdk");
+    assert!(creq["decoded"]["value"]["jwe"]["protectedHeader"]["kid"].is_string());
+    let ds_areq = selected
+        .iter()
+        .find(|e| e["observer"] == "ds" && e["direction"] == "received" && e["label"] == "AReq")
+        .unwrap();
+    assert_eq!(ds_areq["scheme"], "beta");
+    assert!(
+        ds_areq["tlsPeer"]
+            .as_str()
+            .unwrap()
+            .starts_with("threeds 3DS Server"),
+        "{ds_areq}"
+    );
+    let readable = trace(&[
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--transaction",
+        &html_tx,
+    ]);
+    let readable = String::from_utf8(readable.stdout).unwrap();
+    assert!(
+        readable.contains("3ds-server ▶ ds") && readable.contains("transStatus=Y"),
+        "{readable}"
+    );
+
     // The issuer's side of SPC: the pre-registered test credential, deleted.
     let spc = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_threeds"))
@@ -474,6 +605,23 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         out.contains("threeds sandbox is up") && out.contains("stopping"),
         "{out}"
     );
+    // The trace stayed in the database, readable without the sandbox.
+    let stored = trace(&[
+        "--database",
+        m["database"].as_str().unwrap(),
+        "--format",
+        "json",
+        "--transaction",
+        &html_tx,
+    ]);
+    assert_eq!(stored.status.code(), Some(0), "{stored:?}");
+    assert_eq!(
+        String::from_utf8(stored.stdout).unwrap().lines().count(),
+        selected.len()
+    );
+    let missing = trace(&["--manifest", "/nonexistent/manifest.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/manifest.json"));
 }
 
 #[test]

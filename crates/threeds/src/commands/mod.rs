@@ -5,6 +5,7 @@ pub mod pki;
 pub mod sdk;
 pub mod serve;
 pub mod spc;
+pub mod trace;
 pub mod up;
 pub mod validate;
 
