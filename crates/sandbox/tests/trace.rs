@@ -239,6 +239,15 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
         "{erro:?}"
     );
 
+    // The TUI's snapshot fixture is made from this run (see tui/tests/fixtures/README).
+    if let Ok(path) = std::env::var("THREEDS_WRITE_TRACE_FIXTURE") {
+        let lines: Vec<String> = all
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
     // Nothing in the whole trace holds a card number in clear.
     let text: String = all
         .iter()

@@ -46,6 +46,9 @@ enum Command {
     /// decrypted views the sandbox can give, from a running sandbox (its manifest) or a
     /// database. `--follow` streams; `--format json` prints JSON Lines.
     Trace(commands::trace::Args),
+    /// The terminal UI: transactions as they happen, each as a sequence diagram with
+    /// every message (wire form, or decoded/decrypted). `?` lists the keys, `q` quits.
+    Tui(commands::tui::Args),
     /// Secure Payment Confirmation, the issuer's side, on a running sandbox: a card's
     /// registered credentials (`list`), deleting one (`delete`), and what the check of
     /// a transaction's confirmation found (`check`).
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         }
         Command::Cards(args) => commands::cards::run(&args),
         Command::Trace(args) => commands::trace::run(&args),
+        Command::Tui(args) => commands::tui::run(&args),
         Command::Sdk(args) => commands::sdk::run(&args),
         Command::Spc(command) => commands::spc::run(&command),
         Command::Pki(command) => commands::pki::run(&command),

@@ -6,6 +6,7 @@ pub mod sdk;
 pub mod serve;
 pub mod spc;
 pub mod trace;
+pub mod tui;
 pub mod up;
 pub mod validate;
 
