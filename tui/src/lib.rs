@@ -6,9 +6,12 @@
 //! - `view`: one frame — the list, the sequence diagram, the message in detail;
 //! - `terminal`: the run loop (raw mode, the alternate screen, the live feed from the
 //!   admin endpoint, paging older events from the store), restoring the terminal on
-//!   every way out. The TUI never prints logs to the terminal it draws on.
+//!   every way out. The TUI never prints logs to the terminal it draws on;
+//! - `challenge`: the app challenge's native screens in the terminal, for
+//!   `threeds sdk --interactive`.
 
 pub mod app;
+pub mod challenge;
 pub mod model;
 pub mod terminal;
 pub mod view;

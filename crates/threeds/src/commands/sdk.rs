@@ -2,7 +2,8 @@
 //! sandbox (its manifest tells where everything is), printing each step: the AReq
 //! parameters, the ARes, the verified signed content, every CReq and CRes in
 //! plaintext, and the result the 3DS Server holds. Challenge answers come from flags,
-//! or from a prompt when none is given.
+//! from a prompt when none is given, or, with `--interactive`, from the challenge's
+//! native screens drawn in the terminal (`tui::challenge`).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -34,8 +35,12 @@ pub struct Args {
     enc: String,
     /// Answers, in order: `otp:123456`, `select:coffee,books`, `continue`, `html:otp=123456&action=submit`,
     /// `resend`, `cancel`, `wait` (let the SDK time out). Without any, you are asked.
-    #[arg(long = "answer", value_name = "ANSWER")]
+    #[arg(long = "answer", value_name = "ANSWER", conflicts_with = "interactive")]
     answers: Vec<String>,
+    /// Play the cardholder on the challenge's screens, drawn in the terminal (text,
+    /// single and multi select, out of band, and HTML read for the terminal).
+    #[arg(long)]
+    interactive: bool,
     /// The SDK's challenge timer in seconds (the AReq still says 05 minutes).
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -121,6 +126,10 @@ impl sdk::ChallengeStatusReceiver for Printer {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        bail!("--interactive draws the challenge on a terminal; use --answer in scripts");
+    }
     let manifest = super::read_manifest(&args.manifest)?;
     let forced = match &args.version {
         None => None,
@@ -200,14 +209,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let id = super::manifest_text(&answer, &["threeDSServerTransID"])?;
         if ares["transStatus"] == "C" {
             let challenge = ChallengeParameters::from_ares(ares)?;
-            let mut driver = Driver {
+            let mut prompted = Driver {
                 answers,
                 prompt: args.answers.is_empty(),
+            };
+            let mut screens = tui::challenge::InteractiveDriver;
+            let driver: &mut dyn sdk::ChallengeDriver = if args.interactive {
+                &mut screens
+            } else {
+                &mut prompted
             };
             let status = transaction
                 .do_challenge(
                     &challenge,
-                    &mut driver,
+                    driver,
                     &mut Printer,
                     Duration::from_secs(args.timeout_secs),
                 )
