@@ -339,6 +339,9 @@ pub struct Model {
     /// By the `seq` of their first event: iterating backwards gives newest first.
     transactions: BTreeMap<u64, Transaction>,
     by_id: HashMap<String, u64>,
+    /// Events that named no transaction yet (a requestor API call), by `seq`, until
+    /// their answer says whose they are.
+    orphans: HashMap<u64, Event>,
     pub capacity: usize,
     /// The smallest `seq` ever ingested (paging older events starts below it).
     pub oldest_seq: Option<u64>,
@@ -352,6 +355,7 @@ impl Model {
         Model {
             transactions: BTreeMap::new(),
             by_id: HashMap::new(),
+            orphans: HashMap::new(),
             capacity: capacity.max(1),
             oldest_seq: None,
             newest_seq: 0,
@@ -367,14 +371,23 @@ impl Model {
         self.transactions.is_empty()
     }
 
-    /// Adds an event (events without a transaction are counted and left out).
+    /// Adds an event (one without a transaction waits for its answer to name it).
     pub fn ingest(&mut self, event: Event) {
         self.events_seen += 1;
         self.newest_seq = self.newest_seq.max(event.seq);
         self.oldest_seq = Some(self.oldest_seq.map_or(event.seq, |o| o.min(event.seq)));
         let Some(id) = event.transaction.clone() else {
+            if self.orphans.len() >= 1024 {
+                self.orphans.clear();
+            }
+            self.orphans.insert(event.seq, event);
             return;
         };
+        if let Some(mut request) = event.reply_to.and_then(|r| self.orphans.remove(&r)) {
+            request.transaction = Some(id.clone());
+            self.events_seen -= 1;
+            self.ingest(request);
+        }
         let key = match self.by_id.get(&id) {
             Some(&key) => key,
             None => {

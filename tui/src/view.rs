@@ -62,6 +62,19 @@ fn message_style(label: &str) -> Style {
     Style::default().fg(color)
 }
 
+/// A drawn buffer as plain text, one line per row (snapshots, benchmarks).
+pub fn text_of(buffer: &ratatui::buffer::Buffer) -> String {
+    let mut out =
+        String::with_capacity(usize::from(buffer.area.width + 1) * usize::from(buffer.area.height));
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Draws the whole frame.
 pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     let area = frame.area();

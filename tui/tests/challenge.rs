@@ -34,15 +34,7 @@ fn typed(text: &str) -> Vec<KeyEvent> {
 fn draw(ui: &ChallengeUi) -> String {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     terminal.draw(|frame| ui.draw(frame)).unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    tui::view::text_of(terminal.backend().buffer())
 }
 
 /// `text` with the port of every `localhost:` URL replaced (ports are the OS's choice).
@@ -65,6 +57,16 @@ struct Keyboard {
     plan: fn(&ChallengeUi) -> Vec<KeyEvent>,
     frames: Vec<String>,
     actions: Vec<Action>,
+}
+
+impl Keyboard {
+    fn new(plan: fn(&ChallengeUi) -> Vec<KeyEvent>) -> Keyboard {
+        Keyboard {
+            plan,
+            frames: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
 }
 
 impl sdk::ChallengeDriver for Keyboard {
@@ -174,27 +176,23 @@ async fn every_native_screen_and_the_html_one_are_played_with_keys() {
     let s = start(dir.path()).await;
 
     // Text (OTP): a wrong code first, then the right one.
-    let mut keyboard = Keyboard {
-        plan: |ui| {
-            let code = if ui
-                .screen
-                .text
-                .as_deref()
-                .is_some_and(|t| t.contains("attempt"))
-            {
-                "123456"
-            } else {
-                "000000"
-            };
-            let mut keys = typed(code);
-            keys.insert(1, press(KeyCode::Backspace));
-            keys.insert(1, press(KeyCode::Char('x')));
-            keys.push(press(KeyCode::Enter));
-            keys
-        },
-        frames: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut keyboard = Keyboard::new(|ui| {
+        let code = if ui
+            .screen
+            .text
+            .as_deref()
+            .is_some_and(|t| t.contains("attempt"))
+        {
+            "123456"
+        } else {
+            "000000"
+        };
+        let mut keys = typed(code);
+        keys.insert(1, press(KeyCode::Backspace));
+        keys.insert(1, press(KeyCode::Char('x')));
+        keys.push(press(KeyCode::Enter));
+        keys
+    });
     let result = s.pay("4000000000006009", &mut keyboard).await;
     assert_eq!(
         result["transStatus"], "Y",
@@ -205,11 +203,7 @@ async fn every_native_screen_and_the_html_one_are_played_with_keys() {
     insta::assert_snapshot!("text_screen", keyboard.frames[0]);
 
     // Single select: the right shop.
-    let mut keyboard = Keyboard {
-        plan: |ui| option_keys(ui, &["Corner Coffee"]),
-        frames: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut keyboard = Keyboard::new(|ui| option_keys(ui, &["Corner Coffee"]));
     let result = s.pay("4000000000007007", &mut keyboard).await;
     assert_eq!(
         result["transStatus"], "Y",
@@ -219,11 +213,7 @@ async fn every_native_screen_and_the_html_one_are_played_with_keys() {
     insta::assert_snapshot!("single_select_screen", keyboard.frames[0]);
 
     // Multi select: every recent purchase.
-    let mut keyboard = Keyboard {
-        plan: |ui| option_keys(ui, &["Coffee", "Book"]),
-        frames: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut keyboard = Keyboard::new(|ui| option_keys(ui, &["Coffee", "Book"]));
     let result = s.pay("4000000000008005", &mut keyboard).await;
     assert_eq!(
         result["transStatus"], "Y",
@@ -233,20 +223,16 @@ async fn every_native_screen_and_the_html_one_are_played_with_keys() {
     insta::assert_snapshot!("multi_select_screen", keyboard.frames[0]);
 
     // HTML: the form read for the terminal, the code typed into its field.
-    let mut keyboard = Keyboard {
-        plan: |ui| {
-            let mut keys = typed("123456");
-            keys.push(press(KeyCode::Enter));
-            assert!(
-                ui.html
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.controls[0], Control::Text { .. }))
-            );
-            keys
-        },
-        frames: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut keyboard = Keyboard::new(|ui| {
+        let mut keys = typed("123456");
+        keys.push(press(KeyCode::Enter));
+        assert!(
+            ui.html
+                .as_ref()
+                .is_some_and(|p| matches!(p.controls[0], Control::Text { .. }))
+        );
+        keys
+    });
     let result = s.pay("4000000000012007", &mut keyboard).await;
     assert_eq!(
         result["transStatus"], "Y",
@@ -260,11 +246,7 @@ async fn every_native_screen_and_the_html_one_are_played_with_keys() {
     insta::assert_snapshot!("html_screen", keyboard.frames[0]);
 
     // Out of band: not approved, so the cardholder cancels.
-    let mut keyboard = Keyboard {
-        plan: |_| vec![press(KeyCode::Esc)],
-        frames: Vec::new(),
-        actions: Vec::new(),
-    };
+    let mut keyboard = Keyboard::new(|_| vec![press(KeyCode::Esc)]);
     let result = s.pay("4000000000009003", &mut keyboard).await;
     assert_eq!(result["challengeCancel"], "01", "{result}");
     insta::assert_snapshot!("oob_screen", keyboard.frames[0]);

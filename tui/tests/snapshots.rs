@@ -29,14 +29,7 @@ fn fixture() -> App {
 fn render(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| tui::view::draw(frame, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
+    let out = tui::view::text_of(terminal.backend().buffer());
     assert_no_card_number(&out);
     out
 }

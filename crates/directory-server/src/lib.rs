@@ -182,67 +182,90 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                 .to_json(),
         );
     }
-    let ds_trans_id = fresh_trans_id();
-    areq.ds_trans_id = Some(ds_trans_id.clone());
-    areq.ds_reference_number = Some(state.config.reference_number.clone());
-    areq.ds_url = Some(state.config.url.clone());
-    let recorded = state
-        .store
-        .insert_ds_transaction(&NewDsTransaction {
-            ds_trans_id: ds_trans_id.as_str(),
-            directory_server_id: &state.config.directory_server_id,
-            three_ds_server_trans_id: areq
-                .three_ds_server_trans_id
-                .as_ref()
-                .map_or("", |t| t.as_str()),
-            three_ds_server_url: areq.three_ds_server_url.as_deref(),
-            acs_url: &route.acs_url,
-            pan: &pan,
-            message_version: areq.message_version.as_str(),
-        })
-        .await;
-    let forwarded = Message::AReq(Box::new(areq));
-    if let Err(e) = recorded {
-        return erro(
-            validator,
-            ErrorCode::TransientSystemFailure,
-            "",
-            &format!("the DS could not record the transaction: {e}"),
-            &forwarded,
-        );
-    }
-    let ares = match transport::exchange(
-        &state.client,
-        &route.acs_url,
-        &forwarded,
-        validator,
-        "the ACS",
-    )
-    .await
-    {
-        Ok(ares) => ares,
-        Err(erro) => return protocol_answer(Message::Erro(*erro).to_json()),
-    };
-    if let Message::ARes(answer) = &ares {
+    // The trace shows what only the DS can read: the device data it decrypted.
+    let device_view = areq.device_info.as_deref().and_then(device_data_view);
+    let mut response = async move {
+        let ds_trans_id = fresh_trans_id();
+        areq.ds_trans_id = Some(ds_trans_id.clone());
+        areq.ds_reference_number = Some(state.config.reference_number.clone());
+        areq.ds_url = Some(state.config.url.clone());
         let recorded = state
             .store
-            .record_ds_answer(
-                ds_trans_id.as_str(),
-                answer.acs_trans_id.as_ref().map(|t| t.as_str()),
-                answer.trans_status.as_ref().map(|t| t.as_str()),
-            )
+            .insert_ds_transaction(&NewDsTransaction {
+                ds_trans_id: ds_trans_id.as_str(),
+                directory_server_id: &state.config.directory_server_id,
+                three_ds_server_trans_id: areq
+                    .three_ds_server_trans_id
+                    .as_ref()
+                    .map_or("", |t| t.as_str()),
+                three_ds_server_url: areq.three_ds_server_url.as_deref(),
+                acs_url: &route.acs_url,
+                pan: &pan,
+                message_version: areq.message_version.as_str(),
+            })
             .await;
+        let forwarded = Message::AReq(Box::new(areq));
         if let Err(e) = recorded {
             return erro(
                 validator,
                 ErrorCode::TransientSystemFailure,
                 "",
-                &format!("the DS could not record the ARes: {e}"),
-                &ares,
+                &format!("the DS could not record the transaction: {e}"),
+                &forwarded,
             );
         }
+        let ares = match transport::exchange(
+            &state.client,
+            &route.acs_url,
+            &forwarded,
+            validator,
+            "the ACS",
+        )
+        .await
+        {
+            Ok(ares) => ares,
+            Err(erro) => return protocol_answer(Message::Erro(*erro).to_json()),
+        };
+        if let Message::ARes(answer) = &ares {
+            let recorded = state
+                .store
+                .record_ds_answer(
+                    ds_trans_id.as_str(),
+                    answer.acs_trans_id.as_ref().map(|t| t.as_str()),
+                    answer.trans_status.as_ref().map(|t| t.as_str()),
+                )
+                .await;
+            if let Err(e) = recorded {
+                return erro(
+                    validator,
+                    ErrorCode::TransientSystemFailure,
+                    "",
+                    &format!("the DS could not record the ARes: {e}"),
+                    &ares,
+                );
+            }
+        }
+        protocol_answer(ares.to_json())
     }
-    protocol_answer(ares.to_json())
+    .await;
+    if let Some(view) = device_view {
+        response.extensions_mut().insert(trace::Annotation {
+            request: Some(view),
+            ..trace::Annotation::default()
+        });
+    }
+    response
+}
+
+/// The decrypted device data as the trace shows it.
+fn device_data_view(device_info: &str) -> Option<trace::Decoded> {
+    let mut value = trace::decode::base64url_json(device_info)?;
+    trace::redact::redact(&mut value);
+    Some(trace::Decoded {
+        how: "decrypted".into(),
+        what: "sdkEncData plaintext (the device data), decrypted with the DS's private key".into(),
+        value,
+    })
 }
 
 /// Replaces `sdkEncData` with `deviceInfo` (base64url of the decrypted JSON), as the

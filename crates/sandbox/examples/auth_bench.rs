@@ -36,6 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         certs: dirs.path().join("certs"),
         data: dirs.path().join("data"),
         port_base: 0,
+        // THREEDS_TRACE=off measures the protocol without the trace.
+        trace: std::env::var("THREEDS_TRACE").map_or(true, |v| v != "off"),
         ..SandboxConfig::default()
     };
     let running = Sandbox::start(&config).await?;

@@ -22,14 +22,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use store::{Store, TraceQuery};
+use store::{TraceQuery, TraceStore};
 use tokio::sync::{broadcast, mpsc};
 use trace::{Event, Tracer};
 
 /// What the admin endpoint serves from.
 #[derive(Debug, Clone)]
 pub struct AdminState {
-    pub store: Store,
+    pub store: TraceStore,
     pub tracer: Tracer,
     /// The bearer token every request must carry.
     pub token: Arc<str>,
@@ -113,7 +113,7 @@ fn failed(e: &store::StoreError) -> Response {
 }
 
 async fn events(State(state): State<AdminState>, Query(params): Query<TraceParams>) -> Response {
-    match state.store.trace_events(&params.query()).await {
+    match state.store.events(&params.query()).await {
         Ok(events) => {
             let mut body = Vec::with_capacity(events.len() * 512);
             for event in &events {
@@ -128,7 +128,7 @@ async fn events(State(state): State<AdminState>, Query(params): Query<TraceParam
 }
 
 async fn status(State(state): State<AdminState>) -> Response {
-    match state.store.last_trace_seq().await {
+    match state.store.last_seq().await {
         Ok(last) => axum::Json(serde_json::json!({
             "lastSeq": last,
             "dropped": state.tracer.dropped(),
@@ -166,7 +166,7 @@ async fn stream(
                 after: Some(after),
                 ..params.query()
             };
-            if let Ok(past) = state.store.trace_events(&query).await {
+            if let Ok(past) = state.store.events(&query).await {
                 for event in &past {
                     last = event.seq;
                     if frames.send(Ok(sse(event))).await.is_err() {
@@ -233,7 +233,7 @@ impl<T> futures_core::Stream for ReceiverStream<T> {
 /// Drains the tracer's recording sink into the store, a batch per commit, until
 /// `stop` is cancelled; then stores what is still queued and returns.
 pub async fn record(
-    store: Store,
+    store: TraceStore,
     mut recorded: mpsc::Receiver<Arc<Event>>,
     stop: tokio_util::sync::CancellationToken,
 ) {
@@ -250,14 +250,14 @@ pub async fn record(
                     batch.push(event);
                 }
                 if !batch.is_empty() {
-                    let _ = store.record_trace(&batch).await;
+                    let _ = store.record(&batch).await;
                 }
                 return;
             }
         }
         // A failed commit loses this batch's events, not the sandbox: the trace is
         // evidence, and the messages themselves already went through.
-        let _ = store.record_trace(&batch).await;
+        let _ = store.record(&batch).await;
         batch.clear();
     }
 }

@@ -54,6 +54,10 @@ pub struct SandboxConfig {
     pub sweep_every: Duration,
     /// How long the merchant's page waits for the 3DS Method.
     pub method_timeout_ms: u64,
+    /// Record the trace (every message of every hop). Off, nothing is recorded and the
+    /// admin endpoint serves an empty trace: for load tests that measure the protocol
+    /// alone.
+    pub trace: bool,
 }
 
 impl Default for SandboxConfig {
@@ -70,6 +74,7 @@ impl Default for SandboxConfig {
             challenge_timeouts: acs::challenge::Timeouts::default(),
             sweep_every: Duration::from_millis(500),
             method_timeout_ms: 10_000,
+            trace: true,
         }
     }
 }
@@ -84,6 +89,8 @@ pub struct Manifest {
     pub schemes: Vec<SchemeInfo>,
     /// The SQLite database every component keeps its state in.
     pub database: PathBuf,
+    /// The SQLite database the trace is kept in (`threeds trace --database`).
+    pub trace_database: PathBuf,
     /// The admin endpoint (the trace), loopback only.
     pub admin: AdminInfo,
 }
@@ -182,6 +189,7 @@ pub struct Sandbox {
     refresh: Option<tokio::task::JoinHandle<()>>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
     store: store::Store,
+    trace_store: store::TraceStore,
     tracer: trace::Tracer,
     recorder: tokio::task::JoinHandle<()>,
     stop_recorder: tokio_util::sync::CancellationToken,
@@ -327,12 +335,20 @@ impl Sandbox {
             Some(c) => format!("{}.db", c.name()),
         }));
         let store = store::Store::open(&database, keys.clone()).await?;
+        let trace_database = absolute(&config.data.join(match only {
+            None => "trace.db".to_owned(),
+            Some(c) => format!("{}-trace.db", c.name()),
+        }));
+        let trace_store = store::TraceStore::open(&trace_database).await?;
         let clock = config.clock.clone();
-        let (tracer, recorded) =
-            trace::Tracer::new(store.last_trace_seq().await? + 1, move || clock.now_ms());
+        let (mut tracer, recorded) =
+            trace::Tracer::new(trace_store.last_seq().await? + 1, move || clock.now_ms());
+        if !config.trace {
+            tracer = trace::Tracer::default();
+        }
         let stop_recorder = tokio_util::sync::CancellationToken::new();
         let recorder = tokio::spawn(admin::record(
-            store.clone(),
+            trace_store.clone(),
             recorded,
             stop_recorder.clone(),
         ));
@@ -603,7 +619,7 @@ impl Sandbox {
                 admin_listener,
                 &admin_tls,
                 admin::app(admin::AdminState {
-                    store: store.clone(),
+                    store: trace_store.clone(),
                     tracer: tracer.clone(),
                     token: admin_token.clone().into(),
                     closing: closing.clone(),
@@ -631,6 +647,7 @@ impl Sandbox {
             },
             schemes,
             database,
+            trace_database,
             admin: AdminInfo {
                 url: admin_url,
                 token: admin_token,
@@ -642,6 +659,7 @@ impl Sandbox {
             refresh,
             sweeper,
             store,
+            trace_store,
             tracer,
             recorder,
             stop_recorder,
@@ -655,9 +673,14 @@ impl Sandbox {
         &self.tracer
     }
 
-    /// The database (the trace is in it too).
+    /// The components' database.
     pub fn store(&self) -> &store::Store {
         &self.store
+    }
+
+    /// The trace's database.
+    pub fn trace_store(&self) -> &store::TraceStore {
+        &self.trace_store
     }
 
     /// Stops every component (each drains its open connections first), then closes the
@@ -678,6 +701,7 @@ impl Sandbox {
         }
         self.stop_recorder.cancel();
         let _ = self.recorder.await;
+        self.trace_store.close().await;
         self.store.close().await;
     }
 }

@@ -29,33 +29,14 @@ fn browser_at(pan: &str, version: &str) -> Value {
 }
 
 fn hops(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            let side = match e.direction {
-                Some(trace::Direction::Sent) => "sent",
-                Some(trace::Direction::Received) => "received",
-                None => "note",
-            };
-            format!("{} {side} {}", e.observer, e.label)
-        })
-        .collect()
+    events.iter().map(Event::hop).collect()
 }
 
-/// Asserts `expected` appears in `hops` in this order (other hops may come between).
-fn in_order(hops: &[String], expected: &[&str]) {
-    let mut at = 0;
-    for hop in hops {
-        if at < expected.len() && hop == expected[at] {
-            at += 1;
-        }
+/// Asserts `expected` appears in `events` in this order (other hops may come between).
+fn in_order(events: &[Event], expected: &[&str]) {
+    if let Some(missing) = trace::first_missing_in_order(events, expected) {
+        panic!("missing {missing:?} in order in {:#?}", hops(events));
     }
-    assert_eq!(
-        at,
-        expected.len(),
-        "missing {:?} in order in {hops:#?}",
-        expected.get(at)
-    );
 }
 
 const AUTHENTICATION: [&str; 10] = [
@@ -136,7 +117,7 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
     let answer = auth(browser_at(&frictionless_pan, "2.2.0")).await;
     let frictionless = answer["threeDSServerTransID"].as_str().unwrap().to_owned();
     let events = events_of(&admin, &frictionless).await;
-    in_order(&hops(&events), &AUTHENTICATION);
+    in_order(&events, &AUTHENTICATION);
     let at_ds = events
         .iter()
         .find(|e| e.observer == trace::Party::Ds && e.label == "AReq")
@@ -201,7 +182,7 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
         "ds sent RRes",
         "acs received RRes",
     ]);
-    in_order(&hops(&events), &expected);
+    in_order(&events, &expected);
     let creq = events.iter().find(|e| e.label == "CReq").unwrap();
     assert_eq!(creq.from, Some(trace::Party::Browser));
     let decoded = creq.decoded.as_ref().unwrap();

@@ -1,7 +1,7 @@
 //! What the cardholder does with each challenge screen: a [`ChallengeDriver`] gets the
 //! screen (from the CRes) and answers with an [`Action`]. [`ScriptedDriver`] plays a
-//! list of actions (tests, scenarios); the CLI's driver asks a person; the TUI will
-//! render the native screens.
+//! list of actions (tests, scenarios); the CLI's driver asks a person at a prompt, and
+//! `tui::challenge::InteractiveDriver` draws the native screens in the terminal.
 
 use std::collections::VecDeque;
 

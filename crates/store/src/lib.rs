@@ -1,6 +1,6 @@
 //! Persistence for every component: the 3DS Server's, the Directory Server's and the
-//! ACS's transactions, the 3DS Server's card-range cache, the ACS's cards, and the trace
-//! every component records (`trace`).
+//! ACS's transactions, the 3DS Server's card-range cache and the ACS's cards; and, in a
+//! database of its own, the trace every component records (`trace`).
 //!
 //! One [`Store`] is one database (SQLite by default: an embedded file in WAL mode, with
 //! the migrations in `migrations/` applied at open). Components share a `Store` in
@@ -47,7 +47,7 @@ pub use ranges::SavedRanges;
 pub use sensitive::find_card_data;
 pub use server::{NewServerTransaction, ServerTransaction, Source, Status};
 pub use spc::{SpcCredential, SpcOffer};
-pub use trace::{TraceQuery, TraceReader};
+pub use trace::{TraceQuery, TraceReader, TraceStore};
 
 /// The migrations every database gets, in order.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -101,40 +101,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub async fn open(path: &Path, keys: Arc<dyn KeyService>) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
-                path: path.to_owned(),
-                source: sqlx::Error::Io(e),
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL: a commit is durable against a process crash, not against a
-            // power cut; the right trade for a sandbox.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let failed = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let mut writing = options.connect().await.map_err(failed)?;
+        let (mut writing, reader) = connect(path).await?;
         MIGRATOR.run(&mut writing).await?;
-        let writer = Writer::start(writing);
-        let reader = PoolOptions::<sqlx::Sqlite>::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(failed)?;
         Ok(Store {
-            writer,
+            writer: Writer::start(writing),
             reader,
             keys,
             path: path.to_owned(),
@@ -223,6 +193,39 @@ impl Store {
     async fn write(&self, sql: &'static str, args: Vec<writer::Arg>) -> Result<u64, StoreError> {
         self.writer.execute(Write { sql, args }).await
     }
+}
+
+/// The writing connection and the read-only pool of the SQLite database at `path`
+/// (created if needed, WAL).
+async fn connect(path: &Path) -> Result<(sqlx::sqlite::SqliteConnection, SqlitePool), StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            source: sqlx::Error::Io(e),
+        })?;
+    }
+    let failed = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str("sqlite:")
+        .map_err(failed)?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL: a commit is durable against a process crash, not against a
+        // power cut; the right trade for a sandbox.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let writing = options.connect().await.map_err(failed)?;
+    let reader = PoolOptions::<sqlx::Sqlite>::new()
+        .max_connections(4)
+        .min_connections(1)
+        .connect_with(options.read_only(true))
+        .await
+        .map_err(failed)?;
+    Ok((writing, reader))
 }
 
 fn context(table: &str, id: &str) -> EncryptionContext {

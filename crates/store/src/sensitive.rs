@@ -39,44 +39,6 @@ pub fn find_card_data(value: &Value) -> Option<String> {
     walk(value, &mut String::new())
 }
 
-/// The path of the first card data in clear in a trace event: what [`find_card_data`]
-/// finds, except that a card-data member may be there masked (`400000******1000`) or
-/// removed (`[removed]`, `[redacted: …]`), as `trace::redact` leaves it.
-pub fn find_clear_card_data(value: &Value) -> Option<String> {
-    fn walk(value: &Value, path: &mut String) -> Option<String> {
-        match value {
-            Value::Object(members) => members.iter().find_map(|(name, v)| {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(name);
-                let found = match v {
-                    Value::String(s)
-                        if CARD_DATA_MEMBERS.contains(&name.as_str())
-                            && !(s.contains('*') || s.starts_with('[')) =>
-                    {
-                        Some(path.clone())
-                    }
-                    _ => walk(v, path),
-                };
-                path.truncate(len);
-                found
-            }),
-            Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                let found = walk(v, path);
-                path.truncate(len);
-                found
-            }),
-            Value::String(s) if looks_like_pan(s) => Some(path.clone()),
-            _ => None,
-        }
-    }
-    walk(value, &mut String::new())
-}
-
 fn looks_like_pan(s: &str) -> bool {
     emv3ds::values::is_card_number(s)
 }
@@ -85,23 +47,6 @@ fn looks_like_pan(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_trace_may_hold_masked_card_data_only() {
-        let masked =
-            json!({"body": {"acctNumber": "400000******1000", "cardExpiryDate": "[removed]"}});
-        assert_eq!(find_clear_card_data(&masked), None);
-        let clear = json!({"body": {"acctNumber": "4000000000001000"}});
-        assert_eq!(
-            find_clear_card_data(&clear).as_deref(),
-            Some("body.acctNumber")
-        );
-        let hidden = json!({"decoded": {"value": ["4000000000001000"]}});
-        assert_eq!(
-            find_clear_card_data(&hidden).as_deref(),
-            Some("decoded.value[0]")
-        );
-    }
 
     #[test]
     fn finds_card_numbers_wherever_they_are() {

@@ -1,18 +1,46 @@
 //! The trace, stored: events as JSON with their `seq`, time and transaction, written in
 //! batches by the recorder (one commit per batch), read back by transaction or by `seq`
-//! window (the admin endpoint, `threeds trace`, the TUI's paging). Reading needs no key
-//! service, so [`TraceReader`] opens a database for reading the trace alone.
+//! window (the admin endpoint, `threeds trace`, the TUI's paging).
+//!
+//! The trace has a database file of its own ([`TraceStore`], next to the components'
+//! database): with about ten events per authentication, sharing the one SQLite writer
+//! with the protocol's records halved the sandbox's throughput, while a second file has
+//! its own writer and lock. It holds no card number in clear and needs no key service;
+//! [`TraceReader`] opens one read-only.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use trace::Event;
 
-use crate::sensitive::find_clear_card_data;
-use crate::writer::{Arg, Write};
-use crate::{Store, StoreError};
+use crate::StoreError;
+use crate::writer::{Arg, Write, Writer};
+
+/// The trace database's migrations (its own set: it shares no table with the store).
+static TRACE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-trace");
+
+/// Rows per INSERT statement: one statement per 64 events, not one per event (each
+/// statement is a round trip to SQLite's thread).
+const ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT … VALUES (…), (…)` for `rows` events (1 to [`ROWS_PER_INSERT`]), made once.
+fn insert_rows(rows: usize) -> &'static str {
+    static STATEMENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        (1..=ROWS_PER_INSERT)
+            .map(|n| {
+                let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+                format!(
+                    "INSERT OR REPLACE INTO trace_events (seq, at_ms, transaction_id, reply_to, event) \
+                     VALUES {values}"
+                )
+            })
+            .collect()
+    });
+    statements[rows.clamp(1, ROWS_PER_INSERT) - 1].as_str()
+}
 
 /// Which events to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,57 +56,83 @@ pub struct TraceQuery {
     pub limit: u32,
 }
 
-impl Store {
+/// The trace's own database, written and read.
+#[derive(Debug, Clone)]
+pub struct TraceStore {
+    writer: Writer,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl TraceStore {
+    /// Opens (creating if needed) the trace database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<TraceStore, StoreError> {
+        let (mut writing, reader) = crate::connect(path).await?;
+        TRACE_MIGRATOR.run(&mut writing).await?;
+        Ok(TraceStore {
+            writer: Writer::start(writing),
+            reader,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Commits what is queued and closes the database.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
     /// Stores `events` in one commit. An event that would hold card data (which
     /// redaction should have made impossible) is stored without its bodies, with a
     /// finding saying where the card data was.
-    pub async fn record_trace(&self, events: &[Arc<Event>]) -> Result<(), StoreError> {
-        let mut writes = Vec::with_capacity(events.len() * 2);
-        for event in events {
-            let mut json = serde_json::to_value(event.as_ref()).map_err(|e| {
-                StoreError::Corrupt(format!("trace event {}", event.seq), e.to_string())
-            })?;
-            if let Some(path) = find_clear_card_data(&json) {
-                let mut stripped = event.as_ref().clone();
-                stripped.body = None;
-                stripped.decoded = None;
-                stripped
-                    .findings
-                    .push(format!("body not kept: card data at {path}"));
-                json = serde_json::to_value(&stripped).unwrap_or_default();
+    pub async fn record(&self, events: &[Arc<Event>]) -> Result<(), StoreError> {
+        let mut writes = Vec::with_capacity(events.len() / ROWS_PER_INSERT + 1);
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let mut args = Vec::with_capacity(chunk.len() * 5);
+            for event in chunk {
+                let mut json = serde_json::to_string(event.as_ref()).map_err(|e| {
+                    StoreError::Corrupt(format!("trace event {}", event.seq), e.to_string())
+                })?;
+                // Redaction ran before the event existed; this is the last line of
+                // defence, a scan of the text for card numbers (cheap enough for all).
+                if let Some(at) = clear_card_number(&json) {
+                    let mut stripped = event.as_ref().clone();
+                    stripped.body = None;
+                    stripped.decoded = None;
+                    stripped.findings.push(format!(
+                        "body not kept: a card number in clear at character {at}"
+                    ));
+                    json = serde_json::to_string(&stripped).unwrap_or_default();
+                }
+                let int = |n: u64| Arg::Int(i64::try_from(n).unwrap_or(i64::MAX));
+                args.push(int(event.seq));
+                args.push(int(event.at_ms));
+                args.push(Arg::from(event.transaction.as_deref()));
+                args.push(Arg::MaybeInt(
+                    event.reply_to.and_then(|r| i64::try_from(r).ok()),
+                ));
+                args.push(Arg::Text(json));
             }
-            let seq = i64::try_from(event.seq).unwrap_or(i64::MAX);
             writes.push(Write {
-                sql: "INSERT OR REPLACE INTO trace_events (seq, at_ms, transaction_id, event) \
-                      VALUES (?, ?, ?, ?)",
-                args: vec![
-                    Arg::Int(seq),
-                    Arg::Int(i64::try_from(event.at_ms).unwrap_or(i64::MAX)),
-                    Arg::from(event.transaction.as_deref()),
-                    Arg::Text(json.to_string()),
-                ],
+                sql: insert_rows(chunk.len()),
+                args,
             });
-            if let (Some(transaction), Some(request)) = (&event.transaction, event.reply_to) {
-                writes.push(Write {
-                    sql: "UPDATE trace_events SET transaction_id = ? \
-                          WHERE seq = ? AND transaction_id IS NULL",
-                    args: vec![
-                        Arg::Text(transaction.clone()),
-                        Arg::Int(i64::try_from(request).unwrap_or(i64::MAX)),
-                    ],
-                });
-            }
         }
         self.writer.execute_all(writes).await.map(|_| ())
     }
 
     /// Events as `query` selects them, in `seq` order.
-    pub async fn trace_events(&self, query: &TraceQuery) -> Result<Vec<Event>, StoreError> {
+    pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, StoreError> {
         read(&self.reader, query).await
     }
 
     /// The greatest `seq` stored (0 when the trace is empty): a new tracer numbers on.
-    pub async fn last_trace_seq(&self) -> Result<u64, StoreError> {
+    pub async fn last_seq(&self) -> Result<u64, StoreError> {
         let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM trace_events")
             .fetch_one(&self.reader)
             .await?;
@@ -141,14 +195,17 @@ async fn read(pool: &SqlitePool, query: &TraceQuery) -> Result<Vec<Event>, Store
     } else {
         "ASC"
     };
+    // A transaction's events: those naming it, and the requests its answers reply to.
     let sql = format!(
         "SELECT seq, transaction_id, event FROM trace_events \
-         WHERE seq > ? AND seq < ? AND (? IS NULL OR transaction_id = ?) \
+         WHERE seq > ? AND seq < ? AND (? IS NULL OR transaction_id = ? OR seq IN \
+           (SELECT reply_to FROM trace_events WHERE transaction_id = ? AND reply_to IS NOT NULL)) \
          ORDER BY seq {order} LIMIT ?"
     );
     let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(&sql)
         .bind(after)
         .bind(before)
+        .bind(&transaction)
         .bind(&transaction)
         .bind(&transaction)
         .bind(limit)
@@ -160,12 +217,22 @@ async fn read(pool: &SqlitePool, query: &TraceQuery) -> Result<Vec<Event>, Store
             let mut event: Event = serde_json::from_str(&json)
                 .map_err(|e| StoreError::Corrupt(format!("trace event {seq}"), e.to_string()))?;
             if event.transaction.is_none() {
-                event.transaction = transaction_id;
+                event.transaction = transaction_id.or_else(|| transaction.clone());
             }
             Ok(event)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     events.sort_by_key(|e| e.seq);
+    // A request that named no transaction takes its answer's.
+    let answered: std::collections::HashMap<u64, String> = events
+        .iter()
+        .filter_map(|e| Some((e.reply_to?, e.transaction.clone()?)))
+        .collect();
+    for event in &mut events {
+        if event.transaction.is_none() {
+            event.transaction = answered.get(&event.seq).cloned();
+        }
+    }
     Ok(events)
 }
 
@@ -189,4 +256,47 @@ async fn resolve(pool: &SqlitePool, id: &str) -> Result<Option<String>, StoreErr
     .fetch_optional(pool)
     .await?;
     Ok(found.and_then(|(t,)| t))
+}
+
+/// Where the first card number in clear is in JSON `text`: a string whose whole value
+/// is 13 to 19 digits passing the Luhn check (as card numbers travel in messages; a
+/// number such as `atMs` is not a string and is not mistaken for one).
+fn clear_card_number(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let quoted = start > 0 && bytes[start - 1] == b'"' && bytes.get(i) == Some(&b'"');
+        if quoted && emv3ds::values::is_card_number(&text[start..i]) {
+            return Some(start);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn card_numbers_in_clear_are_found_in_text() {
+        assert_eq!(
+            super::clear_card_number(r#"{"a":"4000000000001000"}"#),
+            Some(6)
+        );
+        assert_eq!(
+            super::clear_card_number(r#"{"a":"400000******1000","t":1795514934743}"#),
+            None
+        );
+        // Numbers are not card numbers, whatever their digits.
+        assert_eq!(
+            super::clear_card_number(r#"{"atMs":4000000000001000}"#),
+            None
+        );
+    }
 }

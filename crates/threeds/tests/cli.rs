@@ -311,6 +311,16 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     }
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     assert_eq!(m["version"], 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&manifest).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the manifest holds the admin token: owner only"
+        );
+    }
     assert!(
         m["endpoints"]["requestorApi"]
             .as_str()
@@ -461,19 +471,6 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
             .iter()
             .all(|e| e["transaction"] == html_tx.as_str())
     );
-    let hops: Vec<String> = selected
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {} {}",
-                e["observer"].as_str().unwrap_or(""),
-                e["direction"]
-                    .as_str()
-                    .unwrap_or(e["kind"].as_str().unwrap_or("")),
-                e["label"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
     let expected = [
         "3ds-server received POST /v1/auth",
         "3ds-server sent AReq",
@@ -497,18 +494,14 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         "acs received RRes",
         "acs sent CRes",
     ];
-    let mut at = 0;
-    for hop in &hops {
-        if at < expected.len() && hop == expected[at] {
-            at += 1;
-        }
+    let events: Vec<trace::Event> = selected
+        .iter()
+        .map(|e| serde_json::from_value(e.clone()).unwrap())
+        .collect();
+    if let Some(missing) = trace::first_missing_in_order(&events, &expected) {
+        let hops: Vec<String> = events.iter().map(trace::Event::hop).collect();
+        panic!("missing {missing:?} in order in {hops:#?}");
     }
-    assert_eq!(
-        at,
-        expected.len(),
-        "missing {:?} in order in {hops:#?}",
-        expected.get(at)
-    );
     let final_cres = selected
         .iter()
         .rev()
@@ -524,6 +517,14 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         .find(|e| e["observer"] == "ds" && e["direction"] == "received" && e["label"] == "AReq")
         .unwrap();
     assert_eq!(ds_areq["scheme"], "beta");
+    // The device data the DS decrypted, marked as decrypted and tied to that AReq.
+    let device = selected
+        .iter()
+        .find(|e| e["kind"] == "decoded" && e["observer"] == "ds")
+        .expect("the DS's decrypted device data");
+    assert_eq!(device["of"], ds_areq["seq"]);
+    assert_eq!(device["decoded"]["how"], "decrypted");
+    assert!(device["decoded"]["value"].is_object(), "{device}");
     assert!(
         ds_areq["tlsPeer"]
             .as_str()
@@ -608,7 +609,7 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     // The trace stayed in the database, readable without the sandbox.
     let stored = trace(&[
         "--database",
-        m["database"].as_str().unwrap(),
+        m["traceDatabase"].as_str().unwrap(),
         "--format",
         "json",
         "--transaction",

@@ -246,6 +246,18 @@ impl Event {
         self.body.as_ref()?.get("transStatus")?.as_str()
     }
 
+    /// `observer side label` (side: `sent`, `received`, `note` or `decoded`): how tests
+    /// and scenario checks name a hop, e.g. `ds received AReq`.
+    pub fn hop(&self) -> String {
+        let side = match (self.kind, self.direction) {
+            (Kind::Message, Some(Direction::Sent)) => "sent",
+            (Kind::Message, _) => "received",
+            (Kind::Note, _) => "note",
+            (Kind::Decoded, _) => "decoded",
+        };
+        format!("{} {side} {}", self.observer, self.label)
+    }
+
     /// One line for people: time, parties, label, status, duration.
     pub fn one_line(&self) -> String {
         let mut line = format_time(self.at_ms);
@@ -307,4 +319,16 @@ pub fn format_time(at_ms: u64) -> String {
         (s / 60) % 60,
         s % 60
     )
+}
+
+/// The first of `expected` hops (as [`Event::hop`] names them) that `events` do not show
+/// in that order (other events may come between); `None` when all are there.
+pub fn first_missing_in_order<'a>(events: &[Event], expected: &[&'a str]) -> Option<&'a str> {
+    let mut wanted = expected.iter().peekable();
+    for event in events {
+        if wanted.peek().is_some_and(|w| **w == event.hop()) {
+            wanted.next();
+        }
+    }
+    wanted.next().copied()
 }

@@ -22,5 +22,7 @@ mod event;
 pub mod redact;
 mod tracer;
 
-pub use event::{Decoded, Direction, Event, Ids, Kind, Party, format_time, short_id};
+pub use event::{
+    Decoded, Direction, Event, Ids, Kind, Party, first_missing_in_order, format_time, short_id,
+};
 pub use tracer::{Annotation, Tracer};

@@ -56,6 +56,9 @@ pub struct Client {
     http: reqwest::Client,
     /// Records what this client sends and gets back, when set.
     observer: Option<Arc<Observer>>,
+    /// Server certificates already named for the trace (a handful of peers: parsing
+    /// each response's certificate again would cost more than the message).
+    peer_names: Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>>,
 }
 
 /// A peer's answer.
@@ -134,7 +137,35 @@ impl Client {
             .tls_info(observer.is_some())
             .build()
             .map_err(|e| TransportError::Build(e.to_string()))?;
-        Ok(Client { http, observer })
+        Ok(Client {
+            http,
+            observer,
+            peer_names: Arc::default(),
+        })
+    }
+
+    /// The server's certificate, as the trace names a TLS peer.
+    fn server_identity(&self, response: &reqwest::Response) -> Option<String> {
+        let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+        let der = info.peer_certificate()?;
+        let mut names = self.peer_names.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = names.get(der) {
+            return Some(name.clone());
+        }
+        let identity =
+            pki::tls::PeerIdentity::from_chain(&[rustls::pki_types::CertificateDer::from(
+                der.to_vec(),
+            )])?;
+        let name = format!(
+            "{} ({})",
+            identity.common_name.as_deref().unwrap_or("no common name"),
+            identity.sha256.get(..23).unwrap_or(&identity.sha256)
+        );
+        if names.len() > 1024 {
+            names.clear();
+        }
+        names.insert(der.to_vec(), name.clone());
+        Some(name)
     }
 
     /// Who records this client's messages, if anyone.
@@ -245,21 +276,9 @@ impl Client {
         let peer = self
             .observer
             .as_ref()
-            .and_then(|_| server_identity(&response));
+            .and_then(|_| self.server_identity(&response));
         Ok((read(url, response).await?, peer))
     }
-}
-
-/// The server's certificate, as the trace names a TLS peer.
-fn server_identity(response: &reqwest::Response) -> Option<String> {
-    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
-    let der = rustls::pki_types::CertificateDer::from(info.peer_certificate()?.to_vec());
-    let identity = pki::tls::PeerIdentity::from_chain(&[der])?;
-    Some(format!(
-        "{} ({})",
-        identity.common_name.as_deref().unwrap_or("no common name"),
-        identity.sha256.get(..23).unwrap_or(&identity.sha256)
-    ))
 }
 
 /// What the trace knows of a request sent: its `seq`, its counterpart, its ids.

@@ -76,9 +76,13 @@ pub struct RunArgs {
     #[arg(long, env = "THREEDS_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// First port: 3DS Server, then ACS, then one DS per scheme, then the ACS's cardholder
-    /// pages and the merchant shop (0: let the OS choose).
+    /// pages, the merchant shop and the admin endpoint (0: let the OS choose).
     #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
     port_base: u16,
+    /// Record no trace (for load tests: recording every message of every hop costs
+    /// about half the sandbox's throughput).
+    #[arg(long, env = "THREEDS_NO_TRACE")]
+    no_trace: bool,
     #[command(flatten)]
     ecosystem: EcosystemArg,
 }
@@ -91,6 +95,7 @@ impl RunArgs {
             host: self.host,
             port_base: self.port_base,
             ecosystem: self.ecosystem.load()?,
+            trace: !self.no_trace,
             ..sandbox::SandboxConfig::default()
         })
     }

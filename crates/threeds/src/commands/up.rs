@@ -39,7 +39,7 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let manifest = serde_json::to_vec_pretty(&running.manifest)?;
-    std::fs::write(&manifest_path, &manifest)
+    write_private(&manifest_path, &manifest)
         .with_context(|| format!("writing {}", manifest_path.display()))?;
 
     let m = &running.manifest;
@@ -66,6 +66,15 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     );
     println!("  trust anchor    {}", m.tls.root_ca.display());
     println!("  database        {}", m.database.display());
+    if running.tracer().is_enabled() {
+        println!(
+            "  trace           {}  (threeds trace, threeds tui; admin {} with the manifest's token)",
+            m.trace_database.display(),
+            m.admin.url
+        );
+    } else {
+        println!("  trace           off (--no-trace)");
+    }
     println!(
         "  manifest        {}",
         std::path::absolute(&manifest_path)
@@ -79,4 +88,24 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     println!("stopping…");
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` readable by its owner only: the manifest holds the admin
+/// endpoint's token.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)
 }
