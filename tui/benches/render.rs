@@ -53,16 +53,19 @@ fn authentication(model: &mut Model, n: u64) {
         event.direction = Some(direction);
         event.message_type = label.starts_with('A').then(|| label.to_owned());
         event.message_version = Some("2.2.0".into());
-        event.body = Some(serde_json::json!({
-            "messageType": label,
-            "deviceChannel": "02",
-            "acctNumber": "400000******1000",
-            "purchaseAmount": "12345",
-            "purchaseCurrency": "978",
-            "purchaseExponent": "2",
-            "messageVersion": "2.2.0",
-            "transStatus": if n.is_multiple_of(5) { "N" } else { "Y" },
-        }));
+        event.body = Some(
+            serde_json::value::to_raw_value(&serde_json::json!({
+                "messageType": label,
+                "deviceChannel": "02",
+                "acctNumber": "400000******1000",
+                "purchaseAmount": "12345",
+                "purchaseCurrency": "978",
+                "purchaseExponent": "2",
+                "messageVersion": "2.2.0",
+                "transStatus": if n.is_multiple_of(5) { "N" } else { "Y" },
+            }))
+            .unwrap(),
+        );
         model.ingest(event);
     }
 }

@@ -149,8 +149,12 @@ impl Transaction {
     fn take(&mut self, event: Arc<Event>) {
         self.first_at = self.first_at.min(event.at_ms);
         self.last_at = self.last_at.max(event.at_ms);
-        if let Some(body) = &event.body {
-            self.learn(&event, body);
+        let summarises = matches!(
+            event.message_type.as_deref(),
+            Some("AReq" | "ARes" | "RReq" | "Erro" | "PReq")
+        );
+        if summarises && let Some(body) = event.body_value() {
+            self.learn(&event, &body);
         }
         if self.scheme.is_empty()
             && let Some(scheme) = &event.scheme

@@ -544,8 +544,8 @@ fn details(frame: &mut Frame<'_>, app: &App, hops: &[Hop], area: Rect) {
             }
             None => lines.push(Line::raw("(nothing encoded in this message)")),
         }
-    } else if let Some(body) = hop.main().and_then(|e| e.body.as_ref()) {
-        lines.extend(highlight(body));
+    } else if let Some(body) = hop.main().and_then(|e| e.body_value()) {
+        lines.extend(highlight(&body));
     }
     let paragraph = Paragraph::new(lines)
         .wrap(Wrap { trim: false })

@@ -263,7 +263,7 @@ pub async fn record(
 }
 
 /// What a follower gets from the live stream.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Live {
     Event(Box<Event>),
     /// The follower fell this many events behind and skipped them (read them back with

@@ -124,17 +124,17 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
         .unwrap();
     assert_eq!(at_ds.scheme.as_deref(), Some("alpha"));
     assert_eq!(at_ds.from, Some(trace::Party::ThreeDsServer));
-    let body = at_ds.body.as_ref().unwrap();
+    let body = at_ds.body_value().unwrap();
     assert_eq!(body["acctNumber"], "400000******1000");
     assert_eq!(body["cardExpiryDate"], "[removed]");
     let ares = events
         .iter()
         .find(|e| e.observer == trace::Party::ThreeDsServer && e.label == "ARes")
         .unwrap();
-    assert_eq!(ares.trans_status(), Some("Y"));
+    assert_eq!(ares.trans_status().as_deref(), Some("Y"));
     assert!(ares.duration_ms.is_some() && ares.reply_to.is_some());
     assert!(
-        ares.body.as_ref().unwrap()["authenticationValue"]
+        ares.body_value().unwrap()["authenticationValue"]
             .as_str()
             .unwrap()
             .starts_with("[redacted")

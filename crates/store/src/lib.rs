@@ -101,7 +101,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub async fn open(path: &Path, keys: Arc<dyn KeyService>) -> Result<Store, StoreError> {
-        let (mut writing, reader) = connect(path).await?;
+        let (mut writing, reader) = connect(path, SqliteSynchronous::Normal).await?;
         MIGRATOR.run(&mut writing).await?;
         Ok(Store {
             writer: Writer::start(writing),
@@ -196,8 +196,11 @@ impl Store {
 }
 
 /// The writing connection and the read-only pool of the SQLite database at `path`
-/// (created if needed, WAL).
-async fn connect(path: &Path) -> Result<(sqlx::sqlite::SqliteConnection, SqlitePool), StoreError> {
+/// (created if needed, WAL, with `synchronous` as given).
+async fn connect(
+    path: &Path,
+    synchronous: SqliteSynchronous,
+) -> Result<(sqlx::sqlite::SqliteConnection, SqlitePool), StoreError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
             path: path.to_owned(),
@@ -213,9 +216,9 @@ async fn connect(path: &Path) -> Result<(sqlx::sqlite::SqliteConnection, SqliteP
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // WAL + NORMAL: a commit is durable against a process crash, not against a
-        // power cut; the right trade for a sandbox.
-        .synchronous(SqliteSynchronous::Normal)
+        // WAL + NORMAL (the store): a commit is durable against a process crash, not
+        // against a power cut; the right trade for a sandbox.
+        .synchronous(synchronous)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     let writing = options.connect().await.map_err(failed)?;

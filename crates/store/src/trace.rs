@@ -67,7 +67,10 @@ pub struct TraceStore {
 impl TraceStore {
     /// Opens (creating if needed) the trace database at `path` and migrates it.
     pub async fn open(path: &Path) -> Result<TraceStore, StoreError> {
-        let (mut writing, reader) = crate::connect(path).await?;
+        // No syncing at all: a crash of the machine (not of the process) may lose the
+        // last events, which is the right trade for a trace written at every hop.
+        let (mut writing, reader) =
+            crate::connect(path, sqlx::sqlite::SqliteSynchronous::Off).await?;
         TRACE_MIGRATOR.run(&mut writing).await?;
         Ok(TraceStore {
             writer: Writer::start(writing),

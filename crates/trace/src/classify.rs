@@ -3,19 +3,23 @@
 //! (a compact JWE), or a requestor API call — and who is on the other side of it.
 //! Anything else (pages, scripts, status polls) is not traced as a message.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::{Decoded, Ids, Party, decode, redact};
+use crate::redact::{Scanned, redact_text};
+use crate::{Decoded, Ids, Party, decode};
 
 /// A traced body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Classified {
     pub label: String,
     pub message_type: Option<String>,
     pub message_version: Option<String>,
     pub ids: Ids,
-    /// Redacted.
-    pub body: Value,
+    /// Redacted, as text.
+    pub body: Box<RawValue>,
+    /// The top-level members of the redacted body (name, raw value).
+    pub top: Vec<(String, String)>,
     /// Redacted.
     pub decoded: Option<Decoded>,
     /// The body arrived as a browser form (so the browser carried it).
@@ -49,14 +53,11 @@ pub fn classify(seen: Seen<'_>, bytes: &[u8]) -> Option<Classified> {
         }
         return None;
     }
-    let value: Value = serde_json::from_slice(bytes).ok()?;
-    if !value.is_object() {
+    let scanned = redact_text(bytes)?;
+    if !scanned.text.trim_start().starts_with('{') {
         return None;
     }
-    let message_type = value
-        .get("messageType")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let message_type = scanned.get("messageType").map(str::to_owned);
     let api = is_api(seen.path);
     if message_type.is_none() && !api {
         return None;
@@ -66,7 +67,7 @@ pub fn classify(seen: Seen<'_>, bytes: &[u8]) -> Option<Classified> {
         (None, true) => format!("POST {}", seen.path),
         (None, false) => format!("answer to {}", seen.path),
     };
-    Some(finish(label, message_type, value, false, false))
+    Some(finish(label, message_type, scanned, false, false))
 }
 
 /// Whether `path` is the requestor API's (JSON calls that are not protocol messages).
@@ -77,43 +78,53 @@ pub fn is_api(path: &str) -> bool {
 fn finish(
     label: String,
     message_type: Option<String>,
-    mut body: Value,
+    scanned: Scanned,
     form: bool,
     jwe: bool,
 ) -> Classified {
-    let mut ids = Ids::of(&body);
-    let mut decoded = decode::members(&body);
+    let Scanned { text, top } = scanned;
+    let id = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let mut ids = Ids {
+        three_ds_server_trans_id: id("threeDSServerTransID"),
+        ds_trans_id: id("dsTransID"),
+        acs_trans_id: id("acsTransID"),
+        sdk_trans_id: id("sdkTransID"),
+    };
+    let mut decoded = decode::members(top.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if let Some(d) = &mut decoded {
         // A form's message carries the ids.
         for view in d.value.as_object().into_iter().flat_map(|m| m.values()) {
             ids.merge(&Ids::of(view));
         }
-        redact::redact(&mut d.value);
+        crate::redact::redact(&mut d.value);
     }
-    let message_version = body
-        .get("messageVersion")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| {
-            decoded.as_ref().and_then(|d| {
-                d.value.as_object()?.values().find_map(|v| {
-                    v.get("messageVersion")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
+    let message_version = id("messageVersion").or_else(|| {
+        decoded.as_ref().and_then(|d| {
+            d.value.as_object()?.values().find_map(|v| {
+                v.get("messageVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
             })
-        });
-    redact::redact(&mut body);
+        })
+    });
+    let body = RawValue::from_string(text)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default());
     Classified {
         label,
         message_type,
         message_version,
         ids,
         body,
+        top,
         decoded,
         form,
         jwe,
     }
+}
+
+/// `value` as a redacted scanned text (forms and JWEs, built here as values).
+fn scanned(value: &Value) -> Option<Scanned> {
+    redact_text(serde_json::to_string(value).ok()?.as_bytes())
 }
 
 fn form(bytes: &[u8]) -> Option<Classified> {
@@ -133,7 +144,7 @@ fn form(bytes: &[u8]) -> Option<Classified> {
     Some(finish(
         label.into(),
         message_type.map(str::to_owned),
-        Value::Object(fields),
+        scanned(&Value::Object(fields))?,
         true,
         false,
     ))
@@ -141,10 +152,14 @@ fn form(bytes: &[u8]) -> Option<Classified> {
 
 fn jwe(text: &str, request: bool) -> Classified {
     let message_type = if request { "CReq" } else { "CRes" };
+    let body = scanned(&Value::String(text.trim().to_owned())).unwrap_or(Scanned {
+        text: "null".into(),
+        top: Vec::new(),
+    });
     let mut classified = finish(
         message_type.into(),
         Some(message_type.into()),
-        Value::String(text.trim().to_owned()),
+        body,
         false,
         true,
     );
@@ -247,7 +262,7 @@ mod tests {
         assert_eq!(c.label, "AReq");
         assert_eq!(c.message_version.as_deref(), Some("2.2.0"));
         assert_eq!(c.ids.three_ds_server_trans_id.as_deref(), Some("t"));
-        assert_eq!(c.body["acctNumber"], "400000******1000");
+        assert!(c.body.get().contains(r#""acctNumber":"400000******1000""#));
 
         // eyJtZXNzYWdlVHlwZSI6IkNSZXEiLCJhY3NUcmFuc0lEIjoiYSJ9 = {"messageType":"CReq","acsTransID":"a"}
         let form = b"creq=eyJtZXNzYWdlVHlwZSI6IkNSZXEiLCJhY3NUcmFuc0lEIjoiYSJ9&x=1";

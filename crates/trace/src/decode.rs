@@ -52,27 +52,22 @@ pub fn is_jwe(text: &str) -> bool {
     text.starts_with("ey") && text.split('.').count() == 5
 }
 
-/// Decoded views of the encoded members of a protocol message (or of a form's fields):
-/// `None` when there is nothing encoded in it.
-pub fn members(body: &Value) -> Option<Decoded> {
-    let object = body.as_object()?;
+/// Decoded views of the encoded members of a protocol message (or of a form's fields),
+/// given as (name, raw value) pairs — a string's raw value is what is between its
+/// quotes, anything else its JSON text: `None` when nothing in it is encoded.
+pub fn members<'a>(members: impl Iterator<Item = (&'a str, &'a str)>) -> Option<Decoded> {
     let mut views = Map::new();
-    for (name, value) in object {
-        let Some(text) = value.as_str() else {
-            if name == "threeDSRequestorAuthenticationInfo"
-                && let Some(view) = spc_assertions(value)
-            {
-                views.insert(name.clone(), view);
-            }
-            continue;
-        };
-        let view = match name.as_str() {
-            "creq" | "cres" | "threeDSMethodData" | "deviceInfo" => base64url_json(text),
-            "acsSignedContent" | "sdkEncData" => jose(text),
+    for (name, raw) in members {
+        let view = match name {
+            "creq" | "cres" | "threeDSMethodData" | "deviceInfo" => base64url_json(raw),
+            "acsSignedContent" | "sdkEncData" => jose(raw),
+            "threeDSRequestorAuthenticationInfo" => serde_json::from_str(raw)
+                .ok()
+                .and_then(|info: Value| spc_assertions(&info)),
             _ => None,
         };
         if let Some(view) = view {
-            views.insert(name.clone(), view);
+            views.insert(name.to_owned(), view);
         }
     }
     (!views.is_empty()).then(|| Decoded {
@@ -139,7 +134,10 @@ mod tests {
             "threeDSRequestorAuthenticationInfo": [{"threeDSReqAuthData": assertion.to_string()}],
             "other": "x",
         });
-        let decoded = members(&body).unwrap_or_else(|| panic!("decoded"));
+        let scanned = crate::redact::redact_text(body.to_string().as_bytes())
+            .unwrap_or_else(|| panic!("scanned"));
+        let pairs = scanned.top.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let decoded = members(pairs).unwrap_or_else(|| panic!("decoded"));
         assert_eq!(decoded.value["creq"], creq);
         assert_eq!(decoded.value["acsSignedContent"]["jws"]["payload"], payload);
         assert_eq!(
@@ -147,7 +145,7 @@ mod tests {
             client_data
         );
         assert!(decoded.value.get("other").is_none());
-        assert!(members(&json!({"a": "b"})).is_none());
+        assert!(members([("a", "b")].into_iter()).is_none());
     }
 
     #[test]

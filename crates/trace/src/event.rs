@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A party of the ecosystem (the lanes of the TUI's sequence diagram, left to right).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -141,7 +142,7 @@ pub struct Decoded {
 
 /// One trace event. The JSON Lines form is this struct (camelCase names; absent
 /// optional fields are left out).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// Increasing per sandbox (per database): the order events were recorded in.
@@ -190,9 +191,11 @@ pub struct Event {
     /// For a `decoded` event: the `seq` of the message it decodes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of: Option<u64>,
-    /// The body as JSON (forms as an object of their fields), redacted.
+    /// The body as JSON (forms as an object of their fields), redacted. Kept as text
+    /// (it is written and streamed far more often than read): [`Event::body_value`]
+    /// parses it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
+    pub body: Option<Box<RawValue>>,
     /// What the wire encodes, decoded or decrypted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoded: Option<Decoded>,
@@ -241,9 +244,17 @@ impl Event {
         event
     }
 
+    /// The body, parsed.
+    pub fn body_value(&self) -> Option<Value> {
+        serde_json::from_str(self.body.as_ref()?.get()).ok()
+    }
+
     /// The `transStatus` the body carries, if any.
-    pub fn trans_status(&self) -> Option<&str> {
-        self.body.as_ref()?.get("transStatus")?.as_str()
+    pub fn trans_status(&self) -> Option<String> {
+        self.body_value()?
+            .get("transStatus")?
+            .as_str()
+            .map(str::to_owned)
     }
 
     /// `observer side label` (side: `sent`, `received`, `note` or `decoded`): how tests
@@ -280,12 +291,11 @@ impl Event {
         if let Some(status) = self.trans_status() {
             line.push_str(&format!(" transStatus={status}"));
         }
-        if let Some(code) = self
-            .body
-            .as_ref()
-            .and_then(|b| b.get("errorCode"))
-            .and_then(Value::as_str)
-        {
+        if let Some(code) = self.body_value().and_then(|b| {
+            b.get("errorCode")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }) {
             line.push_str(&format!(" errorCode={code}"));
         }
         if let Some(status) = self.http_status.filter(|s| *s != 200) {

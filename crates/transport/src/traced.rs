@@ -50,19 +50,23 @@ impl Observer {
         event.message_type = classified.message_type;
         event.message_version = classified.message_version;
         event.path = Some(path.to_owned());
-        event.findings = erro_findings(&classified.body);
+        event.findings = erro_findings(&classified.top);
         event.body = Some(classified.body);
         event.decoded = classified.decoded;
         event
     }
 }
 
-/// What an `Erro` body says was wrong.
-fn erro_findings(body: &serde_json::Value) -> Vec<String> {
-    if body.get("messageType").and_then(|t| t.as_str()) != Some("Erro") {
+/// What an `Erro` body says was wrong (from its top-level members).
+fn erro_findings(top: &[(String, String)]) -> Vec<String> {
+    let field = |name: &str| {
+        top.iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    if field("messageType") != "Erro" {
         return Vec::new();
     }
-    let field = |name: &str| body.get(name).and_then(|v| v.as_str()).unwrap_or("");
     vec![format!(
         "Erro {} ({}): {}",
         field("errorCode"),
