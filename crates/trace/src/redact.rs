@@ -255,19 +255,8 @@ impl Scanner<'_> {
                 };
                 self.top.push((name, raw));
             }
-            self.space();
-            match *self.bytes.get(self.at)? {
-                b',' => {
-                    self.out.push(',');
-                    self.at += 1;
-                    self.space();
-                }
-                b'}' => {
-                    self.out.push('}');
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b'}')? {
+                return Some(());
             }
         }
     }
@@ -283,21 +272,26 @@ impl Scanner<'_> {
         }
         loop {
             self.value(None, depth)?;
-            self.space();
-            match *self.bytes.get(self.at)? {
-                b',' => {
-                    self.out.push(',');
-                    self.at += 1;
-                    self.space();
-                }
-                b']' => {
-                    self.out.push(']');
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b']')? {
+                return Some(());
             }
         }
+    }
+
+    /// After a container's item: a comma (`false`: another item follows) or `close`
+    /// (`true`: the container ends), copied.
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.space();
+        let b = *self.bytes.get(self.at)?;
+        if b != b',' && b != close {
+            return None;
+        }
+        self.out.push(b as char);
+        self.at += 1;
+        if b == b',' {
+            self.space();
+        }
+        Some(b == close)
     }
 }
 
