@@ -77,6 +77,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
         println!("  database  {}", m.database.display());
+        if running.tracer().is_enabled() {
+            println!(
+                "  trace     {}  (threeds trace --database {})",
+                m.trace_database.display(),
+                m.trace_database.display()
+            );
+        }
         println!("Ctrl-C stops it.");
         super::until_stopped().await?;
         running.shutdown().await;
