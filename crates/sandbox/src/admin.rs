@@ -277,10 +277,29 @@ pub enum Live {
 pub struct AdminClient {
     base: String,
     token: String,
+    root: std::path::PathBuf,
     client: transport::Client,
 }
 
 impl AdminClient {
+    /// The admin endpoint at `url`, with `token`, trusting the sandbox CA at `root`.
+    pub fn new(url: &str, token: &str, root: &std::path::Path) -> Result<AdminClient, String> {
+        let tls = pki::tls::client_config(root, None).map_err(|e| e.to_string())?;
+        let client = transport::Client::new(&tls, transport::Timeouts::default())
+            .map_err(|e| e.to_string())?;
+        Ok(AdminClient {
+            base: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            root: root.to_owned(),
+            client,
+        })
+    }
+
+    /// The sandbox CA this client trusts.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     /// From the manifest `threeds up` wrote (`admin.url`, `admin.token`, `tls.rootCa`).
     pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -305,14 +324,7 @@ impl AdminClient {
                 })
         };
         let root = std::path::PathBuf::from(text_at("/tls/rootCa")?);
-        let tls = pki::tls::client_config(&root, None).map_err(|e| e.to_string())?;
-        let client = transport::Client::new(&tls, transport::Timeouts::default())
-            .map_err(|e| e.to_string())?;
-        Ok(AdminClient {
-            base: text_at("/admin/url")?,
-            token: text_at("/admin/token")?,
-            client,
-        })
+        AdminClient::new(&text_at("/admin/url")?, &text_at("/admin/token")?, &root)
     }
 
     /// Stored events, as `query` selects them.

@@ -46,6 +46,9 @@ enum Command {
     /// decrypted views the sandbox can give, from a running sandbox (its manifest) or a
     /// database. `--follow` streams; `--format json` prints JSON Lines.
     Trace(commands::trace::Args),
+    /// Run scenario files (default: scenarios/) against an isolated sandbox started for
+    /// them; one line per scenario, then `N passed, N failed`. See scenarios/README.md.
+    Run(commands::run::Args),
     /// The terminal UI: transactions as they happen, each as a sequence diagram with
     /// every message (wire form, or decoded/decrypted). `?` lists the keys, `q` quits.
     Tui(commands::tui::Args),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         }
         Command::Cards(args) => commands::cards::run(&args),
         Command::Trace(args) => commands::trace::run(&args),
+        Command::Run(args) => commands::run::run(&args),
         Command::Tui(args) => commands::tui::run(&args),
         Command::Sdk(args) => commands::sdk::run(&args),
         Command::Spc(command) => commands::spc::run(&command),

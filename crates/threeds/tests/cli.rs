@@ -724,3 +724,80 @@ fn serve_refuses_what_it_cannot_run() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn run_passes_the_pack_and_reports_failures_with_their_trace() {
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .arg("run")
+            .args(args)
+            .output()
+            .expect("run threeds run")
+    };
+    // The shipped pack passes.
+    let passed = run(&[pack.as_os_str(), "--junit".as_ref(), junit.as_os_str()]);
+    let out = String::from_utf8_lossy(&passed.stdout);
+    assert_eq!(passed.status.code(), Some(0), "{out}");
+    let last = out.lines().last().unwrap();
+    let (count, rest) = last.split_once(" passed, ").unwrap();
+    assert_eq!(rest, "0 failed", "{out}");
+    assert!(count.parse::<usize>().unwrap() >= 30, "{last}");
+    let report = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        report.contains(&format!("tests=\"{count}\" failures=\"0\"")),
+        "{report}"
+    );
+
+    // A scenario that cannot pass, and a file that cannot be read.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(
+        mine.join("wrong.toml"),
+        "version = 1\nname = \"expects the wrong status\"\n\n[[step]]\ncard = \"4000000000001000\"\n\n\
+         [step.expect]\ntrans_status = \"N\"\n\n[[step.expect.trace]]\nmessage = \"CReq\"\ncount = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        mine.join("broken.toml"),
+        "version = 1\nname = \"x\"\n[[step]]\ncard = 4\n",
+    )
+    .unwrap();
+    let failed = run(&[mine.as_os_str(), "--junit".as_ref(), junit.as_os_str()]);
+    let out = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 2 failed"), "{out}");
+    assert!(out.contains("broken.toml:4:8:"), "{out}");
+    assert!(out.contains("expected transStatus N, got Y"), "{out}");
+    assert!(out.contains("expected 1 CReq, the trace has 0"), "{out}");
+    let report = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        report.contains("<failure message=\"step 1: expected transStatus N, got Y\">"),
+        "{report}"
+    );
+    // The failed scenario's trace is attached, card numbers masked.
+    assert!(
+        report.contains("3ds-server ▶ ds") && report.contains("AReq"),
+        "{report}"
+    );
+    assert!(!report.contains("4000000000001000"), "{report}");
+
+    // JSON lines, and a filter.
+    let json = run(&[
+        pack.as_os_str(),
+        "--filter".as_ref(),
+        "decoupled".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let out = String::from_utf8_lossy(&json.stdout);
+    assert_eq!(json.status.code(), Some(0), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.last(), Some(&"2 passed, 0 failed"), "{out}");
+    for line in &lines[..lines.len() - 1] {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["passed"], true, "{line}");
+    }
+}

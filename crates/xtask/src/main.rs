@@ -3,7 +3,9 @@
 //! `cargo xtask test` is the one command that runs every test, locally and in CI
 //! (`.ci/run` calls exactly this). It installs and starts whatever the tests need, so a
 //! fresh machine needs nothing but the Rust toolchain. Today that is: formatting,
-//! clippy with warnings as errors, the doctests, then the whole test suite with
+//! clippy with warnings as errors, the doctests, the scenario pack (`threeds run
+//! scenarios`, its JUnit report kept as `<target>/scenarios-junit.xml`), then the whole
+//! test suite with
 //! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs,
 //! from Debian, when missing: OpenSSL (the PKI and TLS tests check us with it) and
 //! Chromium with chromedriver (the browser-channel tests drive it headless), and
@@ -79,6 +81,31 @@ fn test(extra: &[String]) -> ExitCode {
         if !run(name, "cargo", args) {
             return ExitCode::FAILURE;
         }
+    }
+    // The scenario pack, as users run it, with its JUnit report kept for CI (in the
+    // target directory).
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let _ = std::fs::create_dir_all(&target);
+    let junit = Path::new(&target).join("scenarios-junit.xml");
+    let junit = junit.to_string_lossy();
+    if !run(
+        "scenarios",
+        "cargo",
+        &[
+            "run",
+            "--locked",
+            "-q",
+            "-p",
+            "threeds",
+            "--",
+            "run",
+            "scenarios",
+            "--junit",
+            &junit,
+        ],
+    ) {
+        eprintln!("xtask: the scenario pack failed; its report is {junit}");
+        return ExitCode::FAILURE;
     }
     // The suite runs last, so its summary line closes the output.
     let ok = if has_nextest() || install_nextest() {

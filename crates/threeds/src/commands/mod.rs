@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod pki;
+pub mod run;
 pub mod sdk;
 pub mod serve;
 pub mod spc;

@@ -1,0 +1,664 @@
+//! Running checked scenarios against a sandbox: each step authenticates as a requestor
+//! would (the requestor API over mutual TLS), plays the cardholder (the browser's form
+//! posts at HTTP level, or the mock SDK), reads the result the 3DS Server holds, and
+//! reads the transaction's trace from the admin endpoint to check the messages
+//! themselves. Nothing here reaches into a component: the sandbox is driven over the
+//! wire, as any user's stack would be.
+
+use std::time::{Duration, Instant};
+
+use sdk::backend::{self, Purchase};
+use sdk::{
+    Action, ChallengeParameters, ConfigParameters, DirectoryServer, Screen, ThreeDs2Service,
+};
+use serde_json::{Value, json};
+use store::TraceQuery;
+use trace::Event;
+
+use crate::format::{Channel, Presence, TraceCheck};
+use crate::load::{Act, Scenario, Step};
+
+/// Where the scenarios run: a sandbox, as its manifest describes it.
+#[derive(Debug)]
+pub struct Target {
+    pub requestor_api: String,
+    pub acs_site: String,
+    requestor: transport::Client,
+    browser: transport::Client,
+    sdk: ThreeDs2Service,
+    admin: sandbox::admin::AdminClient,
+}
+
+impl Target {
+    /// Clients for the sandbox `manifest` describes.
+    pub fn new(manifest: &sandbox::Manifest) -> Result<Target, String> {
+        let root = &manifest.tls.root_ca;
+        let identity = pki::tls::Identity {
+            cert: manifest.tls.requestor_client_cert.clone(),
+            key: manifest.tls.requestor_client_key.clone(),
+        };
+        let timeouts = transport::Timeouts::default();
+        let tls = pki::tls::client_config(root, Some(&identity)).map_err(|e| e.to_string())?;
+        let requestor = transport::Client::new(&tls, timeouts).map_err(|e| e.to_string())?;
+        let tls = pki::tls::client_config(root, None).map_err(|e| e.to_string())?;
+        let browser = transport::Client::new(&tls, timeouts).map_err(|e| e.to_string())?;
+        let servers = manifest
+            .schemes
+            .iter()
+            .map(|s| {
+                DirectoryServer::from_files(
+                    &s.directory_server_id,
+                    &s.ds_encryption_cert,
+                    &s.ds_root_ca,
+                )
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sdk = ThreeDs2Service::initialize(ConfigParameters::new(servers, root))
+            .map_err(|e| e.to_string())?;
+        let admin =
+            sandbox::admin::AdminClient::new(&manifest.admin.url, &manifest.admin.token, root)?;
+        Ok(Target {
+            requestor_api: manifest.endpoints.requestor_api.clone(),
+            acs_site: manifest.endpoints.acs_site.clone(),
+            requestor,
+            browser,
+            sdk,
+            admin,
+        })
+    }
+}
+
+/// How one scenario went.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// Empty: passed.
+    pub failures: Vec<String>,
+    pub duration: Duration,
+    /// The trace of every step's transaction, one line per event (for reports).
+    pub trace: Vec<String>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// What a step ended with.
+#[derive(Debug, Default)]
+struct Ended {
+    transaction: Option<String>,
+    /// Postauth's result (final), when there is one.
+    result: Option<Value>,
+    /// The `Erro` the requestor got instead.
+    erro: Option<Value>,
+}
+
+/// Runs `scenario` against `target`.
+pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut trace = Vec::new();
+    for step in &scenario.steps {
+        let ended = match play(target, step).await {
+            Ok(ended) => ended,
+            Err(why) => {
+                failures.push(format!("{}: {why}", step.name));
+                break;
+            }
+        };
+        let events = match &ended.transaction {
+            Some(id) => settled_trace(target, id).await,
+            None => Vec::new(),
+        };
+        trace.extend(events.iter().map(Event::one_line));
+        for why in check(step, &ended, &events) {
+            failures.push(format!("{}: {why}", step.name));
+        }
+    }
+    Outcome {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        failures,
+        duration: started.elapsed(),
+        trace,
+    }
+}
+
+/// The transaction's events once the recorder has stored them all (the count stops
+/// changing), within a second.
+async fn settled_trace(target: &Target, id: &str) -> Vec<Event> {
+    let query = TraceQuery {
+        transaction: Some(id.to_owned()),
+        ..TraceQuery::default()
+    };
+    let mut last: Vec<Event> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let events = target.admin.events(&query).await.unwrap_or_default();
+        if (!events.is_empty() && events.len() == last.len()) || Instant::now() > deadline {
+            return events;
+        }
+        last = events;
+    }
+}
+
+fn purchase(step: &Step, default_amount: &str) -> Purchase {
+    let mut purchase = Purchase::new(&step.pan);
+    purchase.amount = step
+        .requestor
+        .amount
+        .clone()
+        .unwrap_or_else(|| default_amount.to_owned());
+    if let Some(currency) = &step.requestor.currency {
+        purchase.currency.clone_from(currency);
+    }
+    purchase
+}
+
+/// Applies the step's requestor choices to an auth body for `version`.
+fn requested(step: &Step, version: emv3ds::MessageVersion, body: &mut Value) {
+    body["messageVersion"] = json!(version.as_str());
+    if let Some(ind) = &step.requestor.challenge_indicator {
+        // 2.3.1 made it a list.
+        body["threeDSRequestorChallengeInd"] = if version == emv3ds::MessageVersion::V2_3_1 {
+            json!([ind])
+        } else {
+            json!(ind)
+        };
+    }
+    for (name, value) in &step.requestor.fields {
+        body[name] = toml_to_json(value);
+    }
+}
+
+fn toml_to_json(value: &toml::Value) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+async fn play(target: &Target, step: &Step) -> Result<Ended, String> {
+    match step.channel {
+        Channel::Browser => browser(target, step).await,
+        Channel::App => app(target, step).await,
+    }
+}
+
+/// `/v1/auth`: the answer, or the `Erro` (any status other than 200).
+async fn auth(target: &Target, body: &Value) -> Result<Result<Value, Value>, String> {
+    let reply = target
+        .requestor
+        .post_json(
+            &format!("{}/v1/auth", target.requestor_api),
+            body.to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| format!("the 3DS Server did not answer /v1/auth: {e}"))?;
+    let answer: Value = serde_json::from_slice(&reply.body)
+        .map_err(|e| format!("/v1/auth answered HTTP {} with no JSON: {e}", reply.status))?;
+    Ok(if reply.status == 200 {
+        Ok(answer)
+    } else {
+        Err(answer)
+    })
+}
+
+/// Postauth once final, within ten seconds.
+async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let result = backend::postauth(&target.requestor, &target.requestor_api, id).await?;
+        if result["status"] == "final" {
+            return Ok(result);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no final result within 10 s: {result}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A browser authentication's requestor data, for `version` (the elements each version
+/// defines, and no other: a receiver answers 203 to one its version lacks).
+fn browser_body(step: &Step, version: emv3ds::MessageVersion) -> Value {
+    let purchase = purchase(step, "12345");
+    let mut body = json!({
+        "deviceChannel": "02",
+        "messageCategory": "01",
+        "threeDSCompInd": step.requestor.method_completed.clone().unwrap_or_else(|| "U".into()),
+        "threeDSRequestorAuthenticationInd": "01",
+        "acctNumber": purchase.pan,
+        "cardExpiryDate": purchase.expiry,
+        "acquirerBIN": "412345",
+        "acquirerMerchantID": "M-000001234",
+        "mcc": "5411",
+        "merchantCountryCode": "826",
+        "merchantName": "Sandbox Shop",
+        "purchaseAmount": purchase.amount,
+        "purchaseCurrency": purchase.currency,
+        "purchaseExponent": purchase.exponent,
+        "purchaseDate": "20261124101530",
+        "browserAcceptHeader": "text/html,application/xhtml+xml",
+        "browserJavaEnabled": false,
+        "browserJavascriptEnabled": true,
+        "browserLanguage": "en-GB",
+        "browserColorDepth": "24",
+        "browserScreenHeight": "1080",
+        "browserScreenWidth": "1920",
+        "browserTZ": "0",
+        "browserUserAgent": "threeds-scenario",
+        "notificationURL": "https://localhost/3ds/notify",
+        "challengeWindowSize": "05",
+    });
+    if version == emv3ds::MessageVersion::V2_1_0
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("browserJavascriptEnabled");
+    }
+    if version == emv3ds::MessageVersion::V2_3_1 {
+        body["acceptLanguage"] = json!(["en-GB"]);
+        body["acquirerCountryCode"] = json!("826");
+        body["acquirerCountryCodeSource"] = json!("01");
+    }
+    requested(step, version, &mut body);
+    body
+}
+
+/// The version of a step: its own, else the one the 3DS Server negotiates for the card
+/// (`/v1/preauth`, as a merchant asks before building its page).
+async fn version_of(
+    target: &Target,
+    step: &Step,
+) -> Result<(emv3ds::MessageVersion, Value), String> {
+    let pre = backend::preauth(&target.requestor, &target.requestor_api, &step.pan).await?;
+    let negotiated = pre["messageVersion"]
+        .as_str()
+        .and_then(emv3ds::MessageVersion::parse);
+    let version = step
+        .version
+        .or(negotiated)
+        .unwrap_or(emv3ds::MessageVersion::V2_2_0);
+    Ok((version, pre))
+}
+
+/// A browser purchase: the CReq posted to the ACS as the merchant's frame would, each
+/// cardholder action a form post to the challenge page.
+async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
+    let (version, pre) = version_of(target, step).await?;
+    let mut body = browser_body(step, version);
+    // As the shop does: the transaction preauth opened (and ran the 3DS Method for).
+    if let Some(id) = pre["threeDSServerTransID"].as_str() {
+        body["threeDSServerTransID"] = json!(id);
+    }
+    let answer = match auth(target, &body).await? {
+        Ok(answer) => answer,
+        Err(erro) => {
+            return Ok(Ended {
+                transaction: erro["threeDSServerTransID"].as_str().map(str::to_owned),
+                erro: Some(erro),
+                ..Ended::default()
+            });
+        }
+    };
+    let id = answer["threeDSServerTransID"]
+        .as_str()
+        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
+        .to_owned();
+    let acs_id = answer["ares"]["acsTransID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if answer["ares"]["transStatus"] == "C" {
+        let challenge = &answer["challenge"];
+        let acs_url = challenge["acsURL"]
+            .as_str()
+            .ok_or("the answer has no challenge.acsURL")?;
+        let creq = challenge["creq"]
+            .as_str()
+            .ok_or("the answer has no challenge.creq")?;
+        post_form(
+            target,
+            acs_url,
+            &[("creq", creq), ("threeDSSessionData", "c2NlbmFyaW8")],
+        )
+        .await?;
+        let page = format!("{}/challenge/{acs_id}", target.acs_site);
+        for act in &step.acts {
+            let fields: Vec<(String, String)> = match act {
+                Act::Otp(code) => vec![("otp".into(), code.clone())],
+                Act::Select(options) => options
+                    .iter()
+                    .map(|o| ("option".into(), o.clone()))
+                    .collect(),
+                Act::Continue => vec![("action".into(), "continue".into())],
+                Act::Resend => vec![("action".into(), "resend".into())],
+                Act::Cancel => vec![("action".into(), "cancel".into())],
+                Act::Approve | Act::Deny => {
+                    decide(target, &acs_id, *act == Act::Approve).await?;
+                    continue;
+                }
+                Act::Html(_) => return Err("html: actions are for app HTML screens".into()),
+            };
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            post_form(target, &page, &pairs).await?;
+        }
+    } else if answer["ares"]["transStatus"] == "D" {
+        for act in &step.acts {
+            match act {
+                Act::Approve | Act::Deny => decide(target, &acs_id, *act == Act::Approve).await?,
+                other => {
+                    return Err(format!(
+                        "{other:?}: a decoupled authentication has no page to act on"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Ended {
+        result: Some(final_result(target, &id).await?),
+        transaction: Some(id),
+        erro: None,
+    })
+}
+
+async fn post_form(target: &Target, url: &str, fields: &[(&str, &str)]) -> Result<(), String> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let reply = target
+        .browser
+        .post(url, "application/x-www-form-urlencoded", body.into_bytes())
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if reply.status != 200 {
+        return Err(format!(
+            "POST {url} answered HTTP {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ));
+    }
+    Ok(())
+}
+
+/// The cardholder approves (or denies) in the issuer's app.
+async fn decide(target: &Target, acs_id: &str, approve: bool) -> Result<(), String> {
+    let url = format!("{}/issuer-app/{acs_id}", target.acs_site);
+    let decision = if approve { "approve" } else { "deny" };
+    post_form(target, &url, &[("decision", decision)]).await
+}
+
+/// The SDK's driver: the step's actions in order; approving in the issuer's app
+/// happens on a thread of its own (the driver is called inside the SDK's future).
+struct Cardholder {
+    acts: std::collections::VecDeque<Act>,
+    approve_url: String,
+    root: std::path::PathBuf,
+}
+
+impl sdk::ChallengeDriver for Cardholder {
+    fn act(&mut self, _screen: &Screen) -> Action {
+        loop {
+            let Some(act) = self.acts.pop_front() else {
+                return Action::Cancel;
+            };
+            return match act {
+                Act::Otp(code) => Action::Text(code),
+                Act::Select(options) => Action::Select(options),
+                Act::Continue => Action::Continue,
+                Act::Resend => Action::Resend,
+                Act::Cancel => Action::Cancel,
+                Act::Html(data) => Action::HtmlForm(data),
+                Act::Approve | Act::Deny => {
+                    let decision = if act == Act::Approve {
+                        "approve"
+                    } else {
+                        "deny"
+                    };
+                    let (url, root) = (self.approve_url.clone(), self.root.clone());
+                    let _ = std::thread::spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .ok()?;
+                        runtime.block_on(async {
+                            let tls = pki::tls::client_config(&root, None).ok()?;
+                            let client =
+                                transport::Client::new(&tls, transport::Timeouts::default())
+                                    .ok()?;
+                            client
+                                .post(
+                                    &url,
+                                    "application/x-www-form-urlencoded",
+                                    format!("decision={decision}").into_bytes(),
+                                )
+                                .await
+                                .ok()
+                        })
+                    })
+                    .join();
+                    continue;
+                }
+            };
+        }
+    }
+}
+
+/// An app purchase by the mock SDK: device data, the signed content, the encrypted
+/// challenge.
+async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
+    let pre = backend::preauth(&target.requestor, &target.requestor_api, &step.pan).await?;
+    if pre["enrolled"] != true {
+        return Ok(Ended {
+            transaction: pre["threeDSServerTransID"].as_str().map(str::to_owned),
+            erro: Some(json!({"errorCode": "not-enrolled", "detail": pre})),
+            ..Ended::default()
+        });
+    }
+    let ds = pre["directoryServerId"]
+        .as_str()
+        .ok_or("/v1/preauth gave no directoryServerId")?;
+    let version = match step.version {
+        Some(v) => v,
+        None => pre["messageVersion"]
+            .as_str()
+            .and_then(emv3ds::MessageVersion::parse)
+            .ok_or("/v1/preauth gave no usable messageVersion")?,
+    };
+    let transaction = target
+        .sdk
+        .create_transaction(ds, version)
+        .map_err(|e| e.to_string())?;
+    let params = transaction
+        .authentication_request_parameters()
+        .map_err(|e| e.to_string())?;
+    let mut body = backend::auth_request(&purchase(step, "4999"), &params);
+    body["threeDSServerTransID"] = pre["threeDSServerTransID"].clone();
+    requested(step, version, &mut body);
+    let answer = match auth(target, &body).await? {
+        Ok(answer) => answer,
+        Err(erro) => {
+            return Ok(Ended {
+                transaction: pre["threeDSServerTransID"].as_str().map(str::to_owned),
+                erro: Some(erro),
+                ..Ended::default()
+            });
+        }
+    };
+    let id = answer["threeDSServerTransID"]
+        .as_str()
+        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
+        .to_owned();
+    let ares = &answer["ares"];
+    if ares["transStatus"] == "C" {
+        let challenge = ChallengeParameters::from_ares(ares).map_err(|e| e.to_string())?;
+        let root = target.sdk_root();
+        let mut cardholder = Cardholder {
+            acts: step.acts.iter().cloned().collect(),
+            approve_url: format!(
+                "{}/issuer-app/{}",
+                target.acs_site,
+                ares["acsTransID"].as_str().unwrap_or_default()
+            ),
+            root,
+        };
+        transaction
+            .do_challenge(
+                &challenge,
+                &mut cardholder,
+                &mut (),
+                Duration::from_secs(20),
+            )
+            .await;
+    }
+    Ok(Ended {
+        result: Some(final_result(target, &id).await?),
+        transaction: Some(id),
+        erro: None,
+    })
+}
+
+impl Target {
+    fn sdk_root(&self) -> std::path::PathBuf {
+        self.admin.root().to_owned()
+    }
+}
+
+/// What is not as the step expects.
+fn check(step: &Step, ended: &Ended, events: &[Event]) -> Vec<String> {
+    let mut failures = Vec::new();
+    let expect = &step.expect;
+    match (&ended.erro, &expect.error_code) {
+        (Some(erro), Some(code)) => {
+            if erro["errorCode"].as_str() != Some(code.as_str()) {
+                failures.push(format!("expected Erro {code}, got {erro}"));
+            }
+        }
+        (Some(erro), None) => failures.push(format!("the requestor got an Erro: {erro}")),
+        (None, Some(code)) => failures.push(format!(
+            "expected Erro {code}, got a result: {}",
+            ended.result.clone().unwrap_or_default()
+        )),
+        (None, None) => {}
+    }
+    if let Some(result) = &ended.result {
+        let field = |name: &str| result[name].as_str().map(str::to_owned);
+        for (what, expected, got) in [
+            ("transStatus", &expect.trans_status, field("transStatus")),
+            (
+                "transStatusReason",
+                &expect.reason,
+                field("transStatusReason"),
+            ),
+            ("eci", &expect.eci, field("eci")),
+            (
+                "challengeCancel",
+                &expect.challenge_cancel,
+                field("challengeCancel"),
+            ),
+        ] {
+            if let Some(expected) = expected
+                && got.as_deref() != Some(expected.as_str())
+            {
+                failures.push(format!(
+                    "expected {what} {expected}, got {}",
+                    got.as_deref().unwrap_or("none")
+                ));
+            }
+        }
+        match (expect.authentication_value, field("authenticationValue")) {
+            (Some(Presence::Present), Some(av)) if av.len() == 28 => {}
+            (Some(Presence::Present), got) => failures.push(format!(
+                "expected an authenticationValue of 28 characters, got {got:?}"
+            )),
+            (Some(Presence::Absent), Some(av)) => {
+                failures.push(format!("expected no authenticationValue, got {av}"));
+            }
+            _ => {}
+        }
+    }
+    for check in &step.trace {
+        if let Some(why) = trace_check(check, events) {
+            failures.push(why);
+        }
+    }
+    failures
+}
+
+/// Whether the transaction's messages pass `check` (`None`) or why not.
+fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
+    let matching: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == trace::Kind::Message)
+        .filter(|e| {
+            e.message_type.as_deref() == Some(check.message.as_str()) || e.label == check.message
+        })
+        .filter(|e| check.from.is_none_or(|p| e.from == Some(p)))
+        .filter(|e| check.to.is_none_or(|p| e.to == Some(p)))
+        .collect();
+    // Each message is seen by its sender and its receiver when both are ours: count
+    // the messages, not the sightings.
+    let mut pairs: Vec<(Option<trace::Party>, Option<trace::Party>)> =
+        matching.iter().map(|e| (e.from, e.to)).collect();
+    pairs.sort();
+    pairs.dedup();
+    let count: usize = pairs
+        .iter()
+        .map(|(from, to)| {
+            let side = |d: trace::Direction| {
+                matching
+                    .iter()
+                    .filter(|e| e.from == *from && e.to == *to && e.direction == Some(d))
+                    .count()
+            };
+            side(trace::Direction::Sent).max(side(trace::Direction::Received))
+        })
+        .sum();
+    let what = format!(
+        "{}{}{}",
+        check.message,
+        check.from.map(|p| format!(" from {p}")).unwrap_or_default(),
+        check.to.map(|p| format!(" to {p}")).unwrap_or_default()
+    );
+    if let Some(expected) = check.count
+        && count != expected
+    {
+        return Some(format!("expected {expected} {what}, the trace has {count}"));
+    }
+    if !check.fields.is_empty() && matching.is_empty() {
+        return Some(format!(
+            "no {what} in the trace to check {:?} on",
+            check.fields.keys().collect::<Vec<_>>()
+        ));
+    }
+    for event in &matching {
+        let body = event.body_value().unwrap_or_default();
+        for (name, expected) in &check.fields {
+            let expected = match expected {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let got = match &body[name] {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            };
+            if got.as_deref() != Some(expected.as_str()) {
+                return Some(format!(
+                    "{what} seen by {} carries {name} = {}, expected {expected}",
+                    event.observer,
+                    got.as_deref().unwrap_or("(absent)")
+                ));
+            }
+        }
+    }
+    None
+}
