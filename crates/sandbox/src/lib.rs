@@ -23,7 +23,7 @@ use directory_server::{DsConfig, DsState};
 use emv3ds::MessageVersion;
 use pki::Layout;
 use pki::tls::{self, ClientAuth};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use threeds_server::{DsPeer, ServerConfig, ServerState};
 use tokio::net::TcpListener;
 use transport::clock::Clock;
@@ -80,7 +80,7 @@ impl Default for SandboxConfig {
 }
 
 /// What a running sandbox tells scripts and tools (written as JSON by `threeds up`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     pub version: u32,
@@ -96,7 +96,7 @@ pub struct Manifest {
 }
 
 /// Where the admin endpoint listens and the token it wants.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminInfo {
     pub url: String,
@@ -104,7 +104,7 @@ pub struct AdminInfo {
     pub token: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     pub requestor_api: String,
@@ -118,7 +118,7 @@ pub struct Endpoints {
     pub merchant: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TlsFiles {
     pub root_ca: PathBuf,
@@ -126,7 +126,7 @@ pub struct TlsFiles {
     pub requestor_client_key: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemeInfo {
     pub name: String,
@@ -279,6 +279,24 @@ struct Urls {
 /// A URL a starting component needs.
 fn needed(url: &Located) -> Result<String, SandboxError> {
     url.clone().map_err(SandboxError::Setup)
+}
+
+impl Manifest {
+    /// The manifest `threeds up` wrote at `path`; the error says what is wrong and where.
+    pub fn read(path: &Path) -> Result<Manifest, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: {e} (is the sandbox running? `threeds up` writes it)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}: not a manifest of this threeds ({e}); restart `threeds up`",
+                path.display()
+            )
+        })
+    }
 }
 
 impl Sandbox {

@@ -544,6 +544,29 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         "{readable}"
     );
 
+    // The scenario pack, against this sandbox started in another process.
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let against = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .arg("run")
+        .arg(&pack)
+        .arg("--against")
+        .arg(&manifest)
+        .output()
+        .expect("run threeds run --against");
+    let out = String::from_utf8_lossy(&against.stdout);
+    assert_eq!(against.status.code(), Some(0), "{out}");
+    assert!(
+        out.lines().last().unwrap().ends_with(" passed, 0 failed"),
+        "{out}"
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["run", "--against", "/nonexistent/manifest.json"])
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/manifest.json"));
+
     // The issuer's side of SPC: the pre-registered test credential, deleted.
     let spc = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_threeds"))

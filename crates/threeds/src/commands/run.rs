@@ -27,6 +27,10 @@ pub struct Args {
     /// `text` (one line per scenario) or `json` (one JSON object per scenario).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     format: String,
+    /// Run against the sandbox this manifest describes (`threeds up` writes one)
+    /// instead of starting one: your own components in place of ours included.
+    #[arg(long, value_name = "MANIFEST")]
+    against: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -65,7 +69,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         print(outcome, json);
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let ran = runtime.block_on(run_all(scenarios, usize::from(args.jobs), json))?;
+    let against = match &args.against {
+        Some(path) => Some(sandbox::Manifest::read(path).map_err(|e| anyhow!(e))?),
+        None => None,
+    };
+    let ran = runtime.block_on(run_all(scenarios, against, usize::from(args.jobs), json))?;
     outcomes.extend(ran);
     if let Some(path) = &args.junit {
         std::fs::write(path, report::junit(&outcomes))
@@ -89,11 +97,16 @@ fn print(outcome: &scenario::Outcome, json: bool) {
 
 async fn run_all(
     scenarios: Vec<scenario::Scenario>,
+    against: Option<sandbox::Manifest>,
     jobs: usize,
     json: bool,
 ) -> anyhow::Result<Vec<scenario::Outcome>> {
     if scenarios.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(manifest) = against {
+        let target = scenario::Target::new(&manifest).map_err(|e| anyhow!(e))?;
+        return Ok(run_on(Arc::new(target), scenarios, jobs, json).await);
     }
     let dir = tempfile::tempdir().context("a temporary directory for the sandbox")?;
     let config = sandbox::SandboxConfig {
@@ -107,22 +120,54 @@ async fn run_all(
         .await
         .context("starting the sandbox for the scenarios")?;
     let target = Arc::new(scenario::Target::new(&running.manifest).map_err(|e| anyhow!(e))?);
+    let outcomes = run_on(target, scenarios, jobs, json).await;
+    running.shutdown().await;
+    Ok(outcomes)
+}
+
+/// Runs `scenarios` on `target`, `jobs` at a time, printing each as it ends; the
+/// outcomes in the scenarios' order.
+async fn run_on(
+    target: Arc<scenario::Target>,
+    scenarios: Vec<scenario::Scenario>,
+    jobs: usize,
+    json: bool,
+) -> Vec<scenario::Outcome> {
     let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut which = std::collections::HashMap::new();
     for (i, s) in scenarios.into_iter().enumerate() {
         let (target, limit) = (target.clone(), limit.clone());
-        tasks.spawn(async move {
+        let known = (i, s.name.clone(), s.path.clone());
+        let handle = tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (i, scenario::run::run(&target, &s).await)
         });
+        which.insert(handle.id(), known);
     }
     let mut outcomes = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (i, outcome) = done.context("a scenario task")?;
+        let (i, outcome) = match done {
+            Ok(done) => done,
+            // A scenario whose task panicked is a bug in the runner: it fails, with
+            // the panic, and the others go on.
+            Err(e) => {
+                let Some((i, name, path)) = which.remove(&e.id()) else {
+                    continue;
+                };
+                let outcome = scenario::Outcome {
+                    name,
+                    path,
+                    failures: vec![format!("the runner failed: {e}")],
+                    duration: Duration::ZERO,
+                    trace: Vec::new(),
+                };
+                (i, outcome)
+            }
+        };
         print(&outcome, json);
         outcomes.push((i, outcome));
     }
     outcomes.sort_by_key(|(i, _)| *i);
-    running.shutdown().await;
-    Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+    outcomes.into_iter().map(|(_, o)| o).collect()
 }
