@@ -173,16 +173,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     let pan_hash = state.store.pan_hash(pan).await.map_err(|e| e.to_string())?;
     let prior_ok = match prior_reference(areq) {
         None => None,
-        Some(prior) => Some(
-            state
-                .store
-                .acs_transaction(&prior)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_some_and(|(t, hash)| {
-                    hash == pan_hash && matches!(t.trans_status.as_str(), "Y" | "A")
-                }),
-        ),
+        Some(prior) => Some(prior_authenticated(state, &prior, &pan_hash).await?),
     };
     let card = state
         .store
@@ -584,6 +575,34 @@ fn new_challenge(
         spc: None,
         enrolment: None,
     }
+}
+
+/// Whether this ACS authenticated the card (`pan_hash`) in transaction `prior`: its
+/// ARes said Y or A, or its challenge (ARes C or D) ended Y or A.
+async fn prior_authenticated(
+    state: &AcsState,
+    prior: &str,
+    pan_hash: &str,
+) -> Result<bool, String> {
+    let Some((t, hash)) = state
+        .store
+        .acs_transaction(prior)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(false);
+    };
+    if hash != pan_hash {
+        return Ok(false);
+    }
+    Ok(match t.trans_status.as_str() {
+        "Y" | "A" => true,
+        "C" | "D" => results::load(state, prior)
+            .await?
+            .and_then(|loaded| loaded.challenge.verdict)
+            .is_some_and(|v| matches!(v.trans_status.as_str(), "Y" | "A")),
+        _ => false,
+    })
 }
 
 /// The `threeDSReqPriorRef` of the (first) prior-authentication entry, if any.

@@ -69,6 +69,10 @@ pub enum Channel {
     Browser,
     /// The mock SDK in an app: encrypted CReq/CRes.
     App,
+    /// Requestor-initiated (3RI): no cardholder present, usually referring to an
+    /// earlier authentication (`requestor.prior`).
+    #[serde(rename = "3ri")]
+    ThreeRi,
 }
 
 /// One authentication.
@@ -86,7 +90,8 @@ pub struct Step {
     pub requestor: Requestor,
     /// What the cardholder does, screen after screen: `otp:123456`, `select:a,b`,
     /// `continue`, `resend`, `cancel`, `approve` / `deny` (in the issuer app, for
-    /// out-of-band), `html:<form data>` (app HTML screens).
+    /// out-of-band), `html:<form data>` (app HTML screens), `spc-accept` /
+    /// `spc-reject` (the SPC dialog, with the sandbox's test authenticator).
     #[serde(default)]
     pub cardholder: Vec<Spanned<String>>,
     #[serde(default)]
@@ -109,6 +114,15 @@ pub struct Requestor {
     pub challenge_indicator: Option<String>,
     /// `threeDSCompInd` (browser; default `U`).
     pub method_completed: Option<String>,
+    /// `threeRIInd` (3RI; default `01`, recurring).
+    pub three_ri_indicator: Option<String>,
+    /// Offers Secure Payment Confirmation (`threeDSRequestorSpcSupport=Y`, 2.3.1
+    /// browser): an ACS that has a credential for the card answers `S`.
+    #[serde(default)]
+    pub spc: bool,
+    /// The earlier step whose authentication a 3RI request refers to
+    /// (`threeDSRequestorPriorAuthenticationInfo`, its `acsTransID`).
+    pub prior: Option<Spanned<String>>,
     /// Other AReq elements of the requestor API, as they are named there.
     #[serde(default)]
     pub fields: toml::Table,
@@ -141,8 +155,8 @@ pub enum Presence {
 }
 
 /// A check on the messages of the step's transaction: the messages of type `message`
-/// (from and to the parties given, if given) number `count` (if given), and each
-/// carries `fields` (top-level elements, as strings).
+/// (from and to the parties given, if given) number `count` (if given), and each —
+/// or with `any`, at least one — carries `fields` (top-level elements, as strings).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceCheck {
@@ -152,4 +166,6 @@ pub struct TraceCheck {
     pub count: Option<usize>,
     #[serde(default)]
     pub fields: toml::Table,
+    #[serde(default)]
+    pub any: bool,
 }

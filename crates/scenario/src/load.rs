@@ -48,6 +48,10 @@ pub enum Act {
     Deny,
     /// An app HTML screen's form data.
     Html(String),
+    /// The SPC dialog: confirmed with the sandbox's test authenticator, or dismissed
+    /// (the browser's `NotAllowedError`).
+    SpcAccept,
+    SpcReject,
 }
 
 /// A step, checked.
@@ -61,6 +65,8 @@ pub struct Step {
     pub acts: Vec<Act>,
     pub expect: Expect,
     pub trace: Vec<TraceCheck>,
+    /// The earlier step a 3RI request refers to.
+    pub prior: Option<String>,
 }
 
 /// A scenario, checked: every card exists, every version and action is one we know.
@@ -170,6 +176,25 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
             .iter()
             .map(|a| act(a.get_ref()).map_err(|why| reader.spanned(a, why)))
             .collect::<Result<Vec<_>, _>>()?;
+        let prior = match &step.requestor.prior {
+            None => None,
+            Some(p) if steps.iter().any(|s| &s.name == p.get_ref()) => Some(p.get_ref().clone()),
+            Some(p) => {
+                let known: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+                return Err(reader.spanned(
+                    p,
+                    format!(
+                        "prior = {:?}: expected the name of an earlier step ({})",
+                        p.get_ref(),
+                        if known.is_empty() {
+                            "there is none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+        };
         for check in &step.expect.trace {
             if check.get_ref().message.trim().is_empty() {
                 return Err(reader.spanned(check, "a trace check needs the message it is about"));
@@ -182,6 +207,7 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
             version,
             requestor: step.requestor.clone(),
             acts,
+            prior,
             trace: step
                 .expect
                 .trace
@@ -253,9 +279,11 @@ fn act(text: &str) -> Result<Act, String> {
         "cancel" => Act::Cancel,
         "approve" => Act::Approve,
         "deny" => Act::Deny,
+        "spc-accept" => Act::SpcAccept,
+        "spc-reject" => Act::SpcReject,
         _ => {
             return Err(format!(
-                "cardholder action {text:?}: expected otp:<code>, select:<a,b>, html:<form data>, continue, resend, cancel, approve or deny"
+                "cardholder action {text:?}: expected otp:<code>, select:<a,b>, html:<form data>, continue, resend, cancel, approve, deny, spc-accept or spc-reject"
             ));
         }
     })

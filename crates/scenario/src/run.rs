@@ -23,10 +23,16 @@ use crate::load::{Act, Scenario, Step};
 pub struct Target {
     pub requestor_api: String,
     pub acs_site: String,
+    /// The shop's origin (the top-level page an SPC dialog is shown for).
+    pub merchant: String,
     requestor: transport::Client,
     browser: transport::Client,
     sdk: ThreeDs2Service,
     admin: sandbox::admin::AdminClient,
+    /// Held from reading a test credential's counter to the ACS's check of the
+    /// assertion made with it: scenarios in parallel on one card must not sign with the
+    /// same counter (the ACS refuses a counter that does not grow).
+    spc: tokio::sync::Mutex<()>,
 }
 
 impl Target {
@@ -61,10 +67,12 @@ impl Target {
         Ok(Target {
             requestor_api: manifest.endpoints.requestor_api.clone(),
             acs_site: manifest.endpoints.acs_site.clone(),
+            merchant: manifest.endpoints.merchant.trim_end_matches('/').to_owned(),
             requestor,
             browser,
             sdk,
             admin,
+            spc: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -91,6 +99,10 @@ impl Outcome {
 #[derive(Debug, Default)]
 struct Ended {
     transaction: Option<String>,
+    /// An earlier transaction of the same step (the `S` an SPC continuation follows).
+    earlier: Option<String>,
+    /// The ACS's id of the authentication (what a later 3RI step refers to).
+    acs_trans_id: Option<String>,
     /// Postauth's result (final), when there is one.
     result: Option<Value>,
     /// The `Erro` the requestor got instead.
@@ -102,19 +114,28 @@ pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut trace = Vec::new();
+    let mut acs_ids = std::collections::HashMap::new();
     for step in &scenario.steps {
-        let ended = match play(target, step).await {
+        let prior = step.prior.as_ref().and_then(|p| acs_ids.get(p)).cloned();
+        let ended = match play(target, step, prior).await {
             Ok(ended) => ended,
             Err(why) => {
                 failures.push(format!("{}: {why}", step.name));
                 break;
             }
         };
-        let events = match &ended.transaction {
-            Some(id) => settled_trace(target, id).await,
-            None => Vec::new(),
-        };
+        let mut events = Vec::new();
+        for id in [&ended.earlier, &ended.transaction].into_iter().flatten() {
+            events.extend(settled_trace(target, id).await);
+        }
         trace.extend(events.iter().map(Event::one_line));
+        if let Some(id) = ended.acs_trans_id.clone().or_else(|| {
+            ended.result.as_ref()?["acsTransID"]
+                .as_str()
+                .map(str::to_owned)
+        }) {
+            acs_ids.insert(step.name.clone(), id);
+        }
         for why in check(step, &ended, &events) {
             failures.push(format!("{}: {why}", step.name));
         }
@@ -180,11 +201,96 @@ fn toml_to_json(value: &toml::Value) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-async fn play(target: &Target, step: &Step) -> Result<Ended, String> {
+async fn play(target: &Target, step: &Step, prior: Option<String>) -> Result<Ended, String> {
     match step.channel {
         Channel::Browser => browser(target, step).await,
         Channel::App => app(target, step).await,
+        Channel::ThreeRi => three_ri(target, step, prior).await,
     }
+}
+
+/// A requestor-initiated authentication: recurring (01), instalment (02), add card (03)
+/// or another `threeRIInd`, referring to the prior step's authentication if given.
+async fn three_ri(target: &Target, step: &Step, prior: Option<String>) -> Result<Ended, String> {
+    let (version, _) = version_of(target, step).await?;
+    let indicator = step
+        .requestor
+        .three_ri_indicator
+        .clone()
+        .unwrap_or_else(|| "01".into());
+    let purchase = purchase(step, "999");
+    // 2.1.0 has no 3RI payment: its 3RI messages are non-payment (02).
+    let payment = version != emv3ds::MessageVersion::V2_1_0 && indicator != "03";
+    let mut body = json!({
+        "deviceChannel": "03",
+        "messageCategory": if payment { "01" } else { "02" },
+        "threeRIInd": indicator,
+        "acctNumber": purchase.pan,
+        "acquirerBIN": "412345",
+        "acquirerMerchantID": "M-000001234",
+        "mcc": "5411",
+        "merchantCountryCode": "826",
+        "merchantName": "Sandbox Shop",
+    });
+    if payment {
+        body["purchaseAmount"] = json!(purchase.amount);
+        body["purchaseCurrency"] = json!(purchase.currency);
+        body["purchaseExponent"] = json!(purchase.exponent);
+        body["purchaseDate"] = json!("20261224101530");
+    }
+    match indicator.as_str() {
+        "01" => {
+            body["recurringExpiry"] = json!("20271231");
+            body["recurringFrequency"] = json!("30");
+        }
+        "02" => {
+            body["purchaseInstalData"] = json!("3");
+            body["recurringExpiry"] = json!("20271231");
+            body["recurringFrequency"] = json!("30");
+        }
+        _ => {}
+    }
+    if version == emv3ds::MessageVersion::V2_3_1 && matches!(indicator.as_str(), "01" | "02") {
+        body["recurringInd"] = json!({"amountInd": "01", "frequencyInd": "01"});
+    }
+    if version == emv3ds::MessageVersion::V2_3_1 {
+        body["acquirerCountryCode"] = json!("826");
+        body["acquirerCountryCodeSource"] = json!("01");
+    }
+    if let Some(prior) = prior {
+        let info = json!({
+            "threeDSReqPriorRef": prior,
+            "threeDSReqPriorAuthMethod": "02",
+            "threeDSReqPriorAuthTimestamp": "202611241010",
+        });
+        body["threeDSRequestorPriorAuthenticationInfo"] =
+            if version == emv3ds::MessageVersion::V2_3_1 {
+                json!([info])
+            } else {
+                info
+            };
+    }
+    requested(step, version, &mut body);
+    let answer = match auth(target, &body).await? {
+        Ok(answer) => answer,
+        Err(erro) => {
+            return Ok(Ended {
+                transaction: erro["threeDSServerTransID"].as_str().map(str::to_owned),
+                erro: Some(erro),
+                ..Ended::default()
+            });
+        }
+    };
+    let id = answer["threeDSServerTransID"]
+        .as_str()
+        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
+        .to_owned();
+    Ok(Ended {
+        result: Some(final_result(target, &id).await?),
+        acs_trans_id: answer["ares"]["acsTransID"].as_str().map(str::to_owned),
+        transaction: Some(id),
+        ..Ended::default()
+    })
 }
 
 /// `/v1/auth`: the answer, or the `Erro` (any status other than 200).
@@ -223,7 +329,7 @@ async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
 
 /// A browser authentication's requestor data, for `version` (the elements each version
 /// defines, and no other: a receiver answers 203 to one its version lacks).
-fn browser_body(step: &Step, version: emv3ds::MessageVersion) -> Value {
+fn browser_body(target: &Target, step: &Step, version: emv3ds::MessageVersion) -> Value {
     let purchase = purchase(step, "12345");
     let mut body = json!({
         "deviceChannel": "02",
@@ -250,7 +356,7 @@ fn browser_body(step: &Step, version: emv3ds::MessageVersion) -> Value {
         "browserScreenWidth": "1920",
         "browserTZ": "0",
         "browserUserAgent": "threeds-scenario",
-        "notificationURL": "https://localhost/3ds/notify",
+        "notificationURL": format!("{}/3ds/notify", target.merchant),
         "challengeWindowSize": "05",
     });
     if version == emv3ds::MessageVersion::V2_1_0
@@ -285,24 +391,32 @@ async fn version_of(
 }
 
 /// A browser purchase: the CReq posted to the ACS as the merchant's frame would, each
-/// cardholder action a form post to the challenge page.
+/// cardholder action a form post to the challenge page; an ARes `S` answered by the SPC
+/// dialog (the sandbox's test authenticator) and `/v1/auth/{id}/spc`.
 async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
     let (version, pre) = version_of(target, step).await?;
-    let mut body = browser_body(step, version);
+    let mut body = browser_body(target, step, version);
     // As the shop does: the transaction preauth opened (and ran the 3DS Method for).
     if let Some(id) = pre["threeDSServerTransID"].as_str() {
         body["threeDSServerTransID"] = json!(id);
     }
-    let answer = match auth(target, &body).await? {
+    if step.requestor.spc {
+        body["threeDSRequestorSpcSupport"] = json!("Y");
+        body["payeeOrigin"] = json!(target.merchant);
+    }
+    let mut acts: std::collections::VecDeque<Act> = step.acts.iter().cloned().collect();
+    let mut answer = match auth(target, &body).await? {
         Ok(answer) => answer,
-        Err(erro) => {
-            return Ok(Ended {
-                transaction: erro["threeDSServerTransID"].as_str().map(str::to_owned),
-                erro: Some(erro),
-                ..Ended::default()
-            });
-        }
+        Err(erro) => return Ok(refused(erro)),
     };
+    let mut earlier = None;
+    if answer["ares"]["transStatus"] == "S" {
+        earlier = answer["threeDSServerTransID"].as_str().map(str::to_owned);
+        answer = match spc_continuation(target, step, &answer, acts.pop_front()).await? {
+            Ok(answer) => answer,
+            Err(erro) => return Ok(refused(erro)),
+        };
+    }
     let id = answer["threeDSServerTransID"]
         .as_str()
         .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
@@ -319,39 +433,48 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
         let creq = challenge["creq"]
             .as_str()
             .ok_or("the answer has no challenge.creq")?;
-        post_form(
+        let mut page = post_form(
             target,
             acs_url,
             &[("creq", creq), ("threeDSSessionData", "c2NlbmFyaW8")],
         )
         .await?;
-        let page = format!("{}/challenge/{acs_id}", target.acs_site);
-        for act in &step.acts {
+        let url = format!("{}/challenge/{acs_id}", target.acs_site);
+        for act in acts {
             let fields: Vec<(String, String)> = match act {
-                Act::Otp(code) => vec![("otp".into(), code.clone())],
-                Act::Select(options) => options
-                    .iter()
-                    .map(|o| ("option".into(), o.clone()))
-                    .collect(),
+                Act::Otp(code) => vec![("otp".into(), code)],
+                Act::Select(options) => options.into_iter().map(|o| ("option".into(), o)).collect(),
                 Act::Continue => vec![("action".into(), "continue".into())],
                 Act::Resend => vec![("action".into(), "resend".into())],
                 Act::Cancel => vec![("action".into(), "cancel".into())],
                 Act::Approve | Act::Deny => {
-                    decide(target, &acs_id, *act == Act::Approve).await?;
+                    decide(target, &acs_id, act == Act::Approve).await?;
                     continue;
                 }
+                Act::SpcAccept => {
+                    // Signed and checked under the lock (see `Target::spc`).
+                    let _signing = target.spc.lock().await;
+                    let assertion = page_spc(target, &page, &step.pan).await?;
+                    let fields = [("action", "spc"), ("assertion", assertion.as_str())];
+                    page = post_form(target, &url, &fields).await?;
+                    continue;
+                }
+                Act::SpcReject => vec![
+                    ("action".into(), "spc-failed".into()),
+                    ("error".into(), "NotAllowedError".into()),
+                ],
                 Act::Html(_) => return Err("html: actions are for app HTML screens".into()),
             };
             let pairs: Vec<(&str, &str)> = fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            post_form(target, &page, &pairs).await?;
+            page = post_form(target, &url, &pairs).await?;
         }
     } else if answer["ares"]["transStatus"] == "D" {
-        for act in &step.acts {
+        for act in acts {
             match act {
-                Act::Approve | Act::Deny => decide(target, &acs_id, *act == Act::Approve).await?,
+                Act::Approve | Act::Deny => decide(target, &acs_id, act == Act::Approve).await?,
                 other => {
                     return Err(format!(
                         "{other:?}: a decoupled authentication has no page to act on"
@@ -362,12 +485,144 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
     }
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
+        acs_trans_id: Some(acs_id).filter(|a| !a.is_empty()),
         transaction: Some(id),
+        earlier,
         erro: None,
     })
 }
 
-async fn post_form(target: &Target, url: &str, fields: &[(&str, &str)]) -> Result<(), String> {
+/// The step's end when the requestor got an `Erro`.
+fn refused(erro: Value) -> Ended {
+    Ended {
+        transaction: erro["threeDSServerTransID"].as_str().map(str::to_owned),
+        erro: Some(erro),
+        ..Ended::default()
+    }
+}
+
+/// The sandbox's test authenticator for `pan`, its counter where the ACS's record of
+/// the credential has it (the issuer endpoint `/issuer/spc-credentials`).
+async fn authenticator(
+    target: &Target,
+    rp_id: &str,
+    pan: &str,
+) -> Result<spc::software::SoftwareAuthenticator, String> {
+    let mut authenticator = spc::software::SoftwareAuthenticator::test_key(rp_id, pan);
+    let reply = target
+        .browser
+        .post_json(
+            &format!("{}/issuer/spc-credentials", target.acs_site),
+            json!({ "acctNumber": pan }).to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| format!("the ACS's issuer endpoint did not answer: {e}"))?;
+    let listed: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+    let id = authenticator.credential_id();
+    let count = listed["credentials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["credentialId"] == id.as_str())
+        .and_then(|c| c["signCount"].as_u64())
+        .ok_or_else(|| {
+            format!(
+                "the ACS has no test credential registered for card {}",
+                trace::redact::mask_pan(pan)
+            )
+        })?;
+    authenticator.set_sign_count(u32::try_from(count).unwrap_or(u32::MAX));
+    Ok(authenticator)
+}
+
+/// After an ARes `S`: the SPC dialog as the shop's page runs it, and the second
+/// authentication (`/v1/auth/{id}/spc`).
+async fn spc_continuation(
+    target: &Target,
+    step: &Step,
+    first: &Value,
+    act: Option<Act>,
+) -> Result<Result<Value, Value>, String> {
+    let _signing = target.spc.lock().await;
+    let body = match act {
+        Some(Act::SpcAccept) => {
+            let request =
+                spc::software::PaymentRequest::from_ares(&first["ares"], &target.merchant)
+                    .ok_or("the ARes S lacks spcTransData or webAuthnCredList")?;
+            let mut authenticator = authenticator(target, &request.rp_id, &step.pan).await?;
+            let assertion = authenticator
+                .confirm(&request)
+                .map_err(|e| format!("the test authenticator refused: {e:?}"))?;
+            json!({ "assertion": assertion })
+        }
+        Some(Act::SpcReject) => json!({ "spcIncompInd": "02" }),
+        other => {
+            return Err(format!(
+                "the ACS offered SPC (ARes S): the next cardholder action must be spc-accept or spc-reject, not {other:?}"
+            ));
+        }
+    };
+    let id = first["threeDSServerTransID"].as_str().unwrap_or_default();
+    let reply = target
+        .requestor
+        .post_json(
+            &format!("{}/v1/auth/{id}/spc", target.requestor_api),
+            body.to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| format!("the 3DS Server did not answer /v1/auth/{{id}}/spc: {e}"))?;
+    let answer: Value = serde_json::from_slice(&reply.body).map_err(|e| {
+        format!(
+            "/v1/auth/{{id}}/spc answered HTTP {} with no JSON: {e}",
+            reply.status
+        )
+    })?;
+    Ok(if reply.status == 200 {
+        Ok(answer)
+    } else {
+        Err(answer)
+    })
+}
+
+/// The assertion for the SPC offer a challenge page embeds (`#spc-request`), made by
+/// the test authenticator as the page's script would have the browser make it.
+async fn page_spc(target: &Target, page: &str, pan: &str) -> Result<String, String> {
+    let open = "id=\"spc-request\">";
+    let at = page.find(open).ok_or("the challenge page offers no SPC")? + open.len();
+    let end = page[at..]
+        .find("</script>")
+        .ok_or("the SPC offer is cut short")?
+        + at;
+    let offered: Value = serde_json::from_str(&page[at..end].replace("<\\/", "</"))
+        .map_err(|e| format!("the page's SPC offer is not JSON: {e}"))?;
+    let text = |name: &str| offered[name].as_str().unwrap_or_default().to_owned();
+    let request = spc::software::PaymentRequest {
+        rp_id: text("rpId"),
+        credential_ids: offered["credentialIds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect(),
+        challenge: text("challenge"),
+        payee_name: offered["payeeName"].as_str().map(str::to_owned),
+        payee_origin: offered["payeeOrigin"].as_str().map(str::to_owned),
+        display_name: text("displayName"),
+        icon: text("icon"),
+        value: text("value"),
+        currency: text("currency"),
+        origin: target.acs_site.trim_end_matches('/').to_owned(),
+        top_origin: target.merchant.clone(),
+    };
+    let mut authenticator = authenticator(target, &request.rp_id, pan).await?;
+    authenticator
+        .confirm(&request)
+        .map(|a| a.to_string())
+        .map_err(|e| format!("the test authenticator refused: {e:?}"))
+}
+
+/// A form post as the browser makes it; the page it gets back.
+async fn post_form(target: &Target, url: &str, fields: &[(&str, &str)]) -> Result<String, String> {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
@@ -386,14 +641,16 @@ async fn post_form(target: &Target, url: &str, fields: &[(&str, &str)]) -> Resul
                 .collect::<String>()
         ));
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&reply.body).into_owned())
 }
 
 /// The cardholder approves (or denies) in the issuer's app.
 async fn decide(target: &Target, acs_id: &str, approve: bool) -> Result<(), String> {
     let url = format!("{}/issuer-app/{acs_id}", target.acs_site);
     let decision = if approve { "approve" } else { "deny" };
-    post_form(target, &url, &[("decision", decision)]).await
+    post_form(target, &url, &[("decision", decision)])
+        .await
+        .map(|_| ())
 }
 
 /// The SDK's driver: the step's actions in order; approving in the issuer's app
@@ -417,6 +674,8 @@ impl sdk::ChallengeDriver for Cardholder {
                 Act::Resend => Action::Resend,
                 Act::Cancel => Action::Cancel,
                 Act::Html(data) => Action::HtmlForm(data),
+                // The app channel has no SPC: the SDK carries on with what follows.
+                Act::SpcAccept | Act::SpcReject => continue,
                 Act::Approve | Act::Deny => {
                     let decision = if act == Act::Approve {
                         "approve"
@@ -522,7 +781,7 @@ async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
         transaction: Some(id),
-        erro: None,
+        ..Ended::default()
     })
 }
 
@@ -593,6 +852,15 @@ fn check(step: &Step, ended: &Ended, events: &[Event]) -> Vec<String> {
     failures
 }
 
+/// `name = value` pairs, for messages.
+fn fields_text(fields: &toml::Table) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether the transaction's messages pass `check` (`None`) or why not.
 fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
     let matching: Vec<&Event> = events
@@ -639,7 +907,7 @@ fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
             check.fields.keys().collect::<Vec<_>>()
         ));
     }
-    for event in &matching {
+    let carries = |event: &Event| -> Result<(), String> {
         let body = event.body_value().unwrap_or_default();
         for (name, expected) in &check.fields {
             let expected = match expected {
@@ -652,12 +920,27 @@ fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
                 other => Some(other.to_string()),
             };
             if got.as_deref() != Some(expected.as_str()) {
-                return Some(format!(
+                return Err(format!(
                     "{what} seen by {} carries {name} = {}, expected {expected}",
                     event.observer,
                     got.as_deref().unwrap_or("(absent)")
                 ));
             }
+        }
+        Ok(())
+    };
+    if check.fields.is_empty() {
+        return None;
+    }
+    if check.any {
+        if matching.iter().any(|e| carries(e).is_ok()) {
+            return None;
+        }
+        return Some(format!("no {what} carries {}", fields_text(&check.fields)));
+    }
+    for event in &matching {
+        if let Err(why) = carries(event) {
+            return Some(why);
         }
     }
     None
