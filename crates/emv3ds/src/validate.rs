@@ -487,7 +487,7 @@ impl Validator {
             error_code: code,
             error_component: self.role.component(),
             error_description: clip(description),
-            error_detail: clip(detail.to_owned()),
+            error_detail: clip(detail_or_subject(detail, about)),
             error_message_type: about.map(Message::message_type),
         })
     }
@@ -539,6 +539,16 @@ fn short(v: &Json<'_>) -> String {
     } else {
         s
     }
+}
+
+/// `errorDetail` must hold 1 to 2048 characters. Decision: an `Erro` about no element
+/// in particular (a peer that timed out or answered HTTP 500: 402, 403, 405) names the
+/// message it is about (`AReq`), else `message`; the sources give no detail for these.
+fn detail_or_subject(detail: &str, about: Option<&Message>) -> String {
+    if !detail.is_empty() {
+        return detail.to_owned();
+    }
+    about.map_or_else(|| "message".to_owned(), |m| m.message_type().to_string())
 }
 
 /// `errorDescription` and `errorDetail` are at most 2048 characters.

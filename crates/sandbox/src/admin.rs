@@ -9,7 +9,9 @@
 //!   events after `SEQ` (or the `Last-Event-ID` header), then live ones as they happen.
 //!   Each is `id: <seq>`, `event: trace`, `data: <event JSON>`; a subscriber that fell
 //!   behind gets `event: lagged` with how many it missed (read them with `after`);
-//! - `GET /admin/status` — the last `seq` and how many events the recorder dropped.
+//! - `GET /admin/status` — the last `seq` and how many events the recorder dropped;
+//! - `GET|POST|DELETE /admin/faults` — the faults in force (`transport::faults`):
+//!   list them, add one or a list (JSON), clear them all.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct AdminState {
     pub token: Arc<str>,
     /// Cancelled when the sandbox stops: live streams end then.
     pub closing: tokio_util::sync::CancellationToken,
+    /// The faults the sandbox's clients apply (`/admin/faults`).
+    pub faults: transport::faults::Faults,
 }
 
 /// A fresh admin token (256 random bits, hex).
@@ -52,6 +56,10 @@ pub fn app(state: AdminState) -> Router {
         .route("/admin/trace", get(events))
         .route("/admin/trace/stream", get(stream))
         .route("/admin/status", get(status))
+        .route(
+            "/admin/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
         .with_state(state)
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             let token = token.clone();
@@ -136,6 +144,50 @@ async fn status(State(state): State<AdminState>) -> Response {
         .into_response(),
         Err(e) => failed(&e),
     }
+}
+
+async fn list_faults(State(state): State<AdminState>) -> Response {
+    axum::Json(state.faults.list()).into_response()
+}
+
+async fn add_faults(State(state): State<AdminState>, body: Bytes) -> Response {
+    let faults: Vec<transport::faults::Fault> =
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Array(list)) => {
+                match list
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<Result<_, _>>()
+                {
+                    Ok(faults) => faults,
+                    Err(e) => {
+                        return (StatusCode::BAD_REQUEST, format!("a fault: {e}\n"))
+                            .into_response();
+                    }
+                }
+            }
+            Ok(one) => match serde_json::from_value(one) {
+                Ok(fault) => vec![fault],
+                Err(e) => {
+                    return (StatusCode::BAD_REQUEST, format!("a fault: {e}\n")).into_response();
+                }
+            },
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("not JSON: {e}\n")).into_response(),
+        };
+    for fault in &faults {
+        if let Err(why) = fault.check() {
+            return (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
+        }
+    }
+    for fault in faults {
+        let _ = state.faults.add(fault);
+    }
+    axum::Json(state.faults.list()).into_response()
+}
+
+async fn clear_faults(State(state): State<AdminState>) -> Response {
+    state.faults.clear();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn sse(event: &Event) -> Bytes {
@@ -325,6 +377,47 @@ impl AdminClient {
         };
         let root = std::path::PathBuf::from(text_at("/tls/rootCa")?);
         AdminClient::new(&text_at("/admin/url")?, &text_at("/admin/token")?, &root)
+    }
+
+    /// Adds `faults` to those in force.
+    pub async fn add_faults(&self, faults: &[transport::faults::Fault]) -> Result<(), String> {
+        let body = serde_json::to_vec(faults).map_err(|e| e.to_string())?;
+        let reply = self
+            .client
+            .send_with_bearer(
+                "POST",
+                &format!("{}/admin/faults", self.base),
+                &self.token,
+                body,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if reply.status != 200 {
+            return Err(format!(
+                "the admin endpoint refused the faults (HTTP {}): {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body).trim()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Clears every fault.
+    pub async fn clear_faults(&self) -> Result<(), String> {
+        let reply = self
+            .client
+            .send_with_bearer(
+                "DELETE",
+                &format!("{}/admin/faults", self.base),
+                &self.token,
+                Vec::new(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if reply.status != 204 {
+            return Err(format!("clearing faults: HTTP {}", reply.status));
+        }
+        Ok(())
     }
 
     /// Stored events, as `query` selects them.

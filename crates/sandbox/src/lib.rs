@@ -370,6 +370,7 @@ impl Sandbox {
             recorded,
             stop_recorder.clone(),
         ));
+        let faults = transport::faults::Faults::default();
         let observer = |party: trace::Party| transport::Observer {
             tracer: tracer.clone(),
             party,
@@ -488,7 +489,8 @@ impl Sandbox {
             let client_tls = tls::client_config(&root, Some(&identity))?;
             acs_state.ds_client = Some(
                 Client::traced(&client_tls, config.timeouts, observer(trace::Party::Acs))
-                    .map_err(setup)?,
+                    .map_err(setup)?
+                    .with_faults(faults.clone(), trace::Party::Acs),
             );
             acs_state.tracer = tracer.clone();
             let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
@@ -513,7 +515,8 @@ impl Sandbox {
                     ..observer(trace::Party::Ds)
                 };
                 let client = Client::traced(&client_tls, config.timeouts, ds_observer.clone())
-                    .map_err(setup)?;
+                    .map_err(setup)?
+                    .with_faults(faults.clone(), trace::Party::Ds);
                 let ds_config = DsConfig {
                     directory_server_id: scheme.directory_server_id.clone(),
                     reference_number: scheme.reference_number.clone(),
@@ -551,7 +554,8 @@ impl Sandbox {
                 config.timeouts,
                 observer(trace::Party::ThreeDsServer),
             )
-            .map_err(setup)?;
+            .map_err(setup)?
+            .with_faults(faults.clone(), trace::Party::ThreeDsServer);
             let own = &ecosystem.threeds_server;
             let server_config = ServerConfig {
                 reference_number: own.reference_number.clone(),
@@ -641,6 +645,7 @@ impl Sandbox {
                     tracer: tracer.clone(),
                     token: admin_token.clone().into(),
                     closing: closing.clone(),
+                    faults: faults.clone(),
                 }),
             )
             .map_err(setup)?,

@@ -283,5 +283,54 @@ async fn the_admin_endpoint_wants_the_token() {
         .await
         .unwrap();
     assert_eq!(right.status, 200);
+
+    // Faults, set and cleared at run time.
+    let admin = AdminClient::new(
+        url,
+        &sandbox.manifest.admin.token,
+        &sandbox.manifest.tls.root_ca,
+    )
+    .unwrap();
+    let fault: transport::faults::Fault =
+        serde_json::from_value(json!({"hop": "ds->acs", "message": "AReq", "kind": "refused"}))
+            .unwrap();
+    admin
+        .add_faults(std::slice::from_ref(&fault))
+        .await
+        .unwrap();
+    let listed = client
+        .get_with_bearer(
+            &format!("{url}/admin/faults"),
+            &sandbox.manifest.admin.token,
+        )
+        .await
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(listed[0]["hop"], "ds->acs", "{listed}");
+    let bad: transport::faults::Fault =
+        serde_json::from_value(json!({"hop": "ds->moon", "kind": "timeout"})).unwrap();
+    let refused = admin.add_faults(&[bad]).await.unwrap_err();
+    assert!(
+        refused.contains("HTTP 400") && refused.contains("ds->moon"),
+        "{refused}"
+    );
+    // While it is set, an authentication fails as the fault says.
+    let requestor = support::client_as(&config.certs, "requestor");
+    let api = format!("{}/v1/auth", sandbox.manifest.endpoints.requestor_api);
+    let mut body = browser(&card("alpha", "frictionless-Y"), "2.2.0");
+    body["messageVersion"] = json!("2.2.0");
+    let reply = requestor
+        .post_json(&api, body.to_string().into_bytes())
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(answer["errorCode"], "405", "{answer}");
+    admin.clear_faults().await.unwrap();
+    let reply = requestor
+        .post_json(&api, body.to_string().into_bytes())
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(answer["ares"]["transStatus"], "Y", "{answer}");
     sandbox.shutdown().await;
 }

@@ -96,6 +96,10 @@ pub struct Step {
     pub cardholder: Vec<Spanned<String>>,
     #[serde(default)]
     pub expect: Expect,
+    /// Faults in force during the step (`transport::faults`): a hop, the message type,
+    /// what goes wrong, and how many times.
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Spanned<transport::faults::Fault>>,
 }
 
 fn browser() -> Channel {

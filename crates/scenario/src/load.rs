@@ -67,6 +67,8 @@ pub struct Step {
     pub trace: Vec<TraceCheck>,
     /// The earlier step a 3RI request refers to.
     pub prior: Option<String>,
+    /// Faults in force during the step.
+    pub faults: Vec<transport::faults::Fault>,
 }
 
 /// A scenario, checked: every card exists, every version and action is one we know.
@@ -77,6 +79,13 @@ pub struct Scenario {
     pub description: String,
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Whether a step sets faults (such scenarios run alone: faults are sandbox-wide).
+    pub fn has_faults(&self) -> bool {
+        self.steps.iter().any(|s| !s.faults.is_empty())
+    }
 }
 
 /// Line and column (1-based, in characters) of byte `offset` of `text`.
@@ -195,6 +204,12 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
                 ));
             }
         };
+        for fault in &step.faults {
+            fault
+                .get_ref()
+                .check()
+                .map_err(|why| reader.spanned(fault, why))?;
+        }
         for check in &step.expect.trace {
             if check.get_ref().message.trim().is_empty() {
                 return Err(reader.spanned(check, "a trace check needs the message it is about"));
@@ -208,6 +223,7 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
             requestor: step.requestor.clone(),
             acts,
             prior,
+            faults: step.faults.iter().map(|f| f.get_ref().clone()).collect(),
             trace: step
                 .expect
                 .trace

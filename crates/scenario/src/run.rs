@@ -117,7 +117,19 @@ pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let mut acs_ids = std::collections::HashMap::new();
     for step in &scenario.steps {
         let prior = step.prior.as_ref().and_then(|p| acs_ids.get(p)).cloned();
-        let ended = match play(target, step, prior).await {
+        if !step.faults.is_empty()
+            && let Err(why) = target.admin.add_faults(&step.faults).await
+        {
+            failures.push(format!("{}: {why}", step.name));
+            break;
+        }
+        let played = play(target, step, prior).await;
+        if !step.faults.is_empty()
+            && let Err(why) = target.admin.clear_faults().await
+        {
+            failures.push(format!("{}: {why}", step.name));
+        }
+        let ended = match played {
             Ok(ended) => ended,
             Err(why) => {
                 failures.push(format!("{}: {why}", step.name));
@@ -863,6 +875,23 @@ fn fields_text(fields: &toml::Table) -> String {
 
 /// Whether the transaction's messages pass `check` (`None`) or why not.
 fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
+    // A note (a fault injected, an RReq not delivered, a challenge step) counts once
+    // per occurrence; its label starts with the check's text.
+    if check.from.is_none() && check.to.is_none() && check.fields.is_empty() {
+        let notes = events
+            .iter()
+            .filter(|e| e.kind == trace::Kind::Note && e.label.starts_with(check.message.as_str()))
+            .count();
+        if notes > 0 {
+            return match check.count {
+                Some(expected) if expected != notes => Some(format!(
+                    "expected {expected} notes \"{}\", the trace has {notes}",
+                    check.message
+                )),
+                _ => None,
+            };
+        }
+    }
     let matching: Vec<&Event> = events
         .iter()
         .filter(|e| e.kind == trace::Kind::Message)

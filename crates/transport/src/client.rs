@@ -10,6 +10,7 @@ use trace::classify::Seen;
 use trace::{Direction, Event, Kind, Party};
 
 use crate::Observer;
+use crate::faults::{self, FaultKind, Faults};
 
 /// How long to wait (defaults from the fact sheet's decisions: connect 5 s, answer 10 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,16 @@ pub struct Client {
     /// Server certificates already named for the trace (a handful of peers: parsing
     /// each response's certificate again would cost more than the message).
     peer_names: Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>>,
+    /// The faults applied to what this client sends, and the party it sends for.
+    faults: Option<(Faults, Party)>,
+}
+
+/// A fault being applied to one exchange.
+struct Applied {
+    fault: crate::faults::Fault,
+    hop: String,
+    /// It changes the answer (it names the answer's type), not the request.
+    on_answer: bool,
 }
 
 /// A peer's answer.
@@ -141,6 +152,7 @@ impl Client {
             http,
             observer,
             peer_names: Arc::default(),
+            faults: None,
         })
     }
 
@@ -178,23 +190,127 @@ impl Client {
         &self,
         url: &str,
         content_type: &str,
-        body: Vec<u8>,
+        mut body: Vec<u8>,
     ) -> Result<Reply, TransportError> {
+        let fault = self.fault(url, &body);
+        if let Some(applied) = &fault
+            && !applied.on_answer
+            && let Some(changed) = faults::mutate(&applied.fault.kind, &body)
+        {
+            body = changed;
+        }
         let sent = self
             .observer
             .as_deref()
             .and_then(|o| sent(o, url, content_type, &body));
         let started = std::time::Instant::now();
-        let request = self
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        let result = self.send(url, request).await;
+        let result = match fault.as_ref().map(|a| &a.fault.kind) {
+            Some(FaultKind::Timeout) => Err(TransportError::Timeout {
+                url: url.to_owned(),
+            }),
+            Some(FaultKind::Refused) => Err(TransportError::Connect {
+                url: url.to_owned(),
+                message: "connection refused (fault injected)".into(),
+            }),
+            Some(FaultKind::HttpStatus { status }) => Ok((
+                Reply {
+                    status: *status,
+                    content_type: None,
+                    body: Vec::new(),
+                },
+                None,
+            )),
+            Some(FaultKind::Erro { code }) => Ok((
+                Reply {
+                    status: 200,
+                    content_type: Some("application/json".into()),
+                    body: faults::erro(code, fault.as_ref().map_or("", |a| a.hop.as_str()), &body),
+                },
+                None,
+            )),
+            other => {
+                if let Some(FaultKind::Delay { ms }) = other {
+                    tokio::time::sleep(Duration::from_millis(*ms)).await;
+                }
+                let request = self
+                    .http
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(body);
+                let mut result = self.send(url, request).await;
+                if let (Some(applied), Ok((reply, _))) = (&fault, &mut result)
+                    && applied.on_answer
+                    && let Some(changed) = faults::mutate(&applied.fault.kind, &reply.body)
+                {
+                    reply.body = changed;
+                }
+                result
+            }
+        };
         if let (Some(observer), Some(sent)) = (self.observer.as_deref(), sent) {
             answered(observer, url, &sent, started, &result);
         }
         result.map(|(reply, _)| reply)
+    }
+
+    /// This client sending for `party`, with the faults of `faults` applied to what it
+    /// sends and gets back.
+    pub fn with_faults(mut self, faults: Faults, party: Party) -> Client {
+        self.faults = Some((faults, party));
+        self
+    }
+
+    /// The fault to apply to posting `body` to `url`, if one is set (and a note of it in
+    /// the trace).
+    fn fault(&self, url: &str, body: &[u8]) -> Option<Applied> {
+        let (faults, party) = self.faults.as_ref()?;
+        if !faults.any() {
+            return None;
+        }
+        #[derive(serde::Deserialize)]
+        struct Kind {
+            #[serde(rename = "messageType")]
+            message_type: Option<String>,
+        }
+        let request = serde_json::from_slice::<Kind>(body)
+            .ok()
+            .and_then(|k| k.message_type)
+            .unwrap_or_else(|| path_of(url).to_owned());
+        let to = match (*party, request.as_str()) {
+            (Party::Ds, "RReq") => Party::ThreeDsServer,
+            (Party::Ds | Party::Sdk | Party::Browser, _) => Party::Acs,
+            (Party::Merchant, _) => Party::ThreeDsServer,
+            (Party::ThreeDsServer | Party::Acs, _) => Party::Ds,
+        };
+        let hop = format!("{party}->{to}");
+        let answer = match request.as_str() {
+            "AReq" => "ARes",
+            "PReq" => "PRes",
+            "RReq" => "RRes",
+            "CReq" => "CRes",
+            _ => "",
+        };
+        let (fault, on_answer) = match faults.take(&hop, &request) {
+            Some(f) => (f, false),
+            None => (faults.take(&hop, answer)?, true),
+        };
+        if let Some(observer) = self.observer.as_deref() {
+            let mut note = Event::note(
+                observer.party,
+                format!(
+                    "fault injected on {hop}: {}",
+                    serde_json::to_string(&fault.kind).unwrap_or_default()
+                ),
+                trace::Ids::of(&serde_json::from_slice(body).unwrap_or_default()),
+            );
+            note.to = Some(to);
+            observer.tracer.emit(note);
+        }
+        Some(Applied {
+            fault,
+            hop,
+            on_answer,
+        })
     }
 
     /// POSTs a JSON body (`application/json; charset=utf-8`).
@@ -250,6 +366,25 @@ impl Client {
             }
         });
         Ok(received)
+    }
+
+    /// `method` `url` with a bearer token and a JSON body (the sandbox's admin endpoint).
+    pub async fn send_with_bearer(
+        &self,
+        method: &str,
+        url: &str,
+        bearer: &str,
+        body: Vec<u8>,
+    ) -> Result<Reply, TransportError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| TransportError::Build(e.to_string()))?;
+        let request = self
+            .http
+            .request(method, url)
+            .bearer_auth(bearer)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        self.send(url, request).await.map(|(reply, _)| reply)
     }
 
     /// GETs `url` with a bearer token (the sandbox's admin endpoint).

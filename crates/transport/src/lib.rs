@@ -7,13 +7,15 @@
 //! `pki::tls`, so the TLS policy is the same on every hop. [`exchange`] is the one way a
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
 //! how every service answers and numbers transactions; `clock` is where every component
-//! reads the time, and `html` what the browser-facing sites share. [`traced`] records
+//! reads the time, `faults` the faults a sandbox applies to its own traffic, and `html`
+//! what the browser-facing sites share. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
 
 mod client;
 pub mod clock;
 mod exchange;
+pub mod faults;
 pub mod html;
 mod protocol;
 mod server;

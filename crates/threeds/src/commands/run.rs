@@ -116,6 +116,9 @@ async fn run_all(
         sweep_every: Duration::from_millis(50),
         ..sandbox::SandboxConfig::default()
     };
+    // An RReq a fault stopped is retried soon, not after the default five seconds.
+    let mut config = config;
+    config.challenge_timeouts.rreq_retry_ms = 200;
     let running = sandbox::Sandbox::start(&config)
         .await
         .context("starting the sandbox for the scenarios")?;
@@ -133,15 +136,24 @@ async fn run_on(
     jobs: usize,
     json: bool,
 ) -> Vec<scenario::Outcome> {
+    // Faults are sandbox-wide: a scenario that sets some runs alone, after the others.
     let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let alone = Arc::new(tokio::sync::RwLock::new(()));
     let mut tasks = tokio::task::JoinSet::new();
     let mut which = std::collections::HashMap::new();
     for (i, s) in scenarios.into_iter().enumerate() {
-        let (target, limit) = (target.clone(), limit.clone());
+        let (target, limit, alone) = (target.clone(), limit.clone(), alone.clone());
         let known = (i, s.name.clone(), s.path.clone());
         let handle = tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (i, scenario::run::run(&target, &s).await)
+            let outcome = if s.has_faults() {
+                let _only = alone.write().await;
+                scenario::run::run(&target, &s).await
+            } else {
+                let _shared = alone.read().await;
+                scenario::run::run(&target, &s).await
+            };
+            (i, outcome)
         });
         which.insert(handle.id(), known);
     }

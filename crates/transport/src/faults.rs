@@ -1,0 +1,232 @@
+//! Faults as data (architecture principle 8): a table of faults, each for a hop and a
+//! message type, that the sending side's [`Client`](crate::Client) applies — the one
+//! layer every component sends through. A fault can add latency, make the peer not
+//! answer (a timeout, reported at once rather than after the read timeout), refuse
+//! the connection, answer an HTTP error status or an `Erro` in the peer's name, or
+//! change the message on the wire: a named element removed, emptied or set, or the
+//! `messageVersion` changed — the request if the fault names the request's type, the
+//! answer if it names the answer's. Each application is recorded in the trace.
+//!
+//! The table is shared by every client of a sandbox and set at run time through the
+//! admin endpoint (`/admin/faults`), so a running sandbox can be broken on purpose.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// What goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// The answer comes `ms` milliseconds later.
+    Delay { ms: u64 },
+    /// The peer does not answer (the sender sees its read timeout).
+    Timeout,
+    /// The connection is refused.
+    Refused,
+    /// The peer answers this HTTP status, with no message.
+    HttpStatus { status: u16 },
+    /// The peer answers an `Erro` with this code instead of its answer.
+    Erro { code: String },
+    /// The message loses this element.
+    Remove { field: String },
+    /// The element is there, empty.
+    Empty { field: String },
+    /// The element takes this (JSON) value.
+    Set { field: String, value: Value },
+    /// The message claims another version.
+    Version { version: String },
+}
+
+/// One fault: where, on which message, what, and how many times (`None`: until
+/// cleared). Members it does not know are refused by [`FaultKind`], which receives
+/// what `hop`, `message` and `times` leave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// `3ds-server->ds`, `ds->acs`, `acs->ds`, `ds->3ds-server`, `merchant->3ds-server`.
+    pub hop: String,
+    /// The message type it applies to (`AReq`, `ARes`, `RReq`, …); any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+/// The hops a fault can be set on, as `from->to`.
+pub const HOPS: [&str; 5] = [
+    "merchant->3ds-server",
+    "3ds-server->ds",
+    "ds->acs",
+    "acs->ds",
+    "ds->3ds-server",
+];
+
+impl Fault {
+    /// Why the fault cannot be applied, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !HOPS.contains(&self.hop.as_str()) {
+            return Err(format!(
+                "hop {:?}: expected one of {}",
+                self.hop,
+                HOPS.join(", ")
+            ));
+        }
+        if let FaultKind::HttpStatus { status } = self.kind
+            && !(100..=599).contains(&status)
+        {
+            return Err(format!(
+                "status {status}: expected an HTTP status (100–599)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The faults in force, shared by every client of a sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct Faults(Arc<Mutex<Vec<Fault>>>);
+
+impl Faults {
+    pub fn list(&self) -> Vec<Fault> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn add(&self, fault: Fault) -> Result<(), String> {
+        fault.check()?;
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+        Ok(())
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The first fault for `hop` and message type `message` (a use is counted).
+    pub(crate) fn take(&self, hop: &str, message: &str) -> Option<Fault> {
+        let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if faults.is_empty() {
+            return None;
+        }
+        let at = faults
+            .iter()
+            .position(|f| f.hop == hop && f.message.as_deref().is_none_or(|m| m == message))?;
+        let fault = faults[at].clone();
+        if let Some(times) = &mut faults[at].times {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                faults.remove(at);
+            }
+        }
+        Some(fault)
+    }
+
+    /// Whether any fault is set (the fast path skips everything when none is).
+    pub(crate) fn any(&self) -> bool {
+        !self.0.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+}
+
+/// `message` (JSON) changed as `kind` says; `None` when `kind` does not change
+/// messages or `message` is not a JSON object.
+pub(crate) fn mutate(kind: &FaultKind, message: &[u8]) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(message).ok()?;
+    let object = value.as_object_mut()?;
+    match kind {
+        FaultKind::Remove { field } => {
+            object.shift_remove(field);
+        }
+        FaultKind::Empty { field } => {
+            object.insert(field.clone(), json!(""));
+        }
+        FaultKind::Set { field, value } => {
+            object.insert(field.clone(), value.clone());
+        }
+        FaultKind::Version { version } => {
+            object.insert("messageVersion".into(), json!(version));
+        }
+        _ => return None,
+    }
+    serde_json::to_vec(&value).ok()
+}
+
+/// The `Erro` a peer would send about `request`: component by who answers.
+pub(crate) fn erro(code: &str, hop: &str, request: &[u8]) -> Vec<u8> {
+    let request: Value = serde_json::from_slice(request).unwrap_or_default();
+    let component = match hop.rsplit("->").next() {
+        Some("ds") => "D",
+        Some("acs") => "A",
+        _ => "S",
+    };
+    let mut erro = json!({
+        "messageType": "Erro",
+        "messageVersion": request.get("messageVersion").cloned().unwrap_or(json!("2.2.0")),
+        "errorCode": code,
+        "errorComponent": component,
+        "errorDescription": format!("fault injected on {hop}"),
+        "errorDetail": "fault",
+    });
+    for id in [
+        "threeDSServerTransID",
+        "dsTransID",
+        "acsTransID",
+        "sdkTransID",
+    ] {
+        if let Some(value) = request.get(id) {
+            erro[id] = value.clone();
+        }
+    }
+    if let Some(t) = request.get("messageType") {
+        erro["errorMessageType"] = t.clone();
+    }
+    serde_json::to_vec(&erro).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(hop: &str, message: Option<&str>, times: Option<u32>) -> Fault {
+        Fault {
+            hop: hop.into(),
+            message: message.map(str::to_owned),
+            kind: FaultKind::Timeout,
+            times,
+        }
+    }
+
+    #[test]
+    fn faults_match_by_hop_and_message_and_wear_out() {
+        let faults = Faults::default();
+        faults
+            .add(fault("ds->acs", Some("AReq"), Some(2)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(faults.take("3ds-server->ds", "AReq").is_none());
+        assert!(faults.take("ds->acs", "RReq").is_none());
+        assert!(faults.take("ds->acs", "AReq").is_some());
+        assert!(faults.take("ds->acs", "AReq").is_some());
+        assert!(faults.take("ds->acs", "AReq").is_none(), "used twice, gone");
+        assert!(faults.add(fault("moon->ds", None, None)).is_err());
+    }
+
+    #[test]
+    fn faults_read_as_data() {
+        let fault: Fault = serde_json::from_str(
+            r#"{"hop":"ds->acs","message":"ARes","kind":"remove","field":"transStatus","times":1}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            fault.kind,
+            FaultKind::Remove {
+                field: "transStatus".into()
+            }
+        );
+        let changed = mutate(&fault.kind, br#"{"a":1,"transStatus":"Y"}"#).unwrap_or_default();
+        assert_eq!(changed, br#"{"a":1}"#);
+        assert!(serde_json::from_str::<Fault>(r#"{"hop":"ds->acs","kind":"explode"}"#).is_err());
+        let typo = r#"{"hop":"ds->acs","kind":"delay","ms":5,"tims":1}"#;
+        assert!(serde_json::from_str::<Fault>(typo).is_err());
+    }
+}
