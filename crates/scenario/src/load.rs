@@ -52,6 +52,10 @@ pub enum Act {
     /// (the browser's `NotAllowedError`).
     SpcAccept,
     SpcReject,
+    /// Does nothing on the current screen: the step's timer ends the challenge.
+    Wait,
+    /// Never opens the challenge (no CReq is sent): the ACS's first-CReq timer ends it.
+    Abandon,
 }
 
 /// A step, checked.
@@ -85,6 +89,14 @@ impl Scenario {
     /// Whether a step sets faults (such scenarios run alone: faults are sandbox-wide).
     pub fn has_faults(&self) -> bool {
         self.steps.iter().any(|s| !s.faults.is_empty())
+    }
+
+    /// Whether a step waits for a challenge timer (`wait`, `abandon`): it needs the
+    /// runner's own sandbox, whose timers are short.
+    pub fn waits_for_timers(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.acts.iter().any(|a| matches!(a, Act::Wait | Act::Abandon)))
     }
 }
 
@@ -297,9 +309,11 @@ fn act(text: &str) -> Result<Act, String> {
         "deny" => Act::Deny,
         "spc-accept" => Act::SpcAccept,
         "spc-reject" => Act::SpcReject,
+        "wait" => Act::Wait,
+        "abandon" => Act::Abandon,
         _ => {
             return Err(format!(
-                "cardholder action {text:?}: expected otp:<code>, select:<a,b>, html:<form data>, continue, resend, cancel, approve, deny, spc-accept or spc-reject"
+                "cardholder action {text:?}: expected otp:<code>, select:<a,b>, html:<form data>, continue, resend, cancel, approve, deny, spc-accept, spc-reject, wait or abandon"
             ));
         }
     })

@@ -11,6 +11,9 @@ use crate::run::Outcome;
 /// The text line of one scenario.
 pub fn line(outcome: &Outcome) -> String {
     let ms = outcome.duration.as_millis();
+    if let Some(why) = &outcome.skipped {
+        return format!("SKIP {} ({why})", outcome.name);
+    }
     if outcome.passed() {
         format!("PASS {} ({ms} ms)", outcome.name)
     } else {
@@ -29,15 +32,22 @@ pub fn json(outcome: &Outcome) -> serde_json::Value {
         "name": outcome.name,
         "file": outcome.path.display().to_string(),
         "passed": outcome.passed(),
+        "skipped": outcome.skipped,
         "failures": outcome.failures,
         "durationMs": u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
     })
 }
 
-/// `N passed, N failed`.
+/// `N passed, N failed` (and `, N skipped` when some were).
 pub fn summary(outcomes: &[Outcome]) -> String {
     let passed = outcomes.iter().filter(|o| o.passed()).count();
-    format!("{passed} passed, {} failed", outcomes.len() - passed)
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
+    let skipped = outcomes.len() - passed - failed;
+    if skipped == 0 {
+        format!("{passed} passed, {failed} failed")
+    } else {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -59,7 +69,8 @@ fn escape(text: &str) -> String {
 
 /// JUnit XML for `outcomes` (one test suite, one test case per scenario).
 pub fn junit(outcomes: &[Outcome]) -> String {
-    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
+    let skipped = outcomes.iter().filter(|o| o.skipped.is_some()).count();
     let total: f64 = outcomes.iter().map(|o| o.duration.as_secs_f64()).sum();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -69,7 +80,7 @@ pub fn junit(outcomes: &[Outcome]) -> String {
     );
     let _ = writeln!(
         xml,
-        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" time=\"{total:.3}\">",
+        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\" time=\"{total:.3}\">",
         outcomes.len()
     );
     for outcome in outcomes {
@@ -80,6 +91,14 @@ pub fn junit(outcomes: &[Outcome]) -> String {
             escape(&outcome.path.display().to_string()),
             outcome.duration.as_secs_f64()
         );
+        if let Some(why) = &outcome.skipped {
+            let _ = writeln!(
+                xml,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                escape(why)
+            );
+            continue;
+        }
         if outcome.passed() {
             xml.push_str("/>\n");
             continue;

@@ -29,6 +29,9 @@ pub struct Target {
     browser: transport::Client,
     sdk: ThreeDs2Service,
     admin: sandbox::admin::AdminClient,
+    /// The challenge timers are the runner's short ones (its own sandbox): scenarios
+    /// that wait for a timer can run.
+    pub short_timers: bool,
     /// Held from reading a test credential's counter to the ACS's check of the
     /// assertion made with it: scenarios in parallel on one card must not sign with the
     /// same counter (the ACS refuses a counter that does not grow).
@@ -72,6 +75,7 @@ impl Target {
             browser,
             sdk,
             admin,
+            short_timers: false,
             spc: tokio::sync::Mutex::new(()),
         })
     }
@@ -87,11 +91,19 @@ pub struct Outcome {
     pub duration: Duration,
     /// The trace of every step's transaction, one line per event (for reports).
     pub trace: Vec<String>,
+    /// Why it was not run, if it was not.
+    pub skipped: Option<String>,
 }
 
 impl Outcome {
+    /// Ran, and every expectation held.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.skipped.is_none()
+    }
+
+    /// Ran, and something did not hold (or could not be read).
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
     }
 }
 
@@ -112,6 +124,19 @@ struct Ended {
 /// Runs `scenario` against `target`.
 pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let started = Instant::now();
+    if scenario.waits_for_timers() && !target.short_timers {
+        return Outcome {
+            name: scenario.name.clone(),
+            path: scenario.path.clone(),
+            failures: Vec::new(),
+            duration: Duration::ZERO,
+            trace: Vec::new(),
+            skipped: Some(
+                "waits for a challenge timer: needs the runner's own sandbox (short timers), not --against"
+                    .into(),
+            ),
+        };
+    }
     let mut failures = Vec::new();
     let mut trace = Vec::new();
     let mut acs_ids = std::collections::HashMap::new();
@@ -158,6 +183,7 @@ pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
         failures,
         duration: started.elapsed(),
         trace,
+        skipped: None,
     }
 }
 
@@ -445,6 +471,16 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
         let creq = challenge["creq"]
             .as_str()
             .ok_or("the answer has no challenge.creq")?;
+        if acts.front() == Some(&Act::Abandon) {
+            // The frame never loads: no CReq; the ACS's first-CReq timer decides.
+            return Ok(Ended {
+                result: Some(final_result(target, &id).await?),
+                acs_trans_id: Some(acs_id).filter(|a| !a.is_empty()),
+                transaction: Some(id),
+                earlier,
+                erro: None,
+            });
+        }
         let mut page = post_form(
             target,
             acs_url,
@@ -476,6 +512,9 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
                     ("error".into(), "NotAllowedError".into()),
                 ],
                 Act::Html(_) => return Err("html: actions are for app HTML screens".into()),
+                // Nothing more is done: the step's timer ends the challenge.
+                Act::Wait => break,
+                Act::Abandon => return Err("abandon: only before the challenge is opened".into()),
             };
             let pairs: Vec<(&str, &str)> = fields
                 .iter()
@@ -487,6 +526,7 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
         for act in acts {
             match act {
                 Act::Approve | Act::Deny => decide(target, &acs_id, act == Act::Approve).await?,
+                Act::Wait => break,
                 other => {
                     return Err(format!(
                         "{other:?}: a decoupled authentication has no page to act on"
@@ -687,7 +727,9 @@ impl sdk::ChallengeDriver for Cardholder {
                 Act::Cancel => Action::Cancel,
                 Act::Html(data) => Action::HtmlForm(data),
                 // The app channel has no SPC: the SDK carries on with what follows.
-                Act::SpcAccept | Act::SpcReject => continue,
+                Act::SpcAccept | Act::SpcReject | Act::Abandon => continue,
+                // The SDK's own timer runs out (challengeCancel 08).
+                Act::Wait => Action::Wait,
                 Act::Approve | Act::Deny => {
                     let decision = if act == Act::Approve {
                         "approve"
@@ -781,14 +823,14 @@ async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
             ),
             root,
         };
-        transaction
-            .do_challenge(
-                &challenge,
-                &mut cardholder,
-                &mut (),
-                Duration::from_secs(20),
-            )
-            .await;
+        if step.acts.first() != Some(&Act::Abandon) {
+            // A cardholder who waits meets the SDK's timer soon, not after 20 s.
+            let waits = step.acts.contains(&Act::Wait);
+            let timer = Duration::from_millis(if waits { 600 } else { 20_000 });
+            transaction
+                .do_challenge(&challenge, &mut cardholder, &mut (), timer)
+                .await;
+        }
     }
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
