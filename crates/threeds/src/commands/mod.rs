@@ -81,7 +81,7 @@ pub struct RunArgs {
     #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
     port_base: u16,
     /// Record no trace (for load tests: recording every message of every hop costs
-    /// about half the sandbox's throughput).
+    /// about 40% of the sandbox's throughput).
     #[arg(long, env = "THREEDS_NO_TRACE")]
     no_trace: bool,
     #[command(flatten)]
