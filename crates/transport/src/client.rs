@@ -232,9 +232,16 @@ impl Client {
                 if let Some(FaultKind::Delay { ms }) = other {
                     tokio::time::sleep(Duration::from_millis(*ms)).await;
                 }
+                let misnamed;
+                let target = if let Some(FaultKind::Certificate { .. }) = other {
+                    misnamed = faults::misnamed(url);
+                    misnamed.as_str()
+                } else {
+                    url
+                };
                 let request = self
                     .http
-                    .post(url)
+                    .post(target)
                     .header(reqwest::header::CONTENT_TYPE, content_type)
                     .body(body);
                 let mut result = self.send(url, request).await;

@@ -37,6 +37,17 @@ pub enum FaultKind {
     Set { field: String, value: Value },
     /// The message claims another version.
     Version { version: String },
+    /// The TLS handshake fails on a certificate: `wrong-name` (the peer's certificate
+    /// does not name the host the sender asks for: the sender refuses it). `expired`
+    /// and `wrong-ca` are not implemented yet.
+    Certificate { problem: CertificateProblem },
+}
+
+/// What is wrong with a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertificateProblem {
+    WrongName,
 }
 
 /// One fault: where, on which message, what, and how many times (`None`: until
@@ -129,6 +140,20 @@ impl Faults {
     }
 }
 
+/// `url` with its host replaced by one no sandbox certificate names (same port, still
+/// loopback: `*.localhost`), so the handshake fails on the server's certificate.
+pub(crate) fn misnamed(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let port = authority.rsplit_once(':').map(|(_, p)| p);
+    match port {
+        Some(port) => format!("{scheme}://not-this-peer.localhost:{port}{path}"),
+        None => format!("{scheme}://not-this-peer.localhost{path}"),
+    }
+}
+
 /// `message` (JSON) changed as `kind` says; `None` when `kind` does not change
 /// messages or `message` is not a JSON object.
 pub(crate) fn mutate(kind: &FaultKind, message: &[u8]) -> Option<Vec<u8>> {
@@ -209,6 +234,14 @@ mod tests {
         assert!(faults.take("ds->acs", "AReq").is_some());
         assert!(faults.take("ds->acs", "AReq").is_none(), "used twice, gone");
         assert!(faults.add(fault("moon->ds", None, None)).is_err());
+    }
+
+    #[test]
+    fn a_misnamed_url_keeps_port_and_path() {
+        assert_eq!(
+            misnamed("https://localhost:7442/areq"),
+            "https://not-this-peer.localhost:7442/areq"
+        );
     }
 
     #[test]
