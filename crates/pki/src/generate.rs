@@ -420,3 +420,64 @@ fn write_key(path: &Path, pem: &str) -> Result<(), PkiError> {
     let mut file = options.open(path).map_err(PkiError::io(path))?;
     file.write_all(pem.as_bytes()).map_err(PkiError::io(path))
 }
+
+/// Client identities that a peer must refuse, for certificate faults: one signed by the
+/// sandbox's TLS root but expired, one valid but from a CA nobody trusts. Made once per
+/// `name` under `<dir>/faults/` (kept like the rest of the generated PKI, never
+/// committed) and reused.
+#[derive(Debug, Clone)]
+pub struct FaultyIdentities {
+    pub expired: crate::tls::Identity,
+    pub wrong_ca: crate::tls::Identity,
+}
+
+/// The faulty identities for `name` in the PKI at `dir` (made if missing).
+pub fn faulty_identities(dir: &Path, name: &str) -> Result<FaultyIdentities, PkiError> {
+    let layout = Layout::new(dir);
+    let faults = dir.join("faults");
+    let identity = |kind: &str| crate::tls::Identity {
+        cert: faults.join(format!("{name}-{kind}.crt")),
+        key: faults.join(format!("{name}-{kind}.key")),
+    };
+    let made = FaultyIdentities {
+        expired: identity("expired"),
+        wrong_ca: identity("wrong-ca"),
+    };
+    if made.expired.cert.exists() && made.wrong_ca.cert.exists() {
+        return Ok(made);
+    }
+    let read = |path: &Path| fs::read_to_string(path).map_err(PkiError::io(path));
+    let root_key = KeyPair::from_pem(&read(&layout.tls_root_ca_key())?)
+        .map_err(gen_err("the TLS root CA key"))?;
+    let root = Issuer::from_ca_cert_pem(&read(&layout.tls_root_ca())?, root_key)
+        .map_err(gen_err("the TLS root CA"))?;
+    let now = OffsetDateTime::now_utc();
+    // Expired yesterday, under the real root.
+    let expired = Generator {
+        not_before: now - Duration::days(30),
+        ca_until: now - Duration::days(1),
+        leaf_until: now - Duration::days(1),
+    };
+    let (cert, key) = expired.tls_leaf(
+        &format!("threeds {name} (expired, fault)"),
+        &[],
+        Usage::ServerAndClient,
+        &root,
+    )?;
+    write_pair(&made.expired.cert, &cert, &made.expired.key, Some(&key))?;
+    // Valid, under a CA of its own.
+    let valid = Generator {
+        not_before: now - Duration::days(1),
+        ca_until: now + Duration::days(365),
+        leaf_until: now + Duration::days(365),
+    };
+    let foreign = valid.ca("threeds foreign CA (fault)")?;
+    let (cert, key) = valid.tls_leaf(
+        &format!("threeds {name} (wrong CA, fault)"),
+        &[],
+        Usage::ServerAndClient,
+        &foreign,
+    )?;
+    write_pair(&made.wrong_ca.cert, &cert, &made.wrong_ca.key, Some(&key))?;
+    Ok(made)
+}

@@ -22,7 +22,7 @@ mod inspect;
 mod layout;
 pub mod tls;
 
-pub use generate::{EncryptionKey, PkiSpec, SchemeSpec, init};
+pub use generate::{EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, faulty_identities, init};
 pub use inspect::{CertInfo, Inventory, inventory};
 pub use layout::{Layout, SchemeLayout};
 

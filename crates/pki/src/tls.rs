@@ -179,6 +179,23 @@ pub fn client_config(
     Ok(Arc::new(config))
 }
 
+/// Like [`client_config`], TLS 1.2 only: a client certificate is then checked during
+/// the handshake, before any request is written, so a refused one fails the connection
+/// itself (what certificate faults need to be reproducible; TLS 1.3 checks it after the
+/// client considers the handshake done).
+pub fn client_config_tls12(
+    trust_anchor: &Path,
+    identity: &Identity,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .map_err(config_err)?
+        .with_root_certificates(roots(trust_anchor)?)
+        .with_client_auth_cert(load_certs(&identity.cert)?, load_key(&identity.key)?)
+        .map_err(config_err)?;
+    Ok(Arc::new(config))
+}
+
 /// Who is on the other end of a connection, from its certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerIdentity {

@@ -316,3 +316,42 @@ fn openssl_verifies_every_chain_for_its_purpose() {
         "the ACS signing cert must not chain to the TLS root"
     );
 }
+
+/// The identities certificate faults present: OpenSSL (independent of us) finds the
+/// expired one expired under the real root and the other one from an unknown issuer;
+/// both are made once and reused.
+#[test]
+fn faulty_identities_fail_verification_for_the_right_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    init(dir.path(), &PkiSpec::default(), false).expect("init");
+    let ids = pki::faulty_identities(dir.path(), "acs").expect("faulty identities");
+    let root = Layout::new(dir.path()).tls_root_ca();
+    let verify = |cert: &Path| {
+        let out = std::process::Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(&root)
+            .arg(cert)
+            .output()
+            .expect("openssl must be installed (cargo xtask test installs it)");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let expired = verify(&ids.expired.cert);
+    assert!(expired.contains("certificate has expired"), "{expired}");
+    let foreign = verify(&ids.wrong_ca.cert);
+    assert!(
+        foreign.contains("unable to get local issuer certificate"),
+        "{foreign}"
+    );
+    let before = std::fs::read(&ids.expired.cert).expect("read");
+    let again = pki::faulty_identities(dir.path(), "acs").expect("again");
+    assert_eq!(
+        std::fs::read(&again.expired.cert).expect("read"),
+        before,
+        "reused"
+    );
+}

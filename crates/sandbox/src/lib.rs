@@ -469,6 +469,15 @@ impl Sandbox {
         };
         let root = layout.tls_root_ca();
         let mut servers = Vec::new();
+        // Each client can present a faulty identity when a certificate fault says so.
+        let faulty = |client: Client, name: &str| -> Result<Client, SandboxError> {
+            let ids = pki::faulty_identities(&config.certs, name)?;
+            let expired = tls::client_config_tls12(&root, &ids.expired)?;
+            let wrong_ca = tls::client_config_tls12(&root, &ids.wrong_ca)?;
+            client
+                .with_faulty_identities(&expired, &wrong_ca, config.timeouts)
+                .map_err(setup)
+        };
 
         let mut sweeper = None;
         if let (Some(listener), Some(site)) = (acs_listener, site_listener) {
@@ -487,11 +496,12 @@ impl Sandbox {
             acs::spc::enrol_test_credentials(&acs_state).await?;
             let identity = layout.tls_identity("acs");
             let client_tls = tls::client_config(&root, Some(&identity))?;
-            acs_state.ds_client = Some(
+            acs_state.ds_client = Some(faulty(
                 Client::traced(&client_tls, config.timeouts, observer(trace::Party::Acs))
                     .map_err(setup)?
                     .with_faults(faults.clone(), trace::Party::Acs),
-            );
+                "acs",
+            )?);
             acs_state.tracer = tracer.clone();
             let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
             let site_tls = tls::server_config(&identity, &root, ClientAuth::None)?;
@@ -514,9 +524,12 @@ impl Sandbox {
                     scheme: Some(scheme.name.clone()),
                     ..observer(trace::Party::Ds)
                 };
-                let client = Client::traced(&client_tls, config.timeouts, ds_observer.clone())
-                    .map_err(setup)?
-                    .with_faults(faults.clone(), trace::Party::Ds);
+                let client = faulty(
+                    Client::traced(&client_tls, config.timeouts, ds_observer.clone())
+                        .map_err(setup)?
+                        .with_faults(faults.clone(), trace::Party::Ds),
+                    &format!("ds-{}", scheme.name),
+                )?;
                 let ds_config = DsConfig {
                     directory_server_id: scheme.directory_server_id.clone(),
                     reference_number: scheme.reference_number.clone(),
@@ -556,6 +569,7 @@ impl Sandbox {
             )
             .map_err(setup)?
             .with_faults(faults.clone(), trace::Party::ThreeDsServer);
+            let ds_client = faulty(ds_client, "3ds-server")?;
             let own = &ecosystem.threeds_server;
             let server_config = ServerConfig {
                 reference_number: own.reference_number.clone(),
@@ -607,7 +621,9 @@ impl Sandbox {
                 config.timeouts,
                 observer(trace::Party::Merchant),
             )
-            .map_err(setup)?;
+            .map_err(setup)?
+            .with_faults(faults.clone(), trace::Party::Merchant);
+            let client = faulty(client, "requestor")?;
             let mut merchant_config =
                 merchant::MerchantConfig::new(&needed(&urls.merchant)?, &needed(&urls.server)?);
             merchant_config.method_timeout_ms = config.method_timeout_ms;

@@ -10,7 +10,7 @@ use trace::classify::Seen;
 use trace::{Direction, Event, Kind, Party};
 
 use crate::Observer;
-use crate::faults::{self, FaultKind, Faults};
+use crate::faults::{self, CertificateProblem, FaultKind, Faults};
 
 /// How long to wait (defaults from the fact sheet's decisions: connect 5 s, answer 10 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,38 @@ pub struct Client {
     peer_names: Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>>,
     /// The faults applied to what this client sends, and the party it sends for.
     faults: Option<(Faults, Party)>,
+    /// The identities certificate faults present.
+    faulty: Option<Arc<Faulty>>,
+}
+
+/// HTTP clients presenting identities a peer must refuse (certificate faults).
+#[derive(Debug)]
+struct Faulty {
+    expired: reqwest::Client,
+    wrong_ca: reqwest::Client,
+}
+
+/// A pooled HTTP client over `tls`.
+fn http(
+    tls: &ClientConfig,
+    timeouts: Timeouts,
+    tls_info: bool,
+) -> Result<reqwest::Client, TransportError> {
+    let mut config = tls.clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.read)
+        // Keep connections: a TLS handshake per message would dominate latency.
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .dns_resolver(Arc::new(LoopbackNames))
+        .no_proxy()
+        .tls_info(tls_info)
+        .build()
+        .map_err(|e| TransportError::Build(e.to_string()))
 }
 
 /// A fault being applied to one exchange.
@@ -133,27 +165,29 @@ impl Client {
         timeouts: Timeouts,
         observer: Option<Arc<Observer>>,
     ) -> Result<Client, TransportError> {
-        let mut config = tls.clone();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(config)
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.read)
-            // Keep connections: a TLS handshake per message would dominate latency.
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .dns_resolver(Arc::new(LoopbackNames))
-            .no_proxy()
-            .tls_info(observer.is_some())
-            .build()
-            .map_err(|e| TransportError::Build(e.to_string()))?;
         Ok(Client {
-            http,
+            http: http(tls, timeouts, observer.is_some())?,
             observer,
             peer_names: Arc::default(),
             faults: None,
+            faulty: None,
         })
+    }
+
+    /// Gives this client the identities certificate faults present instead of its own
+    /// (`expired`, `wrong-ca`; see `pki::faulty_identities`).
+    pub fn with_faulty_identities(
+        mut self,
+        expired: &ClientConfig,
+        wrong_ca: &ClientConfig,
+        timeouts: Timeouts,
+    ) -> Result<Client, TransportError> {
+        let traced = self.observer.is_some();
+        self.faulty = Some(Arc::new(Faulty {
+            expired: http(expired, timeouts, traced)?,
+            wrong_ca: http(wrong_ca, timeouts, traced)?,
+        }));
+        Ok(self)
     }
 
     /// The server's certificate, as the trace names a TLS peer.
@@ -233,14 +267,26 @@ impl Client {
                     tokio::time::sleep(Duration::from_millis(*ms)).await;
                 }
                 let misnamed;
-                let target = if let Some(FaultKind::Certificate { .. }) = other {
-                    misnamed = faults::misnamed(url);
-                    misnamed.as_str()
-                } else {
-                    url
+                let (http, target) = match other {
+                    Some(FaultKind::Certificate { problem }) => {
+                        match (problem, self.faulty.as_deref()) {
+                            (CertificateProblem::WrongName, _) => {
+                                misnamed = faults::misnamed(url);
+                                (&self.http, misnamed.as_str())
+                            }
+                            (CertificateProblem::Expired, Some(faulty)) => (&faulty.expired, url),
+                            (CertificateProblem::WrongCa, Some(faulty)) => (&faulty.wrong_ca, url),
+                            (_, None) => {
+                                return Err(TransportError::Build(
+                                    "this client has no faulty identities for certificate faults"
+                                        .into(),
+                                ));
+                            }
+                        }
+                    }
+                    _ => (&self.http, url),
                 };
-                let request = self
-                    .http
+                let request = http
                     .post(target)
                     .header(reqwest::header::CONTENT_TYPE, content_type)
                     .body(body);

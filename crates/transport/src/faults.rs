@@ -38,8 +38,9 @@ pub enum FaultKind {
     /// The message claims another version.
     Version { version: String },
     /// The TLS handshake fails on a certificate: `wrong-name` (the peer's certificate
-    /// does not name the host the sender asks for: the sender refuses it). `expired`
-    /// and `wrong-ca` are not implemented yet.
+    /// does not name the host the sender asks for: the sender refuses it), `expired`
+    /// or `wrong-ca` (the sender presents a client certificate that is expired, or
+    /// from a CA the peer does not trust: the peer refuses it).
     Certificate { problem: CertificateProblem },
 }
 
@@ -48,6 +49,8 @@ pub enum FaultKind {
 #[serde(rename_all = "kebab-case")]
 pub enum CertificateProblem {
     WrongName,
+    Expired,
+    WrongCa,
 }
 
 /// One fault: where, on which message, what, and how many times (`None`: until
