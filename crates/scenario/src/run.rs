@@ -311,18 +311,9 @@ async fn three_ri(target: &Target, step: &Step, prior: Option<String>) -> Result
     requested(step, version, &mut body);
     let answer = match auth(target, &body).await? {
         Ok(answer) => answer,
-        Err(erro) => {
-            return Ok(Ended {
-                transaction: erro["threeDSServerTransID"].as_str().map(str::to_owned),
-                erro: Some(erro),
-                ..Ended::default()
-            });
-        }
+        Err(erro) => return Ok(refused(erro)),
     };
-    let id = answer["threeDSServerTransID"]
-        .as_str()
-        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
-        .to_owned();
+    let id = trans_id(&answer)?;
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
         acs_trans_id: answer["ares"]["acsTransID"].as_str().map(str::to_owned),
@@ -455,10 +446,7 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
             Err(erro) => return Ok(refused(erro)),
         };
     }
-    let id = answer["threeDSServerTransID"]
-        .as_str()
-        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
-        .to_owned();
+    let id = trans_id(&answer)?;
     let acs_id = answer["ares"]["acsTransID"]
         .as_str()
         .unwrap_or_default()
@@ -542,6 +530,14 @@ async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
         earlier,
         erro: None,
     })
+}
+
+/// The `threeDSServerTransID` of a `/v1/auth` answer.
+fn trans_id(answer: &Value) -> Result<String, String> {
+    answer["threeDSServerTransID"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))
 }
 
 /// The step's end when the requestor got an `Erro`.
@@ -806,10 +802,7 @@ async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
             });
         }
     };
-    let id = answer["threeDSServerTransID"]
-        .as_str()
-        .ok_or_else(|| format!("/v1/auth answered no threeDSServerTransID: {answer}"))?
-        .to_owned();
+    let id = trans_id(&answer)?;
     let ares = &answer["ares"];
     if ares["transStatus"] == "C" {
         let challenge = ChallengeParameters::from_ares(ares).map_err(|e| e.to_string())?;
