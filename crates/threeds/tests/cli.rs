@@ -811,6 +811,20 @@ fn run_passes_the_pack_and_reports_failures_with_their_trace() {
     );
     assert!(!report.contains("4000000000001000"), "{report}");
 
+    // Nothing to run is an error, not a pass.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let none = run(&[empty.as_os_str()]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no scenario files"));
+    let unmatched = run(&[
+        pack.as_os_str(),
+        "--filter".as_ref(),
+        "no such scenario".as_ref(),
+    ]);
+    assert_eq!(unmatched.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unmatched.stderr).contains("no scenario matches"));
+
     // JSON lines, and a filter.
     let json = run(&[
         pack.as_os_str(),

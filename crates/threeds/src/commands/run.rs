@@ -41,6 +41,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         args.paths.clone()
     };
     let files = scenario::files(&paths).map_err(|e| anyhow!(e))?;
+    // Nothing to run is a mistake (a wrong path or filter), not a pass.
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!("no scenario files (*.toml) under {}", shown.join(", "));
+    }
     let cards = sandbox::cards();
     let mut outcomes = Vec::new();
     let mut scenarios = Vec::new();
@@ -65,6 +70,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 || s.tags.iter().any(|t| t.to_lowercase().contains(&text))
                 || s.path.display().to_string().to_lowercase().contains(&text)
         });
+    }
+    if let Some(text) = &args.filter
+        && scenarios.is_empty()
+        && outcomes.is_empty()
+    {
+        anyhow::bail!(
+            "no scenario matches --filter {text:?} ({} files read)",
+            files.len()
+        );
     }
     let json = args.format == "json";
     for outcome in &outcomes {
