@@ -219,7 +219,8 @@ fn purchase(step: &Step, default_amount: &str) -> Purchase {
     purchase
 }
 
-/// Applies the step's requestor choices to an auth body for `version`.
+/// Applies the step's requestor choices to an app or 3RI auth body for `version` (the
+/// browser's is the shop's, `browser_body`).
 fn requested(step: &Step, version: emv3ds::MessageVersion, body: &mut Value) {
     body["messageVersion"] = json!(version.as_str());
     if let Some(ind) = &step.requestor.challenge_indicator {
@@ -356,50 +357,76 @@ async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
     }
 }
 
-/// A browser authentication's requestor data, for `version` (the elements each version
-/// defines, and no other: a receiver answers 203 to one its version lacks).
-fn browser_body(target: &Target, step: &Step, version: emv3ds::MessageVersion) -> Value {
+/// A browser authentication's requestor data, as the sandbox's shop builds it
+/// (`merchant::request`: the elements each version defines and no other, the 3DS Method
+/// indicator, SPC support), for a browser with JavaScript, then the step's own elements.
+fn browser_body(
+    target: &Target,
+    step: &Step,
+    version: emv3ds::MessageVersion,
+    trans_id: &str,
+) -> Result<Value, String> {
+    use merchant::request::{Browser, MethodOutcome, Order, ScriptFacts, Shop};
     let purchase = purchase(step, "12345");
-    let mut body = json!({
-        "deviceChannel": "02",
-        "messageCategory": "01",
-        "threeDSCompInd": step.requestor.method_completed.clone().unwrap_or_else(|| "U".into()),
-        "threeDSRequestorAuthenticationInd": "01",
-        "acctNumber": purchase.pan,
-        "cardExpiryDate": purchase.expiry,
-        "acquirerBIN": "412345",
-        "acquirerMerchantID": "M-000001234",
-        "mcc": "5411",
-        "merchantCountryCode": "826",
-        "merchantName": "Sandbox Shop",
-        "purchaseAmount": purchase.amount,
-        "purchaseCurrency": purchase.currency,
-        "purchaseExponent": purchase.exponent,
-        "purchaseDate": "20261124101530",
-        "browserAcceptHeader": "text/html,application/xhtml+xml",
-        "browserJavaEnabled": false,
-        "browserJavascriptEnabled": true,
-        "browserLanguage": "en-GB",
-        "browserColorDepth": "24",
-        "browserScreenHeight": "1080",
-        "browserScreenWidth": "1920",
-        "browserTZ": "0",
-        "browserUserAgent": "threeds-scenario",
-        "notificationURL": format!("{}/3ds/notify", target.merchant),
-        "challengeWindowSize": "05",
-    });
-    if version == emv3ds::MessageVersion::V2_1_0
-        && let Some(object) = body.as_object_mut()
-    {
-        object.remove("browserJavascriptEnabled");
+    let shop = Shop {
+        name: "Sandbox Shop".into(),
+        acquirer_bin: "412345".into(),
+        acquirer_merchant_id: "M-000001234".into(),
+        mcc: "5411".into(),
+        country: "826".into(),
+    };
+    let order = Order {
+        pan: purchase.pan.clone().into(),
+        expiry: purchase.expiry.clone(),
+        amount_minor: purchase.amount.parse().map_err(|_| {
+            format!(
+                "amount {:?}: expected minor units (digits)",
+                purchase.amount
+            )
+        })?,
+        currency: purchase.currency.clone(),
+        version: Some(version.as_str().to_owned()),
+        challenge_ind: step
+            .requestor
+            .challenge_indicator
+            .clone()
+            .unwrap_or_else(|| "01".into()),
+        window_size: "05".into(),
+        decoupled_minutes: None,
+        spc: step.requestor.spc,
+    };
+    let browser = Browser {
+        accept: "text/html,application/xhtml+xml".into(),
+        user_agent: "threeds-scenario".into(),
+        accept_language: "en-GB".into(),
+        script: Some(ScriptFacts {
+            language: "en-GB".into(),
+            color_depth: "24".into(),
+            screen_height: "1080".into(),
+            screen_width: "1920".into(),
+            tz: "0".into(),
+        }),
+        spc_available: true,
+    };
+    let method = match step.requestor.method_completed.as_deref() {
+        Some("Y") => MethodOutcome::Completed,
+        Some("N") => MethodOutcome::NotCompleted,
+        _ => MethodOutcome::Unavailable,
+    };
+    let mut body = merchant::request::auth_request(
+        &shop,
+        &order,
+        &browser,
+        version.as_str(),
+        trans_id,
+        method,
+        &format!("{}/3ds/notify", target.merchant),
+        "20261124101530",
+    );
+    for (name, value) in &step.requestor.fields {
+        body[name] = toml_to_json(value);
     }
-    if version == emv3ds::MessageVersion::V2_3_1 {
-        body["acceptLanguage"] = json!(["en-GB"]);
-        body["acquirerCountryCode"] = json!("826");
-        body["acquirerCountryCodeSource"] = json!("01");
-    }
-    requested(step, version, &mut body);
-    body
+    Ok(body)
 }
 
 /// The version of a step: its own, else the one the 3DS Server negotiates for the card
@@ -424,15 +451,9 @@ async fn version_of(
 /// dialog (the sandbox's test authenticator) and `/v1/auth/{id}/spc`.
 async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
     let (version, pre) = version_of(target, step).await?;
-    let mut body = browser_body(target, step, version);
     // As the shop does: the transaction preauth opened (and ran the 3DS Method for).
-    if let Some(id) = pre["threeDSServerTransID"].as_str() {
-        body["threeDSServerTransID"] = json!(id);
-    }
-    if step.requestor.spc {
-        body["threeDSRequestorSpcSupport"] = json!("Y");
-        body["payeeOrigin"] = json!(target.merchant);
-    }
+    let opened = pre["threeDSServerTransID"].as_str().unwrap_or_default();
+    let body = browser_body(target, step, version, opened)?;
     let mut acts: std::collections::VecDeque<Act> = step.acts.iter().cloned().collect();
     let mut answer = match auth(target, &body).await? {
         Ok(answer) => answer,
