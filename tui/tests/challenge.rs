@@ -17,9 +17,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sandbox::{Sandbox, SandboxConfig};
 use sdk::backend::{self, Purchase};
-use sdk::{
-    Action, ChallengeParameters, ConfigParameters, DirectoryServer, Screen, ThreeDs2Service,
-};
+use sdk::{Action, ChallengeParameters, Screen, ThreeDs2Service};
 use serde_json::Value;
 use tui::challenge::{ChallengeUi, Control, read_html};
 
@@ -99,26 +97,8 @@ async fn start(dir: &std::path::Path) -> Running {
     };
     let sandbox = Sandbox::start(&config).await.unwrap();
     let m = &sandbox.manifest;
-    let layout = pki::Layout::new(&config.certs);
-    let tls = pki::tls::client_config(
-        &layout.tls_root_ca(),
-        Some(&layout.tls_identity("requestor")),
-    )
-    .unwrap();
-    let requestor = transport::Client::new(&tls, transport::Timeouts::default()).unwrap();
-    let servers = m
-        .schemes
-        .iter()
-        .map(|s| {
-            DirectoryServer::from_files(
-                &s.directory_server_id,
-                &s.ds_encryption_cert,
-                &s.ds_root_ca,
-            )
-            .unwrap()
-        })
-        .collect();
-    let sdk = ThreeDs2Service::initialize(ConfigParameters::new(servers, &m.tls.root_ca)).unwrap();
+    let requestor = m.requestor_client().unwrap();
+    let sdk = ThreeDs2Service::initialize(m.sdk_config().unwrap()).unwrap();
     Running {
         sandbox,
         requestor,

@@ -354,29 +354,12 @@ impl AdminClient {
 
     /// From the manifest `threeds up` wrote (`admin.url`, `admin.token`, `tls.rootCa`).
     pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "{}: {e} (is the sandbox running? `threeds up` writes it)",
-                path.display()
-            )
-        })?;
-        let manifest: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a manifest: {e}", path.display()))?;
-        let text_at = |pointer: &str| {
-            manifest
-                .pointer(pointer)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    format!(
-                        "{}: the manifest has no {} (written by an older threeds? restart `threeds up`)",
-                        path.display(),
-                        pointer.trim_start_matches('/').replace('/', ".")
-                    )
-                })
-        };
-        let root = std::path::PathBuf::from(text_at("/tls/rootCa")?);
-        AdminClient::new(&text_at("/admin/url")?, &text_at("/admin/token")?, &root)
+        let manifest = crate::Manifest::read(path)?;
+        AdminClient::new(
+            &manifest.admin.url,
+            &manifest.admin.token,
+            &manifest.tls.root_ca,
+        )
     }
 
     /// Adds `faults` to those in force.

@@ -282,6 +282,36 @@ fn needed(url: &Located) -> Result<String, SandboxError> {
 }
 
 impl Manifest {
+    /// The mock SDK's configuration for this sandbox: each scheme's DS encryption
+    /// certificate and root (for `acsSignedContent`), and the TLS root (for the ACS).
+    pub fn sdk_config(&self) -> Result<sdk::ConfigParameters, String> {
+        let servers = self
+            .schemes
+            .iter()
+            .map(|s| {
+                sdk::DirectoryServer::from_files(
+                    &s.directory_server_id,
+                    &s.ds_encryption_cert,
+                    &s.ds_root_ca,
+                )
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(sdk::ConfigParameters::new(servers, &self.tls.root_ca))
+    }
+
+    /// A client of the requestor API: the requestor's certificate (mutual TLS), trusting
+    /// the sandbox's root.
+    pub fn requestor_client(&self) -> Result<Client, String> {
+        let identity = tls::Identity {
+            cert: self.tls.requestor_client_cert.clone(),
+            key: self.tls.requestor_client_key.clone(),
+        };
+        let config =
+            tls::client_config(&self.tls.root_ca, Some(&identity)).map_err(|e| e.to_string())?;
+        Client::new(&config, Timeouts::default()).map_err(|e| e.to_string())
+    }
+
     /// The manifest `threeds up` wrote at `path`; the error says what is wrong and where.
     pub fn read(path: &Path) -> Result<Manifest, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {

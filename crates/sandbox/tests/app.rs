@@ -18,8 +18,7 @@ use emv3ds::MessageVersion;
 use sandbox::{Sandbox, SandboxConfig};
 use sdk::backend::{self, Purchase};
 use sdk::{
-    Action, ChallengeParameters, ChallengeStatus, ConfigParameters, DirectoryServer,
-    ScriptedDriver, ThreeDs2Service,
+    Action, ChallengeParameters, ChallengeStatus, ConfigParameters, ScriptedDriver, ThreeDs2Service,
 };
 use serde_json::Value;
 
@@ -47,20 +46,7 @@ async fn start(dir: &tempfile::TempDir) -> App {
 }
 
 fn sdk_config(sandbox: &Sandbox) -> ConfigParameters {
-    let m = &sandbox.manifest;
-    let servers = m
-        .schemes
-        .iter()
-        .map(|s| {
-            DirectoryServer::from_files(
-                &s.directory_server_id,
-                &s.ds_encryption_cert,
-                &s.ds_root_ca,
-            )
-            .expect("DS files")
-        })
-        .collect();
-    ConfigParameters::new(servers, &m.tls.root_ca)
+    sandbox.manifest.sdk_config().expect("DS files")
 }
 
 /// How the app pays: version, CReq encryption, the cardholder's answers, the SDK's

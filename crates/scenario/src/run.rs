@@ -8,9 +8,7 @@
 use std::time::{Duration, Instant};
 
 use sdk::backend::{self, Purchase};
-use sdk::{
-    Action, ChallengeParameters, ConfigParameters, DirectoryServer, Screen, ThreeDs2Service,
-};
+use sdk::{Action, ChallengeParameters, Screen, ThreeDs2Service};
 use serde_json::{Value, json};
 use store::TraceQuery;
 use trace::Event;
@@ -42,29 +40,11 @@ impl Target {
     /// Clients for the sandbox `manifest` describes.
     pub fn new(manifest: &sandbox::Manifest) -> Result<Target, String> {
         let root = &manifest.tls.root_ca;
-        let identity = pki::tls::Identity {
-            cert: manifest.tls.requestor_client_cert.clone(),
-            key: manifest.tls.requestor_client_key.clone(),
-        };
-        let timeouts = transport::Timeouts::default();
-        let tls = pki::tls::client_config(root, Some(&identity)).map_err(|e| e.to_string())?;
-        let requestor = transport::Client::new(&tls, timeouts).map_err(|e| e.to_string())?;
+        let requestor = manifest.requestor_client()?;
         let tls = pki::tls::client_config(root, None).map_err(|e| e.to_string())?;
-        let browser = transport::Client::new(&tls, timeouts).map_err(|e| e.to_string())?;
-        let servers = manifest
-            .schemes
-            .iter()
-            .map(|s| {
-                DirectoryServer::from_files(
-                    &s.directory_server_id,
-                    &s.ds_encryption_cert,
-                    &s.ds_root_ca,
-                )
-                .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let sdk = ThreeDs2Service::initialize(ConfigParameters::new(servers, root))
+        let browser = transport::Client::new(&tls, transport::Timeouts::default())
             .map_err(|e| e.to_string())?;
+        let sdk = ThreeDs2Service::initialize(manifest.sdk_config()?).map_err(|e| e.to_string())?;
         let admin =
             sandbox::admin::AdminClient::new(&manifest.admin.url, &manifest.admin.token, root)?;
         Ok(Target {

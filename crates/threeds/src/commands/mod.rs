@@ -12,21 +12,12 @@ pub mod up;
 pub mod validate;
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use serde_json::Value;
 
-/// The manifest `threeds up` wrote (where everything listens, the TLS files).
-pub fn read_manifest(path: &Path) -> anyhow::Result<Value> {
-    serde_json::from_slice(
-        &std::fs::read(path)
-            .with_context(|| format!("{} (run `threeds up` first)", path.display()))?,
-    )
-    .with_context(|| format!("{}: not a manifest", path.display()))
-}
-
-/// The text at `path` in a manifest (or one of its entries).
+/// The text at `path` in a JSON answer (a requestor API answer, say).
 pub fn manifest_text(v: &Value, path: &[&str]) -> anyhow::Result<String> {
     let mut at = v;
     for p in path {

@@ -13,9 +13,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use emv3ds::MessageVersion;
 use sdk::backend::{self, Purchase};
-use sdk::{
-    Action, ChallengeParameters, ChallengeStatus, ConfigParameters, DirectoryServer, Screen,
-};
+use sdk::{Action, ChallengeParameters, ChallengeStatus, Screen};
 use serde_json::Value;
 
 #[derive(Debug, clap::Args)]
@@ -130,7 +128,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         bail!("--interactive draws the challenge on a terminal; use --answer in scripts");
     }
-    let manifest = super::read_manifest(&args.manifest)?;
+    let manifest = sandbox::Manifest::read(&args.manifest).map_err(|e| anyhow!(e))?;
     let forced = match &args.version {
         None => None,
         Some(v) => Some(
@@ -145,32 +143,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|a| action(a))
         .collect::<anyhow::Result<_>>()?;
-    let mut servers = Vec::new();
-    for scheme in manifest["schemes"].as_array().into_iter().flatten() {
-        let id = super::manifest_text(scheme, &["directoryServerId"])?;
-        servers.push(DirectoryServer::from_files(
-            &id,
-            &PathBuf::from(super::manifest_text(scheme, &["dsEncryptionCert"])?),
-            &PathBuf::from(super::manifest_text(scheme, &["dsRootCa"])?),
-        )?);
-    }
-    let root = PathBuf::from(super::manifest_text(&manifest, &["tls", "rootCa"])?);
-    let mut config = ConfigParameters::new(servers, &root);
+    let mut config = manifest.sdk_config().map_err(|e| anyhow!(e))?;
     config.device.warnings.clone_from(&args.warnings);
     let service = sdk::ThreeDs2Service::initialize(config)?;
-    let identity = pki::tls::Identity {
-        cert: PathBuf::from(super::manifest_text(
-            &manifest,
-            &["tls", "requestorClientCert"],
-        )?),
-        key: PathBuf::from(super::manifest_text(
-            &manifest,
-            &["tls", "requestorClientKey"],
-        )?),
-    };
-    let tls = pki::tls::client_config(&root, Some(&identity))?;
-    let requestor = transport::Client::new(&tls, transport::Timeouts::default())?;
-    let api = super::manifest_text(&manifest, &["endpoints", "requestorApi"])?;
+    let requestor = manifest.requestor_client().map_err(|e| anyhow!(e))?;
+    let api = manifest.endpoints.requestor_api;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

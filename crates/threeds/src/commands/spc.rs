@@ -52,11 +52,10 @@ pub enum Command {
 
 /// The ACS site's base URL, and a client that trusts the sandbox's root.
 fn acs_site(manifest: &Path) -> anyhow::Result<(String, transport::Client)> {
-    let m = super::read_manifest(manifest)?;
-    let root = PathBuf::from(super::manifest_text(&m, &["tls", "rootCa"])?);
-    let tls = pki::tls::client_config(&root, None)?;
+    let m = sandbox::Manifest::read(manifest).map_err(|e| anyhow!(e))?;
+    let tls = pki::tls::client_config(&m.tls.root_ca, None)?;
     let client = transport::Client::new(&tls, transport::Timeouts::default())?;
-    Ok((super::manifest_text(&m, &["endpoints", "acsSite"])?, client))
+    Ok((m.endpoints.acs_site, client))
 }
 
 fn parsed(status: u16, body: &[u8]) -> anyhow::Result<Value> {
