@@ -222,7 +222,17 @@ pub fn counterpart(observer: Party, classified: &Classified, sent: bool) -> Opti
             Party::Acs
         });
     }
-    let message_type = classified.message_type.as_deref();
+    by_role(observer, classified.message_type.as_deref(), sent)
+}
+
+/// Whom `sender` sends a message of type `message_type` to (`None`: a requestor API
+/// call): what the trace names as the other side, and the hop a fault is set on.
+pub fn receiver(sender: Party, message_type: Option<&str>) -> Option<Party> {
+    by_role(sender, message_type, true)
+}
+
+/// The other side of a protocol message, from the observer's role and the type.
+fn by_role(observer: Party, message_type: Option<&str>, sent: bool) -> Option<Party> {
     Some(match (observer, message_type) {
         (Party::ThreeDsServer, None) => Party::Merchant,
         (Party::ThreeDsServer, _) => Party::Ds,

@@ -325,16 +325,12 @@ impl Client {
             #[serde(rename = "messageType")]
             message_type: Option<String>,
         }
-        let request = serde_json::from_slice::<Kind>(body)
+        let message_type = serde_json::from_slice::<Kind>(body)
             .ok()
-            .and_then(|k| k.message_type)
-            .unwrap_or_else(|| path_of(url).to_owned());
-        let to = match (*party, request.as_str()) {
-            (Party::Ds, "RReq") => Party::ThreeDsServer,
-            (Party::Ds | Party::Sdk | Party::Browser, _) => Party::Acs,
-            (Party::Merchant, _) => Party::ThreeDsServer,
-            (Party::ThreeDsServer | Party::Acs, _) => Party::Ds,
-        };
+            .and_then(|k| k.message_type);
+        let to = trace::classify::receiver(*party, message_type.as_deref())?;
+        // A requestor API call is named by its path.
+        let request = message_type.unwrap_or_else(|| path_of(url).to_owned());
         let hop = format!("{party}->{to}");
         let answer = match request.as_str() {
             "AReq" => "ARes",
