@@ -50,21 +50,20 @@ pub fn summary(outcomes: &[Outcome]) -> String {
     }
 }
 
+/// `text` for XML: escaped as for HTML (`&#39;` is XML too), and the control
+/// characters XML 1.0 forbids replaced by spaces.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 allows no other control characters.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed: String = text
+        .chars()
+        .map(|c| {
+            if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    transport::html::escape(&allowed)
 }
 
 /// JUnit XML for `outcomes` (one test suite, one test case per scenario).
@@ -119,4 +118,15 @@ pub fn junit(outcomes: &[Outcome]) -> String {
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn junit_text_is_xml() {
+        assert_eq!(
+            super::escape("a<b & 'c'\u{1}\n"),
+            "a&lt;b &amp; &#39;c&#39; \n"
+        );
+    }
 }
