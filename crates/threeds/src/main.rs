@@ -38,7 +38,8 @@ enum Command {
     Config,
     /// Pay in an app: the mock 3DS SDK runs an app-channel authentication against a
     /// running sandbox (device data to the DS, the signed content checked, the
-    /// encrypted challenge), printing every step. Answers from --answer, else a prompt.
+    /// encrypted challenge), printing every step. Answers from --answer, else a prompt;
+    /// --interactive draws the challenge's screens in the terminal.
     Sdk(commands::sdk::Args),
     /// List the test cards and what each does.
     Cards(commands::cards::Args),
@@ -47,7 +48,8 @@ enum Command {
     /// database. `--follow` streams; `--format json` prints JSON Lines.
     Trace(commands::trace::Args),
     /// Run scenario files (default: scenarios/) against an isolated sandbox started for
-    /// them; one line per scenario, then `N passed, N failed`. See scenarios/README.md.
+    /// them, or --against a running one; one line per scenario, then `N passed, N
+    /// failed`; --junit writes a report. See scenarios/README.md.
     Run(commands::run::Args),
     /// The terminal UI: transactions as they happen, each as a sequence diagram with
     /// every message (wire form, or decoded/decrypted). `?` lists the keys, `q` quits.
