@@ -116,7 +116,9 @@ pub struct Requestor {
     pub currency: Option<String>,
     /// `threeDSRequestorChallengeInd`.
     pub challenge_indicator: Option<String>,
-    /// `threeDSCompInd` (browser; default `U`).
+    /// The 3DS Method (browser): by default the runner runs it, as the shop's hidden
+    /// frame would, when the card's range has one (`threeDSCompInd` Y), else `U`; `N`
+    /// says it did not complete in time, `U` that it was not run.
     pub method_completed: Option<String>,
     /// `threeRIInd` (3RI; default `01`, recurring).
     pub three_ri_indicator: Option<String>,

@@ -339,12 +339,14 @@ async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
 
 /// A browser authentication's requestor data, as the sandbox's shop builds it
 /// (`merchant::request`: the elements each version defines and no other, the 3DS Method
-/// indicator, SPC support), for a browser with JavaScript, then the step's own elements.
+/// indicator `method`, SPC support), for a browser with JavaScript, then the step's own
+/// elements.
 fn browser_body(
     target: &Target,
     step: &Step,
     version: emv3ds::MessageVersion,
     trans_id: &str,
+    method: &str,
 ) -> Result<Value, String> {
     use merchant::request::{Browser, MethodOutcome, Order, ScriptFacts, Shop};
     let purchase = purchase(step, "12345");
@@ -388,9 +390,9 @@ fn browser_body(
         }),
         spc_available: true,
     };
-    let method = match step.requestor.method_completed.as_deref() {
-        Some("Y") => MethodOutcome::Completed,
-        Some("N") => MethodOutcome::NotCompleted,
+    let method = match method {
+        "Y" => MethodOutcome::Completed,
+        "N" => MethodOutcome::NotCompleted,
         _ => MethodOutcome::Unavailable,
     };
     let mut body = merchant::request::auth_request(
@@ -415,7 +417,23 @@ async fn version_of(
     target: &Target,
     step: &Step,
 ) -> Result<(emv3ds::MessageVersion, Value), String> {
-    let pre = backend::preauth(&target.requestor, &target.requestor_api, &step.pan).await?;
+    // As the shop asks: with where the 3DS Method's page should notify it.
+    let body = json!({
+        "acctNumber": step.pan,
+        "threeDSMethodNotificationURL": format!("{}/3ds/method-notify", target.merchant),
+    });
+    let reply = target
+        .requestor
+        .post_json(
+            &format!("{}/v1/preauth", target.requestor_api),
+            body.to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| format!("the 3DS Server did not answer /v1/preauth: {e}"))?;
+    let pre: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
+    if reply.status != 200 {
+        return Err(format!("/v1/preauth answered {}: {pre}", reply.status));
+    }
     let negotiated = pre["messageVersion"]
         .as_str()
         .and_then(emv3ds::MessageVersion::parse);
@@ -431,9 +449,24 @@ async fn version_of(
 /// dialog (the sandbox's test authenticator) and `/v1/auth/{id}/spc`.
 async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
     let (version, pre) = version_of(target, step).await?;
+    // As the shop's page does: the 3DS Method in its hidden frame, when the card's range
+    // has one, unless the step says it did not complete (`N`) or is unavailable (`U`).
+    let method = match (
+        step.requestor.method_completed.as_deref(),
+        &pre["threeDSMethodURL"],
+    ) {
+        (Some("N"), _) => "N",
+        (Some("U"), _) | (_, Value::Null) => "U",
+        (_, url) => {
+            let url = url.as_str().unwrap_or_default();
+            let data = pre["threeDSMethodData"].as_str().unwrap_or_default();
+            post_form(target, url, &[("threeDSMethodData", data)]).await?;
+            "Y"
+        }
+    };
     // As the shop does: the transaction preauth opened (and ran the 3DS Method for).
     let opened = pre["threeDSServerTransID"].as_str().unwrap_or_default();
-    let body = browser_body(target, step, version, opened)?;
+    let body = browser_body(target, step, version, opened, method)?;
     let mut acts: std::collections::VecDeque<Act> = step.acts.iter().cloned().collect();
     let mut answer = match auth(target, &body).await? {
         Ok(answer) => answer,
