@@ -69,6 +69,9 @@ pub struct Timeouts {
     pub step_ms: u64,
     /// How long after a failed RReq delivery the ACS tries again.
     pub rreq_retry_ms: u64,
+    /// How long one minute of `threeDSRequestorDecMaxTime` lasts (60,000 by the spec;
+    /// the scenario runner's short timers make it a second).
+    pub decoupled_minute_ms: u64,
 }
 
 impl Default for Timeouts {
@@ -77,6 +80,7 @@ impl Default for Timeouts {
             first_creq_ms: 30_000,
             step_ms: 600_000,
             rreq_retry_ms: 5_000,
+            decoupled_minute_ms: 60_000,
         }
     }
 }
@@ -202,9 +206,13 @@ pub struct Challenge {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
     pub delivery: Delivery,
-    /// When the next RReq attempt is due after a failure.
+    /// When the next RReq attempt is due after a failure (or, while one is out, when
+    /// the sweep takes it over if it never comes back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at_ms: Option<u64>,
+    /// An RReq is out: `retry_at_ms` is a claim, not a timer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sending: bool,
     /// App channel: the session with the SDK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<AppSession>,
@@ -323,6 +331,13 @@ impl Challenge {
             (Some(_), Delivery::Delivered { .. }) => None,
             (Some(_), _) => Some(self.retry_at_ms.unwrap_or(0)),
         }
+    }
+
+    /// When this challenge's next timer goes off: its deadline, or the retry after a
+    /// failed RReq. None while an RReq is out (its answer, not time, moves it on): a
+    /// virtual clock jumps to timers, never to claims.
+    pub fn timer_at(&self) -> Option<u64> {
+        if self.sending { None } else { self.due_at() }
     }
 
     fn decide(&mut self, trans_status: &str, reason: Option<&str>, cancel: Option<&str>) {
@@ -540,6 +555,7 @@ impl Challenge {
 
     /// The RReq was answered (`Ok(resultsStatus)`) or could not be delivered.
     pub fn delivered(&mut self, now: u64, timeouts: &Timeouts, result: Result<String, String>) {
+        self.sending = false;
         match result {
             Ok(results_status) => {
                 self.delivery = Delivery::Delivered { results_status };
@@ -686,6 +702,7 @@ mod tests {
             verdict: None,
             delivery: Delivery::Pending,
             retry_at_ms: None,
+            sending: false,
             app: None,
             spc: None,
             enrolment: None,
@@ -696,6 +713,7 @@ mod tests {
         first_creq_ms: 30_000,
         step_ms: 600_000,
         rreq_retry_ms: 5_000,
+        decoupled_minute_ms: 60_000,
     };
 
     #[test]

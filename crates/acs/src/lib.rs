@@ -44,11 +44,11 @@ use emv3ds::{Context, Message, Role, Validator};
 use kms::{KeyService, MacPurpose};
 use store::{AcsTransaction, Store};
 use transport::clock::Clock;
-use transport::{fresh_trans_id, protocol_answer};
+use transport::protocol_answer;
 
 use challenge::{Challenge, Delivery, Expected, Method, Phase, Proofs, Purchase, Timeouts};
 pub use issuer::{Card, IssuerData, Outcome};
-pub use results::spawn_sweeper;
+pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
 pub use site::site;
 
@@ -67,6 +67,8 @@ pub struct AcsState {
     /// results cannot be delivered, and stay queued.
     pub ds_client: Option<transport::Client>,
     pub clock: Arc<dyn Clock>,
+    /// Where `acsTransID`s come from.
+    pub ids: transport::Ids,
     pub timeouts: Timeouts,
     /// Wrong answers allowed before a challenge fails (reason 19).
     pub max_attempts: u8,
@@ -99,6 +101,7 @@ impl AcsState {
             site_url: "https://acs.localhost".into(),
             ds_client: None,
             clock: transport::clock::system(),
+            ids: transport::Ids::random(),
             timeouts: Timeouts::default(),
             max_attempts: 3,
             signers: Arc::new(BTreeMap::new()),
@@ -213,7 +216,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     };
     let decision = risk::decide(&facts, &state.issuer.rules);
 
-    let acs_trans_id = fresh_trans_id();
+    let acs_trans_id = state.ids.trans_id();
     let mut ares = ARes::new(areq.message_version);
     ares.three_ds_server_trans_id = areq.three_ds_server_trans_id.clone();
     ares.acs_trans_id = Some(acs_trans_id.clone());
@@ -514,7 +517,10 @@ fn new_challenge(
             .as_deref()
             .and_then(|m| m.parse().ok())
             .unwrap_or(10_080);
-        (Phase::InProgress, now + minutes * 60_000)
+        (
+            Phase::InProgress,
+            now + minutes.saturating_mul(state.timeouts.decoupled_minute_ms),
+        )
     } else {
         (Phase::AwaitingCReq, now + state.timeouts.first_creq_ms)
     };
@@ -571,6 +577,7 @@ fn new_challenge(
         verdict: None,
         delivery: Delivery::Pending,
         retry_at_ms: None,
+        sending: false,
         app: None,
         spc: None,
         enrolment: None,

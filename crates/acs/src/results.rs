@@ -88,6 +88,7 @@ pub(crate) async fn finish(
     revision: i64,
 ) -> Result<Option<Challenge>, String> {
     challenge.retry_at_ms = Some(state.clock.now_ms() + state.timeouts.rreq_retry_ms);
+    challenge.sending = challenge.verdict.is_some();
     if !save(state, &challenge, revision).await? {
         return Ok(None);
     }
@@ -177,6 +178,25 @@ pub async fn settle(state: &AcsState, acs_trans_id: &str) -> Result<(), String> 
         return Ok(());
     }
     finish(state, challenge, revision).await.map(|_| ())
+}
+
+/// When the next challenge timer of `store` goes off (a deadline, or the retry of an
+/// RReq that failed), Unix ms: where a virtual clock moves to when the scenario runner
+/// waits for a result (deterministic mode). RReqs still out are not timers.
+pub async fn next_timer(store: &store::Store) -> Result<Option<u64>, String> {
+    let open = store
+        .open_challenges(u32::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut next: Option<u64> = None;
+    for (id, state) in open {
+        let challenge: Challenge = serde_json::from_value(state)
+            .map_err(|e| format!("challenge {id} cannot be read: {e}"))?;
+        if let Some(at) = challenge.timer_at() {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+    }
+    Ok(next)
 }
 
 /// Every `every`, settles the challenges that are due by the ACS's clock (timeouts,

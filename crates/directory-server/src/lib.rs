@@ -30,7 +30,7 @@ use emv3ds::card_ranges::{RangeEntry, Registry};
 use emv3ds::messages::RReq;
 use emv3ds::{Context, ErrorCode, Message, MessageVersion, Role, Validator};
 use store::{NewDsTransaction, Store};
-use transport::{Peer, fresh_trans_id, protocol_answer, protocol_refusal as erro};
+use transport::{Ids, Peer, protocol_answer, protocol_refusal as erro};
 
 /// A card range and where its ACS is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,8 @@ pub struct DsState {
     /// Client to ACSs and 3DS Servers (the DS's TLS identity).
     client: transport::Client,
     store: Store,
+    /// Where `dsTransID`s come from.
+    ids: Ids,
 }
 
 impl DsState {
@@ -81,7 +83,15 @@ impl DsState {
             registry: Arc::new(RwLock::new(registry)),
             client,
             store,
+            ids: Ids::random(),
         })
+    }
+
+    /// Draws `dsTransID`s from `ids` (the scenario runner's deterministic mode).
+    #[must_use]
+    pub fn with_ids(mut self, ids: Ids) -> DsState {
+        self.ids = ids;
+        self
     }
 }
 
@@ -103,7 +113,9 @@ async fn receive(
     match message {
         Message::PReq(preq) => {
             let answer = match state.registry.read() {
-                Ok(registry) => registry.answer(&preq, fresh_trans_id(), &state.config.versions),
+                Ok(registry) => {
+                    registry.answer(&preq, state.ids.trans_id(), &state.config.versions)
+                }
                 Err(_) => {
                     let about = Message::PReq(preq);
                     let erro = validator.reject(
@@ -185,7 +197,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
     // The trace shows what only the DS can read: the device data it decrypted.
     let device_view = areq.device_info.as_deref().and_then(device_data_view);
     let mut response = async move {
-        let ds_trans_id = fresh_trans_id();
+        let ds_trans_id = state.ids.trans_id();
         areq.ds_trans_id = Some(ds_trans_id.clone());
         areq.ds_reference_number = Some(state.config.reference_number.clone());
         areq.ds_url = Some(state.config.url.clone());

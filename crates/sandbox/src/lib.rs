@@ -48,6 +48,11 @@ pub struct SandboxConfig {
     pub ecosystem: Ecosystem,
     /// Where every component reads the time (timeouts).
     pub clock: Arc<dyn Clock>,
+    /// `clock` is virtual (moved by hand, as the scenario runner's deterministic mode
+    /// does): the trace's durations are read off it rather than measured.
+    pub virtual_time: bool,
+    /// Where the components draw transaction ids from (each its own stream).
+    pub ids: transport::Ids,
     /// The ACS's challenge timers (first CReq, each step, RReq retries).
     pub challenge_timeouts: acs::challenge::Timeouts,
     /// How often the ACS looks for challenges whose timer ran out.
@@ -71,6 +76,8 @@ impl Default for SandboxConfig {
             ecosystem: Ecosystem::shipped()
                 .expect("the shipped sandbox.toml reads (tested by cards::tests)"),
             clock: transport::clock::system(),
+            virtual_time: false,
+            ids: transport::Ids::random(),
             challenge_timeouts: acs::challenge::Timeouts::default(),
             sweep_every: Duration::from_millis(500),
             method_timeout_ms: 10_000,
@@ -389,8 +396,12 @@ impl Sandbox {
         }));
         let trace_store = store::TraceStore::open(&trace_database).await?;
         let clock = config.clock.clone();
-        let (mut tracer, recorded) =
-            trace::Tracer::new(trace_store.last_seq().await? + 1, move || clock.now_ms());
+        let first_seq = trace_store.last_seq().await? + 1;
+        let (mut tracer, recorded) = if config.virtual_time {
+            trace::Tracer::on_virtual_time(first_seq, move || clock.now_ms())
+        } else {
+            trace::Tracer::new(first_seq, move || clock.now_ms())
+        };
         if !config.trace {
             tracer = trace::Tracer::default();
         }
@@ -516,6 +527,7 @@ impl Sandbox {
             acs_state.reference_number = ecosystem.acs.reference_number.clone();
             acs_state.site_url = needed(&urls.acs_site)?;
             acs_state.clock = config.clock.clone();
+            acs_state.ids = config.ids.stream("acs");
             acs_state.timeouts = config.challenge_timeouts;
             let mut signers = std::collections::BTreeMap::new();
             for scheme in &ecosystem.schemes {
@@ -572,8 +584,9 @@ impl Sandbox {
                     ),
                     device_data_key: Some(Arc::new(device_data_key(&files)?)),
                 };
-                let state =
-                    DsState::new(ds_config, client, store.clone()).map_err(SandboxError::Setup)?;
+                let state = DsState::new(ds_config, client, store.clone())
+                    .map_err(SandboxError::Setup)?
+                    .with_ids(config.ids.stream(&format!("ds-{}", scheme.name)));
                 let server_tls =
                     tls::server_config(&files.ds_tls_identity(), &root, ClientAuth::Required)?;
                 let ds_app = transport::traced(directory_server::app(state), ds_observer);
@@ -621,7 +634,8 @@ impl Sandbox {
                 requestor_name: own.requestor_name.clone(),
                 requestor_url: own.requestor_url.clone(),
             };
-            let server_state = ServerState::new(server_config, ds_client, store.clone());
+            let server_state = ServerState::new(server_config, ds_client, store.clone())
+                .with_ids_and_clock(config.ids.stream("3ds-server"), config.clock.clone());
             let server_tls = tls::server_config(
                 &layout.tls_identity("3ds-server"),
                 &root,

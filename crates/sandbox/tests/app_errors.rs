@@ -81,10 +81,10 @@ impl App {
         let ephemeral = EphemeralKey::generate();
         let device = br#"{"DV":"1.7","DD":{"C001":"Android"},"DPNA":{},"SW":[]}"#;
         let params = AuthenticationRequestParameters {
-            sdk_trans_id: transport::fresh_trans_id().as_str().to_owned(),
+            sdk_trans_id: transport::Ids::random().trans_id().as_str().to_owned(),
             device_data: device_data::encrypt(device, &ds_key, &info.directory_server_id).unwrap(),
             sdk_ephem_pub_key: ephemeral.public_jwk(),
-            sdk_app_id: transport::fresh_trans_id().as_str().to_owned(),
+            sdk_app_id: transport::Ids::random().trans_id().as_str().to_owned(),
             sdk_reference_number: REFERENCE.into(),
             message_version: MessageVersion::V2_2_0,
             device_render_options: json!({"sdkInterface": "03", "sdkUiType": ["01", "02", "03", "04", "05"]}),
@@ -421,8 +421,8 @@ async fn a_bad_cres_makes_the_sdk_send_an_erro_and_end() {
         let ephemeral = EphemeralKey::generate();
         let key = SessionKey::derive(&ephemeral, &sdk_key, REFERENCE);
         let challenge = ChallengeParameters {
-            three_ds_server_trans_id: transport::fresh_trans_id().as_str().to_owned(),
-            acs_trans_id: transport::fresh_trans_id().as_str().to_owned(),
+            three_ds_server_trans_id: transport::Ids::random().trans_id().as_str().to_owned(),
+            acs_trans_id: transport::Ids::random().trans_id().as_str().to_owned(),
             acs_ref_number: None,
             acs_signed_content: signer
                 .sign(&acs.url, &ephemeral.public(), &params.sdk_ephem_pub_key)

@@ -95,6 +95,9 @@ pub struct ConfigParameters {
     pub ec_alg: EcAlg,
     /// The trust anchor for the ACS's TLS certificate (the sandbox TLS root).
     pub tls_root: std::path::PathBuf,
+    /// Where `sdkTransID`s come from (random; seeded in the scenario runner's
+    /// deterministic mode).
+    pub ids: transport::Ids,
 }
 
 impl ConfigParameters {
@@ -103,7 +106,7 @@ impl ConfigParameters {
     pub fn new(directory_servers: Vec<DirectoryServer>, tls_root: &Path) -> ConfigParameters {
         ConfigParameters {
             directory_servers,
-            sdk_app_id: transport::fresh_trans_id().as_str().to_owned(),
+            sdk_app_id: transport::Ids::random().trans_id().as_str().to_owned(),
             sdk_reference_number: "3DS_LOA_SDK_SNDBX_020100_00001".into(),
             sdk_interface: "03".into(),
             sdk_ui_types: ["01", "02", "03", "04", "05"].map(str::to_owned).to_vec(),
@@ -111,6 +114,7 @@ impl ConfigParameters {
             device: DeviceProfile::default(),
             ec_alg: EcAlg::EcdhEs,
             tls_root: tls_root.to_owned(),
+            ids: transport::Ids::random(),
         }
     }
 }
@@ -144,6 +148,15 @@ impl ThreeDs2Service {
             directory_servers: Arc::new(directory_servers),
             http,
         })
+    }
+
+    /// Applies `faults` set on `sdk->acs` to what this SDK sends the ACS (the scenario
+    /// runner breaks the app channel this way): on the wire, or, for one that changes
+    /// the CReq, to its plaintext before sealing.
+    #[must_use]
+    pub fn with_faults(mut self, faults: transport::faults::Faults) -> ThreeDs2Service {
+        self.http = self.http.with_faults(faults, trace::Party::Sdk);
+        self
     }
 
     /// A transaction for `directory_server_id` in `version`.

@@ -150,10 +150,10 @@ impl Transaction {
         http: transport::Client,
     ) -> Transaction {
         Transaction {
+            sdk_trans_id: config.ids.trans_id().as_str().to_owned(),
             config,
             ds,
             version,
-            sdk_trans_id: transport::fresh_trans_id().as_str().to_owned(),
             ephemeral: EphemeralKey::generate(),
             http,
             enc: Enc::A128CbcHs256,
@@ -251,11 +251,17 @@ impl Transaction {
             let counter_text = format!("{counter:03}");
             creq["sdkCounterStoA"] = json!(counter_text);
             receiver.creq(&creq);
+            let plaintext = creq.to_string().into_bytes();
+            // A fault set on sdk->acs that changes the CReq applies before sealing.
+            let plaintext = self
+                .http
+                .fault_plaintext("CReq", &plaintext)
+                .unwrap_or(plaintext);
             let jwe = match key.seal(
                 Direction::SdkToAcs,
                 self.enc,
                 &params.acs_trans_id,
-                creq.to_string().as_bytes(),
+                &plaintext,
             ) {
                 Ok(jwe) => jwe,
                 Err(e) => return runtime(&e),

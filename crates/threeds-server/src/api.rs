@@ -13,7 +13,6 @@ use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, Role, Validator}
 use serde_json::{Map, Value, json};
 
 use store::{NewServerTransaction, Source, Status};
-use transport::fresh_trans_id;
 
 use crate::ServerState;
 
@@ -102,7 +101,7 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
     let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
         return missing_acct_number();
     };
-    let trans_id = fresh_trans_id();
+    let trans_id = state.ids.trans_id();
     let mut answer = json!({ "threeDSServerTransID": trans_id.as_str() });
     match state.find_range(pan) {
         None => {
@@ -173,7 +172,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     };
     // The transaction: the one preauth started (for this card), or a new one.
     let (trans_id, remembered) = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
-        None => (fresh_trans_id().as_str().to_owned(), None),
+        None => (state.ids.trans_id().as_str().to_owned(), None),
         Some(id) => {
             let started = match state.store.server_transaction(id).await {
                 Ok(started) => started,

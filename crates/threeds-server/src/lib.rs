@@ -26,7 +26,6 @@ use emv3ds::card_ranges::{CachedRange, RangeCache, RangeSnapshot};
 use emv3ds::messages::PReq;
 use emv3ds::{Message, MessageVersion, Role, Validator};
 use store::{SavedRanges, Store};
-use transport::fresh_trans_id;
 
 pub use api::app;
 
@@ -60,6 +59,10 @@ pub struct ServerState {
     pub(crate) caches: Arc<RwLock<HashMap<String, RangeCache>>>,
     pub(crate) store: Store,
     pub(crate) ds_client: transport::Client,
+    /// Where `threeDSServerTransID`s come from.
+    pub(crate) ids: transport::Ids,
+    /// Where the time written into messages comes from.
+    pub(crate) clock: Arc<dyn transport::clock::Clock>,
 }
 
 impl ServerState {
@@ -69,7 +72,22 @@ impl ServerState {
             caches: Arc::new(RwLock::new(HashMap::new())),
             store,
             ds_client,
+            ids: transport::Ids::random(),
+            clock: transport::clock::system(),
         }
+    }
+
+    /// Draws transaction ids from `ids` and reads the time from `clock` (the scenario
+    /// runner's deterministic mode).
+    #[must_use]
+    pub fn with_ids_and_clock(
+        mut self,
+        ids: transport::Ids,
+        clock: Arc<dyn transport::clock::Clock>,
+    ) -> ServerState {
+        self.ids = ids;
+        self.clock = clock;
+        self
     }
 
     /// Refreshes the card ranges every `every` until the task is aborted; failures are
@@ -148,7 +166,7 @@ impl ServerState {
             .max()
             .unwrap_or(MessageVersion::V2_2_0);
         let mut preq = PReq::new(version);
-        preq.three_ds_server_trans_id = Some(fresh_trans_id());
+        preq.three_ds_server_trans_id = Some(self.ids.trans_id());
         preq.three_ds_server_ref_number = Some(self.config.reference_number.clone());
         preq.three_ds_server_operator_id = Some(self.config.operator_id.clone());
         preq.serial_num = serial.clone();

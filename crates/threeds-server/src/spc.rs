@@ -19,7 +19,6 @@ use axum::response::Response;
 use emv3ds::codes::ChallengeWindowSize;
 use emv3ds::{ErrorCode, MessageVersion};
 use serde_json::{Value, json};
-use transport::fresh_trans_id;
 
 use crate::ServerState;
 use crate::api::{Sending, bad_body, erro, parse_object, send_areq, unavailable};
@@ -29,8 +28,9 @@ fn refused(code: ErrorCode, detail: &str, why: &str) -> Response {
 }
 
 /// `YYYYMMDDHHMM`, UTC.
-fn timestamp() -> String {
-    let now = time::OffsetDateTime::now_utc();
+fn timestamp(now_ms: u64) -> String {
+    let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_ms / 1000).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}{:02}{:02}{:02}{:02}",
         now.year(),
@@ -164,7 +164,7 @@ pub(crate) async fn second_auth(
     ] {
         fields.remove(name);
     }
-    let now = timestamp();
+    let now = timestamp(state.clock.now_ms());
     match (assertion, incomplete) {
         (Some(assertion), _) => {
             let data = match assertion {
@@ -196,7 +196,7 @@ pub(crate) async fn second_auth(
     if fields.get("threeDSCompInd").and_then(Value::as_str) == Some("Y") {
         fields.insert("threeDSMethodId".into(), json!(first));
     }
-    let trans_id = fresh_trans_id();
+    let trans_id = state.ids.trans_id();
     send_areq(
         &state,
         fields,

@@ -25,4 +25,4 @@ mod tracer;
 pub use event::{
     Decoded, Direction, Event, Ids, Kind, Party, first_missing_in_order, format_time, short_id,
 };
-pub use tracer::{Annotation, Tracer};
+pub use tracer::{Annotation, Stopwatch, Tracer};

@@ -37,6 +37,8 @@ type Now = Box<dyn Fn() -> u64 + Send + Sync>;
 struct Inner {
     next: AtomicU64,
     now: Now,
+    /// Durations are read off `now` (a virtual clock) rather than measured.
+    virtual_time: bool,
     record: mpsc::Sender<Arc<Event>>,
     live: broadcast::Sender<Arc<Event>>,
     dropped: AtomicU64,
@@ -71,11 +73,25 @@ impl Tracer {
         first_seq: u64,
         now: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> (Tracer, mpsc::Receiver<Arc<Event>>) {
+        Tracer::build(first_seq, Box::new(now), false)
+    }
+
+    /// As [`Tracer::new`], for a virtual clock (deterministic runs): durations are the
+    /// clock's, not measured, so a run records the same durations every time.
+    pub fn on_virtual_time(
+        first_seq: u64,
+        now: impl Fn() -> u64 + Send + Sync + 'static,
+    ) -> (Tracer, mpsc::Receiver<Arc<Event>>) {
+        Tracer::build(first_seq, Box::new(now), true)
+    }
+
+    fn build(first_seq: u64, now: Now, virtual_time: bool) -> (Tracer, mpsc::Receiver<Arc<Event>>) {
         let (record, recorded) = mpsc::channel(RECORD_QUEUE);
         let (live, _) = broadcast::channel(LIVE_QUEUE);
         let inner = Inner {
             next: AtomicU64::new(first_seq.max(1)),
-            now: Box::new(now),
+            now,
+            virtual_time,
             record,
             live,
             dropped: AtomicU64::new(0),
@@ -96,6 +112,17 @@ impl Tracer {
     /// The tracer's clock (Unix ms); 0 when disabled.
     pub fn now_ms(&self) -> u64 {
         self.inner.as_ref().map_or(0, |i| (i.now)())
+    }
+
+    /// Starts timing something (a request handled, a round trip).
+    pub fn stopwatch(&self) -> Stopwatch {
+        match &self.inner {
+            Some(inner) if inner.virtual_time => Stopwatch::Virtual {
+                tracer: self.clone(),
+                started_ms: (inner.now)(),
+            },
+            _ => Stopwatch::Real(std::time::Instant::now()),
+        }
     }
 
     /// Records `event`; returns its `seq` (0 when disabled). An `at_ms` of 0 is stamped
@@ -158,6 +185,27 @@ impl Inner {
             .into_iter()
             .flatten()
             .find_map(|id| links.get(id).cloned())
+    }
+}
+
+/// A duration being timed: with the monotonic clock, or on the tracer's virtual clock.
+#[derive(Debug)]
+pub enum Stopwatch {
+    Real(std::time::Instant),
+    Virtual { tracer: Tracer, started_ms: u64 },
+}
+
+impl Stopwatch {
+    /// Milliseconds since the start.
+    pub fn elapsed_ms(&self) -> u64 {
+        match self {
+            Stopwatch::Real(started) => {
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+            }
+            Stopwatch::Virtual { tracer, started_ms } => {
+                tracer.now_ms().saturating_sub(*started_ms)
+            }
+        }
     }
 }
 

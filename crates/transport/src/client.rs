@@ -226,7 +226,7 @@ impl Client {
         content_type: &str,
         mut body: Vec<u8>,
     ) -> Result<Reply, TransportError> {
-        let fault = self.fault(url, &body);
+        let fault = self.fault(url, content_type, &body);
         if let Some(applied) = &fault
             && !applied.on_answer
             && let Some(changed) = faults::mutate(&applied.fault.kind, &body)
@@ -237,7 +237,7 @@ impl Client {
             .observer
             .as_deref()
             .and_then(|o| sent(o, url, content_type, &body));
-        let started = std::time::Instant::now();
+        let started = self.observer.as_deref().map(|o| o.tracer.stopwatch());
         let result = match fault.as_ref().map(|a| &a.fault.kind) {
             Some(FaultKind::Timeout) => Err(TransportError::Timeout {
                 url: url.to_owned(),
@@ -300,8 +300,10 @@ impl Client {
                 result
             }
         };
-        if let (Some(observer), Some(sent)) = (self.observer.as_deref(), sent) {
-            answered(observer, url, &sent, started, &result);
+        if let (Some(observer), Some(sent), Some(started)) =
+            (self.observer.as_deref(), sent, started)
+        {
+            answered(observer, url, &sent, &started, &result);
         }
         result.map(|(reply, _)| reply)
     }
@@ -314,20 +316,17 @@ impl Client {
     }
 
     /// The fault to apply to posting `body` to `url`, if one is set (and a note of it in
-    /// the trace).
-    fn fault(&self, url: &str, body: &[u8]) -> Option<Applied> {
+    /// the trace). A JWE (the app channel's CReq) is a CReq to the ACS; a fault that
+    /// changes the message does not apply to it on the wire
+    /// ([`Client::fault_plaintext`] did, before sealing).
+    fn fault(&self, url: &str, content_type: &str, body: &[u8]) -> Option<Applied> {
         let (faults, party) = self.faults.as_ref()?;
         if !faults.any() {
             return None;
         }
-        #[derive(serde::Deserialize)]
-        struct Kind {
-            #[serde(rename = "messageType")]
-            message_type: Option<String>,
-        }
-        let message_type = serde_json::from_slice::<Kind>(body)
-            .ok()
-            .and_then(|k| k.message_type);
+        let message_type = message_type_of(body);
+        let jwe = message_type.is_none() && content_type.starts_with("application/jose");
+        let message_type = message_type.or_else(|| jwe.then(|| "CReq".to_owned()));
         let to = trace::classify::receiver(*party, message_type.as_deref())?;
         // A requestor API call is named by its path.
         let request = message_type.unwrap_or_else(|| path_of(url).to_owned());
@@ -339,10 +338,36 @@ impl Client {
             "CReq" => "CRes",
             _ => "",
         };
-        let (fault, on_answer) = match faults.take(&hop, &request) {
+        let applies = |kind: &FaultKind| !(jwe && kind.changes_the_message());
+        let (fault, on_answer) = match faults.take(&hop, &request, applies) {
             Some(f) => (f, false),
-            None => (faults.take(&hop, answer)?, true),
+            None => (faults.take(&hop, answer, applies)?, true),
         };
+        self.note_fault(&hop, &fault, to, body);
+        Some(Applied {
+            fault,
+            hop,
+            on_answer,
+        })
+    }
+
+    /// `plaintext`, a `message_type` about to be sealed for the app channel (the SDK's
+    /// CReq), as a fault that changes messages on this client's hop would have it; none
+    /// when no such fault is set. Recorded like any fault.
+    pub fn fault_plaintext(&self, message_type: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let (faults, party) = self.faults.as_ref()?;
+        if !faults.any() {
+            return None;
+        }
+        let to = trace::classify::receiver(*party, Some(message_type))?;
+        let hop = format!("{party}->{to}");
+        let fault = faults.take(&hop, message_type, FaultKind::changes_the_message)?;
+        self.note_fault(&hop, &fault, to, plaintext);
+        faults::mutate(&fault.kind, plaintext)
+    }
+
+    /// A note in the trace that `fault` was applied on `hop`.
+    fn note_fault(&self, hop: &str, fault: &crate::faults::Fault, to: Party, body: &[u8]) {
         if let Some(observer) = self.observer.as_deref() {
             let mut note = Event::note(
                 observer.party,
@@ -355,11 +380,6 @@ impl Client {
             note.to = Some(to);
             observer.tracer.emit(note);
         }
-        Some(Applied {
-            fault,
-            hop,
-            on_answer,
-        })
     }
 
     /// POSTs a JSON body (`application/json; charset=utf-8`).
@@ -499,11 +519,11 @@ fn answered(
     observer: &Observer,
     url: &str,
     sent: &Sent,
-    started: std::time::Instant,
+    started: &trace::Stopwatch,
     result: &Result<(Reply, Option<String>), TransportError>,
 ) {
     let path = path_of(url);
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let duration_ms = started.elapsed_ms();
     let mut event = match result {
         Ok((reply, peer)) => {
             let seen = Seen {
@@ -595,4 +615,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// The `messageType` of a JSON message; none for anything else.
+fn message_type_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "messageType")]
+        message_type: Option<String>,
+    }
+    serde_json::from_slice::<Kind>(body)
+        .ok()
+        .and_then(|k| k.message_type)
 }

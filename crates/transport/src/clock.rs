@@ -35,10 +35,20 @@ impl ManualClock {
         ManualClock(Arc::new(AtomicU64::new(SystemClock.now_ms())))
     }
 
+    /// A clock frozen at `ms` (Unix ms).
+    pub fn at(ms: u64) -> ManualClock {
+        ManualClock(Arc::new(AtomicU64::new(ms)))
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: std::time::Duration) {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward to `ms`; a time already passed leaves it where it is.
+    pub fn advance_to(&self, ms: u64) {
+        self.0.fetch_max(ms, Ordering::SeqCst);
     }
 }
 
@@ -65,5 +75,9 @@ mod tests {
         assert_eq!(other.now_ms(), start);
         other.advance(std::time::Duration::from_secs(30));
         assert_eq!(clock.now_ms(), start + 30_000);
+        clock.advance_to(start + 40_000);
+        clock.advance_to(start + 35_000);
+        assert_eq!(other.now_ms(), start + 40_000, "never backwards");
+        assert_eq!(ManualClock::at(5).now_ms(), 5);
     }
 }

@@ -9,6 +9,10 @@
 //!
 //! The table is shared by every client of a sandbox and set at run time through the
 //! admin endpoint (`/admin/faults`), so a running sandbox can be broken on purpose.
+//!
+//! The app channel's CReq travels as a JWE: a fault that changes it is applied by the
+//! SDK to the plaintext before sealing ([`Client::fault_plaintext`](crate::Client::fault_plaintext)),
+//! the others to the JWE on the wire, like any message.
 
 use std::sync::{Arc, Mutex};
 
@@ -58,7 +62,8 @@ pub enum CertificateProblem {
 /// what `hop`, `message` and `times` leave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
-    /// `3ds-server->ds`, `ds->acs`, `acs->ds`, `ds->3ds-server`, `merchant->3ds-server`.
+    /// `3ds-server->ds`, `ds->acs`, `acs->ds`, `ds->3ds-server`, `merchant->3ds-server`,
+    /// `sdk->acs`.
     pub hop: String,
     /// The message type it applies to (`AReq`, `ARes`, `RReq`, …); any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,13 +75,27 @@ pub struct Fault {
 }
 
 /// The hops a fault can be set on, as `from->to`.
-pub const HOPS: [&str; 5] = [
+pub const HOPS: [&str; 6] = [
     "merchant->3ds-server",
     "3ds-server->ds",
     "ds->acs",
     "acs->ds",
     "ds->3ds-server",
+    "sdk->acs",
 ];
+
+impl FaultKind {
+    /// It changes the message itself (an element removed, emptied or set, the version).
+    pub fn changes_the_message(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Remove { .. }
+                | FaultKind::Empty { .. }
+                | FaultKind::Set { .. }
+                | FaultKind::Version { .. }
+        )
+    }
+}
 
 impl Fault {
     /// Why the fault cannot be applied, if it cannot.
@@ -87,6 +106,18 @@ impl Fault {
                 self.hop,
                 HOPS.join(", ")
             ));
+        }
+        if self.hop == "sdk->acs"
+            && matches!(
+                self.kind,
+                FaultKind::Certificate {
+                    problem: CertificateProblem::Expired | CertificateProblem::WrongCa
+                }
+            )
+        {
+            return Err(
+                "sdk->acs: the SDK presents no client certificate (only wrong-name applies)".into(),
+            );
         }
         if let FaultKind::HttpStatus { status } = self.kind
             && !(100..=599).contains(&status)
@@ -118,15 +149,21 @@ impl Faults {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    /// The first fault for `hop` and message type `message` (a use is counted).
-    pub(crate) fn take(&self, hop: &str, message: &str) -> Option<Fault> {
+    /// The first fault for `hop` and message type `message` whose kind `applies` (a use
+    /// is counted).
+    pub(crate) fn take(
+        &self,
+        hop: &str,
+        message: &str,
+        applies: impl Fn(&FaultKind) -> bool,
+    ) -> Option<Fault> {
         let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if faults.is_empty() {
             return None;
         }
-        let at = faults
-            .iter()
-            .position(|f| f.hop == hop && f.message.as_deref().is_none_or(|m| m == message))?;
+        let at = faults.iter().position(|f| {
+            f.hop == hop && f.message.as_deref().is_none_or(|m| m == message) && applies(&f.kind)
+        })?;
         let fault = faults[at].clone();
         if let Some(times) = &mut faults[at].times {
             *times = times.saturating_sub(1);
@@ -231,12 +268,30 @@ mod tests {
         faults
             .add(fault("ds->acs", Some("AReq"), Some(2)))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(faults.take("3ds-server->ds", "AReq").is_none());
-        assert!(faults.take("ds->acs", "RReq").is_none());
-        assert!(faults.take("ds->acs", "AReq").is_some());
-        assert!(faults.take("ds->acs", "AReq").is_some());
-        assert!(faults.take("ds->acs", "AReq").is_none(), "used twice, gone");
+        let any = |_: &FaultKind| true;
+        assert!(faults.take("3ds-server->ds", "AReq", any).is_none());
+        assert!(faults.take("ds->acs", "RReq", any).is_none());
+        assert!(
+            faults
+                .take("ds->acs", "AReq", FaultKind::changes_the_message)
+                .is_none(),
+            "a timeout does not change the message"
+        );
+        assert!(faults.take("ds->acs", "AReq", any).is_some());
+        assert!(faults.take("ds->acs", "AReq", any).is_some());
+        assert!(
+            faults.take("ds->acs", "AReq", any).is_none(),
+            "used twice, gone"
+        );
         assert!(faults.add(fault("moon->ds", None, None)).is_err());
+        let mut expired = fault("sdk->acs", Some("CReq"), None);
+        expired.kind = FaultKind::Certificate {
+            problem: CertificateProblem::Expired,
+        };
+        assert!(
+            faults.add(expired).is_err(),
+            "the SDK has no client certificate"
+        );
     }
 
     #[test]

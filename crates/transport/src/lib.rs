@@ -6,8 +6,8 @@
 //! their peers through a [`Client`]. Both take their rustls configuration from
 //! `pki::tls`, so the TLS policy is the same on every hop. [`exchange`] is the one way a
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
-//! how every service answers and numbers transactions; `clock` is where every component
-//! reads the time, `faults` the faults a sandbox applies to its own traffic, and `html`
+//! how every service answers; `clock` is where every component reads the time, `ids`
+//! where transaction ids come from, `faults` the faults a sandbox applies to its own traffic, and `html`
 //! what the browser-facing sites share. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
@@ -17,12 +17,14 @@ pub mod clock;
 mod exchange;
 pub mod faults;
 pub mod html;
+pub mod ids;
 mod protocol;
 mod server;
 mod traced;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
 pub use exchange::exchange;
-pub use protocol::{fresh_trans_id, protocol_answer, protocol_refusal};
+pub use ids::Ids;
+pub use protocol::{protocol_answer, protocol_refusal};
 pub use server::{Peer, TlsServer, serve};
 pub use traced::{Observer, traced};

@@ -3,8 +3,6 @@
 //! ask `trace::classify` what a body is, so pages and polls stay out of the trace and
 //! every protocol message, browser form and API call is in it — on each side of the hop.
 
-use std::time::Instant;
-
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -94,7 +92,7 @@ fn content_type(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 async fn record(observer: &Observer, request: Request, next: Next) -> Response {
-    let started = Instant::now();
+    let started = observer.tracer.stopwatch();
     let path = request.uri().path().to_owned();
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_TRACED_BODY).await else {
@@ -141,7 +139,7 @@ async fn record(observer: &Observer, request: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_TRACED_BODY).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let duration_ms = started.elapsed_ms();
     if let Some(plain) = annotation.request {
         let mut event = Event::new(Kind::Decoded, observer.party, plain.what.clone());
         event.of = Some(seq);
