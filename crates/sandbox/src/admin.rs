@@ -178,6 +178,15 @@ async fn add_faults(State(state): State<AdminState>, body: Bytes) -> Response {
         if let Err(why) = fault.check() {
             return (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
         }
+        // The SDK is the app's, not the sandbox's: it applies its own faults.
+        if fault.hop == "sdk->acs" {
+            return (
+                StatusCode::BAD_REQUEST,
+                "sdk->acs: the SDK is not part of the sandbox; set the fault in a scenario \
+                 (the runner's SDK applies it)\n",
+            )
+                .into_response();
+        }
     }
     for fault in faults {
         let _ = state.faults.add(fault);

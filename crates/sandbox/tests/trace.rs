@@ -314,6 +314,14 @@ async fn the_admin_endpoint_wants_the_token() {
         refused.contains("HTTP 400") && refused.contains("ds->moon"),
         "{refused}"
     );
+    // The SDK is the app's: the sandbox cannot fault what it does not send.
+    let sdk: transport::faults::Fault =
+        serde_json::from_value(json!({"hop": "sdk->acs", "kind": "refused"})).unwrap();
+    let refused = admin.add_faults(&[sdk]).await.unwrap_err();
+    assert!(
+        refused.contains("HTTP 400") && refused.contains("the SDK is not part of the sandbox"),
+        "{refused}"
+    );
     // While it is set, an authentication fails as the fault says.
     let requestor = support::client_as(&config.certs, "requestor");
     let api = format!("{}/v1/auth", sandbox.manifest.endpoints.requestor_api);

@@ -17,7 +17,7 @@ pub mod report;
 pub mod run;
 
 pub use load::{Diagnostic, Scenario, load, parse};
-pub use run::{Outcome, Target};
+pub use run::{Outcome, Target, VirtualTime};
 
 /// Every `*.toml` file under `paths` (files as given, directories walked), sorted.
 pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {

@@ -94,9 +94,15 @@ impl Scenario {
     /// Whether a step waits for a challenge timer (`wait`, `abandon`): it needs the
     /// runner's own sandbox, whose timers are short.
     pub fn waits_for_timers(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| s.acts.iter().any(|a| matches!(a, Act::Wait | Act::Abandon)))
+        self.steps.iter().any(|s| {
+            s.acts.iter().any(|a| matches!(a, Act::Wait | Act::Abandon))
+                // A CReq kept from the ACS leaves the challenge to the ACS's timer.
+                || s.faults.iter().any(|f| {
+                    f.hop == "sdk->acs"
+                        && !f.kind.changes_the_message()
+                        && !matches!(f.kind, transport::faults::FaultKind::Delay { .. })
+                })
+        })
     }
 }
 

@@ -30,21 +30,71 @@ pub struct Target {
     /// The challenge timers are the runner's short ones (its own sandbox): scenarios
     /// that wait for a timer can run.
     pub short_timers: bool,
+    /// The runner's own sandbox on a virtual clock (deterministic mode): a result
+    /// that waits for a timer moves the clock straight to it.
+    virtual_time: Option<VirtualTime>,
+    /// Faults on the hops this runner sends on itself (`sdk->acs` from its SDK,
+    /// `merchant->3ds-server` from its requestor client), applied by its own clients.
+    own_faults: transport::faults::Faults,
     /// Held from reading a test credential's counter to the ACS's check of the
     /// assertion made with it: scenarios in parallel on one card must not sign with the
     /// same counter (the ACS refuses a counter that does not grow).
     spc: tokio::sync::Mutex<()>,
 }
 
+/// A sandbox's virtual clock, and where its timers can be read (the runner's own
+/// sandbox, in process).
+#[derive(Debug, Clone)]
+pub struct VirtualTime {
+    pub clock: transport::clock::ManualClock,
+    pub store: store::Store,
+}
+
+impl VirtualTime {
+    /// Moves the clock to the next timer, if one is ahead of it (one behind it is due
+    /// already: the ACS's sweep is about to act on it).
+    async fn to_next_timer(&self) {
+        if let Ok(Some(due)) = acs::next_timer(&self.store).await
+            && due > transport::clock::Clock::now_ms(&self.clock)
+        {
+            self.clock.advance_to(due);
+        }
+    }
+}
+
 impl Target {
     /// Clients for the sandbox `manifest` describes.
     pub fn new(manifest: &sandbox::Manifest) -> Result<Target, String> {
+        Target::build(manifest, manifest.sdk_config()?)
+    }
+
+    /// Clients for the runner's own sandbox in deterministic mode: the SDK draws its ids
+    /// from `ids`, and results that wait for a timer move `time` to it.
+    pub fn on_virtual_time(
+        manifest: &sandbox::Manifest,
+        ids: &transport::Ids,
+        time: VirtualTime,
+    ) -> Result<Target, String> {
+        let mut sdk = manifest.sdk_config()?;
+        sdk.ids = ids.stream("sdk");
+        sdk.sdk_app_id = ids.stream("sdk-app").trans_id().as_str().to_owned();
+        let mut target = Target::build(manifest, sdk)?;
+        target.virtual_time = Some(time);
+        Ok(target)
+    }
+
+    fn build(manifest: &sandbox::Manifest, sdk: sdk::ConfigParameters) -> Result<Target, String> {
         let root = &manifest.tls.root_ca;
-        let requestor = manifest.requestor_client()?;
+        let own_faults = transport::faults::Faults::default();
+        let requestor = manifest
+            .requestor_client()?
+            .with_faults(own_faults.clone(), trace::Party::Merchant);
         let tls = pki::tls::client_config(root, None).map_err(|e| e.to_string())?;
         let browser = transport::Client::new(&tls, transport::Timeouts::default())
             .map_err(|e| e.to_string())?;
-        let sdk = ThreeDs2Service::initialize(manifest.sdk_config()?).map_err(|e| e.to_string())?;
+        let sdk = ThreeDs2Service::initialize(sdk)
+            .map_err(|e| e.to_string())?
+            .with_faults(own_faults.clone());
         let admin =
             sandbox::admin::AdminClient::new(&manifest.admin.url, &manifest.admin.token, root)?;
         Ok(Target {
@@ -56,6 +106,8 @@ impl Target {
             sdk,
             admin,
             short_timers: false,
+            virtual_time: None,
+            own_faults,
             spc: tokio::sync::Mutex::new(()),
         })
     }
@@ -104,7 +156,7 @@ struct Ended {
 /// Runs `scenario` against `target`.
 pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let started = Instant::now();
-    if scenario.waits_for_timers() && !target.short_timers {
+    if scenario.waits_for_timers() && !target.short_timers && target.virtual_time.is_none() {
         return Outcome {
             name: scenario.name.clone(),
             path: scenario.path.clone(),
@@ -122,14 +174,13 @@ pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let mut acs_ids = std::collections::HashMap::new();
     for step in &scenario.steps {
         let prior = step.prior.as_ref().and_then(|p| acs_ids.get(p)).cloned();
-        if !step.faults.is_empty()
-            && let Err(why) = target.admin.add_faults(&step.faults).await
-        {
+        if let Err(why) = set_faults(target, &step.faults).await {
             failures.push(format!("{}: {why}", step.name));
             break;
         }
         let played = play(target, step, prior).await;
-        if !step.faults.is_empty()
+        target.own_faults.clear();
+        if step.faults.iter().any(|f| f.hop != SDK_HOP)
             && let Err(why) = target.admin.clear_faults().await
         {
             failures.push(format!("{}: {why}", step.name));
@@ -165,6 +216,28 @@ pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
         trace,
         skipped: None,
     }
+}
+
+/// The hop from the app's SDK to the ACS: the runner's own SDK applies its faults.
+const SDK_HOP: &str = "sdk->acs";
+
+/// Sets a step's faults: on the sandbox through its admin endpoint, and on the runner's
+/// own clients for the hops it sends on (it is the requestor, and the app's SDK).
+async fn set_faults(target: &Target, faults: &[transport::faults::Fault]) -> Result<(), String> {
+    for fault in faults {
+        if fault.hop == SDK_HOP || fault.hop == "merchant->3ds-server" {
+            target.own_faults.add(fault.clone())?;
+        }
+    }
+    let sandbox: Vec<_> = faults
+        .iter()
+        .filter(|f| f.hop != SDK_HOP)
+        .cloned()
+        .collect();
+    if sandbox.is_empty() {
+        return Ok(());
+    }
+    target.admin.add_faults(&sandbox).await
 }
 
 /// The transaction's events once the recorder has stored them all (the count stops
@@ -304,31 +377,44 @@ async fn three_ri(target: &Target, step: &Step, prior: Option<String>) -> Result
 }
 
 /// `/v1/auth`: the answer, or the `Erro` (any status other than 200).
+/// `/v1/auth`: the answer, or the `Erro` the requestor ends with — the 3DS Server's, or,
+/// when the call itself failed, the code a requestor reports for it (402 no answer, 405
+/// no connection, 403 an answer that is no message), as any component does for a peer.
 async fn auth(target: &Target, body: &Value) -> Result<Result<Value, Value>, String> {
-    let reply = target
+    let url = format!("{}/v1/auth", target.requestor_api);
+    let own = |code: emv3ds::ErrorCode, why: String| json!({ "messageType": "Erro", "errorCode": code.as_str(), "errorDescription": why });
+    let reply = match target
         .requestor
-        .post_json(
-            &format!("{}/v1/auth", target.requestor_api),
-            body.to_string().into_bytes(),
-        )
+        .post_json(&url, body.to_string().into_bytes())
         .await
-        .map_err(|e| format!("the 3DS Server did not answer /v1/auth: {e}"))?;
-    let answer: Value = serde_json::from_slice(&reply.body)
-        .map_err(|e| format!("/v1/auth answered HTTP {} with no JSON: {e}", reply.status))?;
-    Ok(if reply.status == 200 {
+    {
+        Ok(reply) => reply,
+        Err(e) => return Ok(Err(own(e.erro_code(), e.to_string()))),
+    };
+    let Ok(answer) = serde_json::from_slice::<Value>(&reply.body) else {
+        return Ok(Err(own(
+            emv3ds::ErrorCode::TransientSystemFailure,
+            format!("/v1/auth answered HTTP {} with no JSON", reply.status),
+        )));
+    };
+    Ok(if reply.status == 200 && answer["messageType"] != "Erro" {
         Ok(answer)
     } else {
         Err(answer)
     })
 }
 
-/// Postauth once final, within ten seconds.
+/// Postauth once final, within ten seconds (on virtual time, the clock moves to the
+/// next timer each time it is not).
 async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let result = backend::postauth(&target.requestor, &target.requestor_api, id).await?;
         if result["status"] == "final" {
             return Ok(result);
+        }
+        if let Some(time) = &target.virtual_time {
+            time.to_next_timer().await;
         }
         if Instant::now() > deadline {
             return Err(format!("no final result within 10 s: {result}"));

@@ -836,7 +836,7 @@ fn run_passes_the_pack_and_reports_failures_with_their_trace() {
     let out = String::from_utf8_lossy(&json.stdout);
     assert_eq!(json.status.code(), Some(0), "{out}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.last(), Some(&"2 passed, 0 failed"), "{out}");
+    assert_eq!(lines.last(), Some(&"3 passed, 0 failed"), "{out}");
     for line in &lines[..lines.len() - 1] {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["passed"], true, "{line}");

@@ -3,6 +3,11 @@
 //! OS), in parallel; one line per scenario, then `N passed, N failed` (`, N skipped`
 //! when some cannot run against the target). Exit status 0 only when none failed and
 //! every file was readable.
+//!
+//! `--seed` is the deterministic mode: ids drawn from the seed, a virtual clock that
+//! stands still except to jump to the next challenge timer, one scenario at a time; with
+//! the same `--certs` and `--port-base` too, two runs record the same trace
+//! (`--trace FILE`) but for what the protocol requires to be random.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,9 +35,28 @@ pub struct Args {
     format: String,
     /// Run against the sandbox this manifest describes (`threeds up` writes one)
     /// instead of starting one: your own components in place of ours included.
-    #[arg(long, value_name = "MANIFEST")]
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["seed", "certs", "port_base"])]
     against: Option<PathBuf>,
+    /// Deterministic mode: transaction ids drawn from this seed, a virtual clock
+    /// (starting at 2026-01-01T00:00:00Z, moving only to the next challenge timer, so
+    /// the spec's timers take no time), one scenario at a time.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use the PKI in DIR (generated there when empty) instead of a fresh one per run:
+    /// faster, and the same certificates in every run.
+    #[arg(long, value_name = "DIR")]
+    certs: Option<PathBuf>,
+    /// First port of the runner's sandbox (default: ports chosen by the OS). URLs in
+    /// messages carry ports, so identical traces need a fixed base.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1024..=65000))]
+    port_base: Option<u16>,
+    /// Write the run's whole trace here, as JSON Lines (`threeds trace --format json`).
+    #[arg(long, value_name = "FILE", conflicts_with = "against")]
+    trace: Option<PathBuf>,
 }
+
+/// Where the virtual clock of `--seed` starts: 2026-01-01T00:00:00Z.
+const VIRTUAL_EPOCH_MS: u64 = 1_767_225_600_000;
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let paths = if args.paths.is_empty() {
@@ -89,7 +113,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(sandbox::Manifest::read(path).map_err(|e| anyhow!(e))?),
         None => None,
     };
-    let ran = runtime.block_on(run_all(scenarios, against, usize::from(args.jobs), json))?;
+    let ran = runtime.block_on(run_all(scenarios, against, args, json))?;
     outcomes.extend(ran);
     if let Some(path) = &args.junit {
         std::fs::write(path, report::junit(&outcomes))
@@ -115,9 +139,16 @@ fn print(outcome: &scenario::Outcome, json: bool) {
 async fn run_all(
     scenarios: Vec<scenario::Scenario>,
     against: Option<sandbox::Manifest>,
-    jobs: usize,
+    args: &Args,
     json: bool,
 ) -> anyhow::Result<Vec<scenario::Outcome>> {
+    // Deterministic runs take scenarios one at a time: in parallel, ids would be drawn
+    // in whatever order the scenarios happened to reach them.
+    let jobs = if args.seed.is_some() {
+        1
+    } else {
+        usize::from(args.jobs)
+    };
     if scenarios.is_empty() {
         return Ok(Vec::new());
     }
@@ -126,27 +157,74 @@ async fn run_all(
         return Ok(run_on(Arc::new(target), scenarios, jobs, json).await);
     }
     let dir = tempfile::tempdir().context("a temporary directory for the sandbox")?;
-    let config = sandbox::SandboxConfig {
-        certs: dir.path().join("certs"),
+    let mut config = sandbox::SandboxConfig {
+        certs: args
+            .certs
+            .clone()
+            .unwrap_or_else(|| dir.path().join("certs")),
         data: dir.path().join("data"),
-        port_base: 0,
+        port_base: args.port_base.unwrap_or(0),
         sweep_every: Duration::from_millis(50),
         ..sandbox::SandboxConfig::default()
     };
-    // An RReq a fault stopped is retried soon, not after the default five seconds.
-    let mut config = config;
-    config.challenge_timeouts.rreq_retry_ms = 200;
-    // Short challenge timers, so scenarios that wait for one take a second, not minutes.
-    config.challenge_timeouts.first_creq_ms = 500;
-    config.challenge_timeouts.step_ms = 800;
+    let clock = transport::clock::ManualClock::at(VIRTUAL_EPOCH_MS);
+    let ids = args.seed.map(transport::Ids::seeded);
+    if let Some(ids) = &ids {
+        // The spec's own timers: on virtual time they cost nothing.
+        config.clock = Arc::new(clock.clone());
+        config.virtual_time = true;
+        config.ids = ids.clone();
+    } else {
+        // An RReq a fault stopped is retried soon, not after the default five seconds.
+        config.challenge_timeouts.rreq_retry_ms = 200;
+        // Short challenge timers, so scenarios that wait for one take a second, not
+        // minutes.
+        config.challenge_timeouts.first_creq_ms = 500;
+        config.challenge_timeouts.step_ms = 800;
+        // A minute of decoupled time lasts a second.
+        config.challenge_timeouts.decoupled_minute_ms = 1_000;
+    }
     let running = sandbox::Sandbox::start(&config)
         .await
         .context("starting the sandbox for the scenarios")?;
-    let mut target = scenario::Target::new(&running.manifest).map_err(|e| anyhow!(e))?;
-    target.short_timers = true;
+    let mut target = match &ids {
+        Some(ids) => {
+            let time = scenario::VirtualTime {
+                clock,
+                store: running.store().clone(),
+            };
+            scenario::Target::on_virtual_time(&running.manifest, ids, time)
+        }
+        None => scenario::Target::new(&running.manifest),
+    }
+    .map_err(|e| anyhow!(e))?;
+    target.short_timers = ids.is_none();
     let outcomes = run_on(Arc::new(target), scenarios, jobs, json).await;
+    let trace_database = running.manifest.trace_database.clone();
     running.shutdown().await;
+    if let Some(path) = &args.trace {
+        write_trace(&trace_database, path).await?;
+    }
     Ok(outcomes)
+}
+
+/// The whole trace of the run, as JSON Lines, from its database (complete: the sandbox
+/// has stopped, and its recorder stored what was queued).
+async fn write_trace(database: &std::path::Path, path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let reader = store::TraceReader::open(database)
+        .await
+        .with_context(|| format!("opening {}", database.display()))?;
+    let events = reader.events(&store::TraceQuery::default()).await?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for event in &events {
+        serde_json::to_writer(&mut out, event)?;
+        writeln!(out)?;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Runs `scenarios` on `target`, `jobs` at a time, printing each as it ends; the
@@ -157,6 +235,20 @@ async fn run_on(
     jobs: usize,
     json: bool,
 ) -> Vec<scenario::Outcome> {
+    // One at a time: in the files' order, so a deterministic run is the same run.
+    if jobs == 1 {
+        let mut outcomes = Vec::new();
+        for s in scenarios {
+            let (name, path) = (s.name.clone(), s.path.clone());
+            let target = target.clone();
+            let outcome = tokio::spawn(async move { scenario::run::run(&target, &s).await })
+                .await
+                .unwrap_or_else(|e| panicked(name, path, &e));
+            print(&outcome, json);
+            outcomes.push(outcome);
+        }
+        return outcomes;
+    }
     // Faults are sandbox-wide: a scenario that sets some runs alone, after the others.
     let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
     let alone = Arc::new(tokio::sync::RwLock::new(()));
@@ -182,21 +274,11 @@ async fn run_on(
     while let Some(done) = tasks.join_next().await {
         let (i, outcome) = match done {
             Ok(done) => done,
-            // A scenario whose task panicked is a bug in the runner: it fails, with
-            // the panic, and the others go on.
             Err(e) => {
                 let Some((i, name, path)) = which.remove(&e.id()) else {
                     continue;
                 };
-                let outcome = scenario::Outcome {
-                    name,
-                    path,
-                    failures: vec![format!("the runner failed: {e}")],
-                    duration: Duration::ZERO,
-                    trace: Vec::new(),
-                    skipped: None,
-                };
-                (i, outcome)
+                (i, panicked(name, path, &e))
             }
         };
         print(&outcome, json);
@@ -204,4 +286,17 @@ async fn run_on(
     }
     outcomes.sort_by_key(|(i, _)| *i);
     outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// The outcome of a scenario whose task panicked: a bug in the runner, so it fails, with
+/// the panic, and the others go on.
+fn panicked(name: String, path: PathBuf, e: &tokio::task::JoinError) -> scenario::Outcome {
+    scenario::Outcome {
+        name,
+        path,
+        failures: vec![format!("the runner failed: {e}")],
+        duration: Duration::ZERO,
+        trace: Vec::new(),
+        skipped: None,
+    }
 }
