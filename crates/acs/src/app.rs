@@ -326,7 +326,14 @@ async fn decrypted(
         // The first CReq starts the challenge (and may already carry an answer).
         let _ = challenge.start(now, &state.timeouts, None, None);
     }
-    if let Some(answer) = answer_of(creq, &challenge) {
+    let answer = match answer_of(creq, &challenge) {
+        Some(answer) => match crate::comparable(state, &challenge.acs_trans_id, answer).await {
+            Ok(answer) => Some(answer),
+            Err(e) => return Attempt::Done(unavailable(&e)),
+        },
+        None => None,
+    };
+    if let Some(answer) = answer {
         match challenge.answer(now, &state.timeouts, answer) {
             Ok(()) | Err(Refused::Over) => {}
             Err(Refused::WrongAnswerKind) => {

@@ -136,9 +136,11 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Expected {
-    /// The OTP (method `otp`).
+    /// The OTP's keyed digest (method `otp`; [`crate::otp_digest`]): the code itself is
+    /// never kept. The state machine compares it with an [`Answer::Otp`] that carries
+    /// the digest of what was typed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub otp: Option<String>,
+    pub otp_digest: Option<String>,
     /// The values of the right options (select methods).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
@@ -410,7 +412,7 @@ impl Challenge {
                 }
             }
             (Method::Otp, Answer::Otp(code)) => {
-                let right = self.expected.otp.as_deref() == Some(code.trim());
+                let right = self.expected.otp_digest.as_deref() == Some(code.trim());
                 self.counted(right, "That code is not right.");
             }
             (Method::SingleSelect | Method::MultiSelect, Answer::Options(mut chosen)) => {
@@ -680,7 +682,7 @@ mod tests {
                 card_last4: "1000".into(),
             },
             expected: Expected {
-                otp: Some("123456".into()),
+                otp_digest: Some("123456".into()),
                 options: vec!["b".into(), "c".into()],
             },
             proofs: Proofs {

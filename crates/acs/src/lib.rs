@@ -46,7 +46,7 @@ use store::{AcsTransaction, Store};
 use transport::clock::Clock;
 use transport::protocol_answer;
 
-use challenge::{Challenge, Delivery, Expected, Method, Phase, Proofs, Purchase, Timeouts};
+use challenge::{Answer, Challenge, Delivery, Expected, Method, Phase, Proofs, Purchase, Timeouts};
 pub use issuer::{Card, IssuerData, Outcome};
 pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
@@ -304,6 +304,17 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                 .map(str::to_owned),
         };
         let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        if method == Method::Otp {
+            let otp = state
+                .issuer
+                .cards
+                .iter()
+                .find(|c| c.pan == pan)
+                .and_then(|c| c.otp.clone())
+                .unwrap_or_else(|| issuer::DEFAULT_OTP.to_owned());
+            challenge.expected.otp_digest =
+                Some(otp_digest(state, acs_trans_id.as_str(), &otp).await?);
+        }
         let browser = areq.device_channel == Some(DeviceChannel::Browser);
         if card == Some(Outcome::Spc) && browser {
             challenge.enrolment = Some(challenge::Enrolment {
@@ -495,6 +506,35 @@ fn challenge_elements(state: &AcsState, ares: &mut ARes, areq: &AReq, method: Me
     }
 }
 
+/// The keyed digest of an OTP for challenge `acs_trans_id` (hex): what the challenge keeps
+/// instead of the code, and what a typed code is turned into before it is compared
+/// (PCI 3DS: challenge answers are not stored).
+pub(crate) async fn otp_digest(
+    state: &AcsState,
+    acs_trans_id: &str,
+    code: &str,
+) -> Result<String, String> {
+    let message = format!("{acs_trans_id}:{}", code.trim());
+    let mac = state
+        .keys
+        .mac(&kms::MacPurpose::ChallengeAnswer, message.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(hex::encode(mac))
+}
+
+/// `answer` as the challenge compares it: a typed code becomes its digest.
+pub(crate) async fn comparable(
+    state: &AcsState,
+    acs_trans_id: &str,
+    answer: Answer,
+) -> Result<Answer, String> {
+    Ok(match answer {
+        Answer::Otp(code) => Answer::Otp(otp_digest(state, acs_trans_id, &code).await?),
+        other => other,
+    })
+}
+
 /// The state of a new challenge, waiting for its first CReq (decoupled: for the app).
 fn new_challenge(
     state: &AcsState,
@@ -524,13 +564,6 @@ fn new_challenge(
     } else {
         (Phase::AwaitingCReq, now + state.timeouts.first_creq_ms)
     };
-    let otp = state
-        .issuer
-        .cards
-        .iter()
-        .find(|c| c.pan == pan)
-        .and_then(|c| c.otp.clone())
-        .unwrap_or_else(|| issuer::DEFAULT_OTP.to_owned());
     Challenge {
         acs_trans_id: acs_trans_id.as_str().to_owned(),
         three_ds_server_trans_id: id(&areq.three_ds_server_trans_id),
@@ -559,7 +592,8 @@ fn new_challenge(
                 .to_owned(),
         },
         expected: Expected {
-            otp: (method == Method::Otp).then_some(otp),
+            // Set by the caller: a keyed digest needs the key service.
+            otp_digest: None,
             options: match method {
                 Method::SingleSelect => issuer::SINGLE_SELECT.right(),
                 Method::MultiSelect => issuer::MULTI_SELECT.right(),

@@ -379,6 +379,10 @@ async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes
     } else {
         answer_from_form(&fields)
     };
+    let answer = match crate::comparable(&state, &challenge.acs_trans_id, answer).await {
+        Ok(answer) => answer,
+        Err(e) => return failure(&e),
+    };
     crate::note(
         &state,
         &challenge,

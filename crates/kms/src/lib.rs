@@ -53,6 +53,8 @@ pub enum MacPurpose {
     PanLookup,
     /// An issuer's key for `authenticationValue`.
     AuthenticationValue { issuer: String },
+    /// Keyed digests of challenge codes, so the ACS checks an OTP without keeping it.
+    ChallengeAnswer,
 }
 
 impl MacPurpose {
@@ -61,6 +63,7 @@ impl MacPurpose {
         match self {
             MacPurpose::PanLookup => "pan-lookup".into(),
             MacPurpose::AuthenticationValue { issuer } => format!("authentication-value:{issuer}"),
+            MacPurpose::ChallengeAnswer => "challenge-answer".into(),
         }
     }
 }

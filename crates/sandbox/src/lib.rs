@@ -59,6 +59,10 @@ pub struct SandboxConfig {
     pub sweep_every: Duration,
     /// How long the merchant's page waits for the 3DS Method.
     pub method_timeout_ms: u64,
+    /// How long what may be kept only for a while (the authentication value: at the
+    /// 3DS Server for postauth, at the ACS until its RReq is delivered) stays; a task
+    /// purges it every minute (`store::Store::purge_expired`).
+    pub retention: Duration,
     /// Record the trace (every message of every hop). Off, nothing is recorded and the
     /// admin endpoint serves an empty trace: for load tests that measure the protocol
     /// alone.
@@ -81,6 +85,7 @@ impl Default for SandboxConfig {
             challenge_timeouts: acs::challenge::Timeouts::default(),
             sweep_every: Duration::from_millis(500),
             method_timeout_ms: 10_000,
+            retention: Duration::from_secs(60 * 60),
             trace: true,
         }
     }
@@ -194,6 +199,7 @@ pub struct Sandbox {
     pub manifest: Manifest,
     servers: Vec<TlsServer>,
     refresh: Option<tokio::task::JoinHandle<()>>,
+    purger: tokio::task::JoinHandle<()>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
     store: store::Store,
     trace_store: store::TraceStore,
@@ -740,6 +746,7 @@ impl Sandbox {
             manifest,
             servers,
             refresh,
+            purger: spawn_purger(store.clone(), config.retention),
             sweeper,
             store,
             trace_store,
@@ -769,6 +776,7 @@ impl Sandbox {
     /// Stops every component (each drains its open connections first), then closes the
     /// database.
     pub async fn shutdown(self) {
+        self.purger.abort();
         if let Some(refresh) = self.refresh {
             refresh.abort();
         }
@@ -787,4 +795,18 @@ impl Sandbox {
         self.trace_store.close().await;
         self.store.close().await;
     }
+}
+
+/// Every minute, removes what was kept longer than `retention` allows.
+fn spawn_purger(store: store::Store, retention: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(60));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = store.purge_expired(retention).await {
+                eprintln!("sandbox: purging expired data: {e}");
+            }
+        }
+    })
 }

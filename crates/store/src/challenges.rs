@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Store, StoreError, find_card_data, now_ms};
+use crate::{Store, StoreError, now_ms};
 
 const TABLE: &str = "acs_challenges";
 
@@ -12,13 +12,6 @@ const TABLE: &str = "acs_challenges";
 pub struct StoredChallenge {
     pub state: Value,
     pub revision: i64,
-}
-
-fn guard(state: &Value, table: &str) -> Result<String, StoreError> {
-    if let Some(at) = find_card_data(state) {
-        return Err(StoreError::CardData(format!("{table}.{at}")));
-    }
-    Ok(state.to_string())
 }
 
 fn due(due_at: Option<u64>) -> Option<i64> {
@@ -33,7 +26,7 @@ impl Store {
         state: &Value,
         due_at: Option<u64>,
     ) -> Result<(), StoreError> {
-        let json = guard(state, TABLE)?;
+        let json = state.to_string();
         self.write(
             "INSERT INTO acs_challenges (acs_trans_id, state, revision, due_at, updated_at) \
              VALUES (?, ?, 1, ?, ?)",
@@ -75,7 +68,7 @@ impl Store {
         state: &Value,
         due_at: Option<u64>,
     ) -> Result<bool, StoreError> {
-        let json = guard(state, TABLE)?;
+        let json = state.to_string();
         let changed = self
             .write(
                 "UPDATE acs_challenges SET state = ?, revision = revision + 1, \
@@ -132,7 +125,7 @@ impl Store {
         three_ds_server_trans_id: &str,
         facts: &Value,
     ) -> Result<(), StoreError> {
-        let json = guard(facts, "acs_method_runs")?;
+        let json = facts.to_string();
         self.write(
             "INSERT INTO acs_method_runs (three_ds_server_trans_id, facts, created_at) \
              VALUES (?, ?, ?) ON CONFLICT (three_ds_server_trans_id) \

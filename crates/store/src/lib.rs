@@ -44,7 +44,7 @@ pub use cards::IssuerCard;
 pub use challenges::StoredChallenge;
 pub use directory::{DsTransaction, NewDsTransaction};
 pub use ranges::SavedRanges;
-pub use sensitive::find_card_data;
+pub use sensitive::{FORBIDDEN, TEMPORARY, check_value, find_card_data};
 pub use server::{NewServerTransaction, ServerTransaction, Source, Status};
 pub use spc::{SpcCredential, SpcOffer};
 pub use trace::{TraceQuery, TraceReader, TraceStore};
@@ -69,6 +69,8 @@ pub enum StoreError {
     Closed,
     #[error("refused to store card data at {0}")]
     CardData(String),
+    #[error("refused to store {0}: {1}")]
+    Forbidden(String, String),
     #[error("stored record {0} is corrupt: {1}")]
     Corrupt(String, String),
 }
@@ -190,7 +192,10 @@ impl Store {
         self.writer.close().await;
     }
 
+    /// The one way a repository writes: what it writes is checked first
+    /// (`sensitive::check_write`).
     async fn write(&self, sql: &'static str, args: Vec<writer::Arg>) -> Result<u64, StoreError> {
+        sensitive::check_write(sql, &args)?;
         self.writer.execute(Write { sql, args }).await
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{Store, StoreError, find_card_data, now_ms};
+use crate::{Store, StoreError, now_ms};
 
 const TABLE: &str = "server_transactions";
 
@@ -134,9 +134,6 @@ impl Store {
         source: Source,
         result: &Value,
     ) -> Result<bool, StoreError> {
-        if let Some(at) = find_card_data(result) {
-            return Err(StoreError::CardData(format!("{TABLE}.result.{at}")));
-        }
         let done = self
             .write(
                 "UPDATE server_transactions SET status = ?, source = ?, result = ?, updated_at = ? \
@@ -265,5 +262,35 @@ impl Store {
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| r.0))
+    }
+}
+
+impl Store {
+    /// Removes what may be kept only for a while ([`crate::TEMPORARY`]: the
+    /// authentication value) from records last changed more than `retention` ago (by
+    /// the clock that stamps `updated_at`): the 3DS Server's final results, and the
+    /// ACS's challenges whose RReq was delivered. Returns the number of records changed.
+    pub async fn purge_expired(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let before = now_ms().saturating_sub(keep);
+        let results = self
+            .write(
+                "UPDATE server_transactions \
+                 SET result = json_remove(result, '$.authenticationValue') \
+                 WHERE status = 'final' AND updated_at <= ? \
+                 AND json_extract(result, '$.authenticationValue') IS NOT NULL",
+                vec![before.into()],
+            )
+            .await?;
+        let challenges = self
+            .write(
+                "UPDATE acs_challenges \
+                 SET state = json_remove(state, '$.proofs.authenticationValue') \
+                 WHERE due_at IS NULL AND updated_at <= ? \
+                 AND json_extract(state, '$.proofs.authenticationValue') IS NOT NULL",
+                vec![before.into()],
+            )
+            .await?;
+        Ok(results + challenges)
     }
 }

@@ -161,7 +161,7 @@ async fn card_data_in_kept_json_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::CardData(at) if at == "server_transactions.result.note.acctNumber"),
+        matches!(&err, StoreError::CardData(at) if at == "server_transactions.note.acctNumber"),
         "{err}"
     );
 }
@@ -349,4 +349,58 @@ async fn an_authentication_is_continued_once() {
         store.continued_by("first").await.unwrap().as_deref(),
         Some("second")
     );
+}
+
+#[tokio::test]
+async fn the_guard_refuses_forbidden_members_in_any_table_and_the_purge_ends_temporary_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    // A challenge that kept its code would be refused, naming the member.
+    let refused = store
+        .insert_challenge("a-otp", &json!({ "expected": { "otp": "123456" } }), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "refused to store acs_challenges.expected.otp: a challenge code (keep its keyed digest)"
+    );
+    // So would a cardholder's answer in what the 3DS Method page saw.
+    assert!(matches!(
+        store
+            .record_method_run("a-2", &json!({ "challengeDataEntry": "1234" }))
+            .await,
+        Err(StoreError::Forbidden(..))
+    ));
+    assert!(
+        store.challenge("a-otp").await.unwrap().is_none(),
+        "nothing written"
+    );
+
+    // The authentication value is kept for a while, then purged.
+    fill(&store).await;
+    let result =
+        json!({ "messageType": "ARes", "transStatus": "Y", "authenticationValue": "AAAA" });
+    store
+        .record_server_result("t-1", Status::Final, Source::ARes, &result)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .purge_expired(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        store
+            .purge_expired(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    let kept = store.server_transaction("t-1").await.unwrap().unwrap();
+    let kept = kept.result.unwrap();
+    assert_eq!(kept["transStatus"], "Y");
+    assert!(kept.get("authenticationValue").is_none(), "{kept}");
 }

@@ -563,6 +563,37 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         "{out}"
     );
     assert!(out.contains("SKIP timeouts:"), "{out}");
+    // After the pack, the database holds no card number in clear and none of the data
+    // the store refuses (challenge codes and answers, full device data), in the file
+    // or its WAL.
+    let described: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let database = PathBuf::from(described["database"].as_str().unwrap());
+    let cards = json(&threeds(&["cards", "--json"], None).stdout);
+    let pans: Vec<String> = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pan"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(pans.len() > 10);
+    for file in ["", "-wal"] {
+        let path = PathBuf::from(format!("{}{file}", database.display()));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            // The WAL may have been checkpointed away; the database may not.
+            Err(_) if !file.is_empty() => continue,
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for pan in &pans {
+            assert!(!text.contains(pan.as_str()), "{pan} in {}", path.display());
+        }
+        for (member, _) in store::FORBIDDEN {
+            let key = format!("\"{member}\":");
+            assert!(!text.contains(&key), "{key} in {}", path.display());
+        }
+    }
     let missing = Command::new(env!("CARGO_BIN_EXE_threeds"))
         .args(["run", "--against", "/nonexistent/manifest.json"])
         .arg(&pack)
