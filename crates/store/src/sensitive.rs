@@ -5,17 +5,17 @@
 //! What is refused (documented in `crates/store/FORBIDDEN.md`, from PCI 3DS's data
 //! matrix as far as public sources tell):
 //! - card data in clear: a card-data member, or any value (or JSON string) of 13–19
-//!   digits that passes the Luhn check (card numbers are kept as a keyed hash and an envelope-sealed copy,
-//!   never as text);
+//!   digits that passes the Luhn check (card numbers are kept as a keyed hash and an
+//!   envelope-sealed copy, never as text);
 //! - [`FORBIDDEN`] members anywhere in a JSON value: challenge answers and codes, key
 //!   material, full device data;
 //! - [`TEMPORARY`] members outside the tables that purge them after their retention
-//!   period (`Store::purge_expired`).
+//!   period ([`Store::purge_expired`], here too).
 
 use serde_json::Value;
 
-use crate::StoreError;
 use crate::writer::Arg;
+use crate::{Store, StoreError, now_ms};
 
 /// Members that hold card data PCI 3DS does not let us keep in clear.
 const CARD_DATA_MEMBERS: [&str; 3] = ["acctNumber", "cardSecurityCode", "cardExpiryDate"];
@@ -72,26 +72,13 @@ pub(crate) fn check_write(sql: &str, args: &[Arg]) -> Result<(), StoreError> {
 
 /// Why `value`, about to be kept in `table`, may not be, if it may not.
 pub fn check_value(table: &str, value: &Value) -> Result<(), StoreError> {
-    if let Some(at) = find_card_data(value) {
-        return Err(StoreError::CardData(format!("{table}.{at}")));
+    match first_refused(value, Some(table)) {
+        None => Ok(()),
+        Some((at, Refusal::CardData)) => Err(StoreError::CardData(format!("{table}.{at}"))),
+        Some((at, Refusal::Forbidden(why))) => {
+            Err(StoreError::Forbidden(format!("{table}.{at}"), why))
+        }
     }
-    if let Some((at, why)) = find_member(value, &|name| {
-        FORBIDDEN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, why)| (*why).to_owned())
-            .or_else(|| {
-                TEMPORARY
-                    .iter()
-                    .find(|(n, tables)| *n == name && !tables.contains(&table))
-                    .map(|_| {
-                        format!("kept only where a retention purge removes it ({table} has none)")
-                    })
-            })
-    }) {
-        return Err(StoreError::Forbidden(format!("{table}.{at}"), why));
-    }
-    Ok(())
 }
 
 /// The table an `INSERT INTO t`, `UPDATE t` or `DELETE FROM t` writes.
@@ -108,38 +95,49 @@ fn table_of(sql: &str) -> &str {
     "?"
 }
 
-/// The path of the first member `refuse` names a reason for, with the reason.
-fn find_member(value: &Value, refuse: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
-    fn walk(
-        value: &Value,
-        path: &mut String,
-        refuse: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<(String, String)> {
-        match value {
-            Value::Object(members) => members.iter().find_map(|(name, v)| {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(name);
-                let found = match refuse(name) {
-                    Some(why) => Some((path.clone(), why)),
-                    None => walk(v, path, refuse),
-                };
-                path.truncate(len);
-                found
-            }),
-            Value::Array(items) => items.iter().find_map(|v| walk(v, path, refuse)),
-            _ => None,
-        }
-    }
-    walk(value, &mut String::new(), refuse)
+/// Why something may not be kept.
+enum Refusal {
+    CardData,
+    Forbidden(String),
 }
 
-/// The path of the first card data in `value`: a card-data member, or any string of 13
-/// to 19 digits that passes the Luhn check. `None` when there is none.
-pub fn find_card_data(value: &Value) -> Option<String> {
-    fn walk(value: &Value, path: &mut String) -> Option<String> {
+/// What a member's name says about it.
+enum Rule {
+    Refuse(Refusal),
+    /// Card-number shaped but no card's: not looked into.
+    Skip,
+    LookInside,
+}
+
+/// The rule for member `name` of a value `table` would keep (`None`: card data only).
+fn rule(name: &str, table: Option<&str>) -> Rule {
+    if CARD_DATA_MEMBERS.contains(&name) {
+        return Rule::Refuse(Refusal::CardData);
+    }
+    if RANGE_BOUNDS.contains(&name) {
+        return Rule::Skip;
+    }
+    let Some(table) = table else {
+        return Rule::LookInside;
+    };
+    if let Some((_, why)) = FORBIDDEN.iter().find(|(n, _)| *n == name) {
+        return Rule::Refuse(Refusal::Forbidden((*why).to_owned()));
+    }
+    if TEMPORARY
+        .iter()
+        .any(|(n, tables)| *n == name && !tables.contains(&table))
+    {
+        return Rule::Refuse(Refusal::Forbidden(format!(
+            "kept only where a retention purge removes it ({table} has none)"
+        )));
+    }
+    Rule::LookInside
+}
+
+/// The path of the first thing in `value` that `table` may not keep (`None`: card data
+/// only), in one pass: a member [`rule`] refuses, or a string that is a card number.
+fn first_refused(value: &Value, table: Option<&str>) -> Option<(String, Refusal)> {
+    fn walk(value: &Value, path: &mut String, table: Option<&str>) -> Option<(String, Refusal)> {
         match value {
             Value::Object(members) => members.iter().find_map(|(name, v)| {
                 let len = path.len();
@@ -147,13 +145,10 @@ pub fn find_card_data(value: &Value) -> Option<String> {
                     path.push('.');
                 }
                 path.push_str(name);
-                let found = if CARD_DATA_MEMBERS.contains(&name.as_str()) {
-                    Some(path.clone())
-                } else if RANGE_BOUNDS.contains(&name.as_str()) {
-                    // Card range bounds are card-number shaped, and no card's.
-                    None
-                } else {
-                    walk(v, path)
+                let found = match rule(name, table) {
+                    Rule::Refuse(why) => Some((path.clone(), why)),
+                    Rule::Skip => None,
+                    Rule::LookInside => walk(v, path, table),
                 };
                 path.truncate(len);
                 found
@@ -161,19 +156,56 @@ pub fn find_card_data(value: &Value) -> Option<String> {
             Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                let found = walk(v, path);
+                let found = walk(v, path, table);
                 path.truncate(len);
                 found
             }),
-            Value::String(s) if looks_like_pan(s) => Some(path.clone()),
+            Value::String(s) if looks_like_pan(s) => Some((path.clone(), Refusal::CardData)),
             _ => None,
         }
     }
-    walk(value, &mut String::new())
+    walk(value, &mut String::new(), table)
+}
+
+/// The path of the first card data in `value`: a card-data member, or any string of 13
+/// to 19 digits that passes the Luhn check (card range bounds excepted). `None` when
+/// there is none.
+pub fn find_card_data(value: &Value) -> Option<String> {
+    first_refused(value, None).map(|(at, _)| at)
 }
 
 fn looks_like_pan(s: &str) -> bool {
     emv3ds::values::is_card_number(s)
+}
+
+impl Store {
+    /// Removes what may be kept only for a while ([`TEMPORARY`]: the
+    /// authentication value) from records last changed more than `retention` ago (by
+    /// the clock that stamps `updated_at`): the 3DS Server's final results, and the
+    /// ACS's challenges whose RReq was delivered. Returns the number of records changed.
+    pub async fn purge_expired(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let before = now_ms().saturating_sub(keep);
+        let results = self
+            .write(
+                "UPDATE server_transactions \
+                 SET result = json_remove(result, '$.authenticationValue') \
+                 WHERE status = 'final' AND updated_at <= ? \
+                 AND json_extract(result, '$.authenticationValue') IS NOT NULL",
+                vec![before.into()],
+            )
+            .await?;
+        let challenges = self
+            .write(
+                "UPDATE acs_challenges \
+                 SET state = json_remove(state, '$.proofs.authenticationValue') \
+                 WHERE due_at IS NULL AND updated_at <= ? \
+                 AND json_extract(state, '$.proofs.authenticationValue') IS NOT NULL",
+                vec![before.into()],
+            )
+            .await?;
+        Ok(results + challenges)
+    }
 }
 
 #[cfg(test)]

@@ -264,33 +264,3 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 }
-
-impl Store {
-    /// Removes what may be kept only for a while ([`crate::TEMPORARY`]: the
-    /// authentication value) from records last changed more than `retention` ago (by
-    /// the clock that stamps `updated_at`): the 3DS Server's final results, and the
-    /// ACS's challenges whose RReq was delivered. Returns the number of records changed.
-    pub async fn purge_expired(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
-        let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-        let before = now_ms().saturating_sub(keep);
-        let results = self
-            .write(
-                "UPDATE server_transactions \
-                 SET result = json_remove(result, '$.authenticationValue') \
-                 WHERE status = 'final' AND updated_at <= ? \
-                 AND json_extract(result, '$.authenticationValue') IS NOT NULL",
-                vec![before.into()],
-            )
-            .await?;
-        let challenges = self
-            .write(
-                "UPDATE acs_challenges \
-                 SET state = json_remove(state, '$.proofs.authenticationValue') \
-                 WHERE due_at IS NULL AND updated_at <= ? \
-                 AND json_extract(state, '$.proofs.authenticationValue') IS NOT NULL",
-                vec![before.into()],
-            )
-            .await?;
-        Ok(results + challenges)
-    }
-}

@@ -49,7 +49,8 @@ enum Command {
     Trace(commands::trace::Args),
     /// Run scenario files (default: scenarios/) against an isolated sandbox started for
     /// them, or --against a running one; one line per scenario, then `N passed, N
-    /// failed`; --junit writes a report. See scenarios/README.md.
+    /// failed`; --junit writes a report; --seed makes the run deterministic (seeded ids,
+    /// timers on a virtual clock). See scenarios/README.md.
     Run(commands::run::Args),
     /// The terminal UI: transactions as they happen, each as a sequence diagram with
     /// every message (wire form, or decoded/decrypted). `?` lists the keys, `q` quits.
