@@ -20,14 +20,7 @@ use transport::clock::ManualClock;
 mod support;
 
 use support::site::{Page, Site};
-use support::{browser, card};
-
-/// A browser authentication's requestor data, forced to `version`.
-fn browser_at(pan: &str, version: &str) -> Value {
-    let mut body = browser(pan, version);
-    body["messageVersion"] = json!(version);
-    body
-}
+use support::{browser_at, card};
 
 struct Running {
     sandbox: Sandbox,

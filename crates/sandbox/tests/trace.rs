@@ -19,14 +19,7 @@ use trace::Event;
 mod support;
 
 use support::site::Site;
-use support::{browser, card};
-
-/// A browser authentication's requestor data, forced to `version`.
-fn browser_at(pan: &str, version: &str) -> Value {
-    let mut body = browser(pan, version);
-    body["messageVersion"] = json!(version);
-    body
-}
+use support::{browser, browser_at, card};
 
 fn hops(events: &[Event]) -> Vec<String> {
     events.iter().map(Event::hop).collect()

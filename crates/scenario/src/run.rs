@@ -27,9 +27,9 @@ pub struct Target {
     browser: transport::Client,
     sdk: ThreeDs2Service,
     admin: sandbox::admin::AdminClient,
-    /// The challenge timers are the runner's short ones (its own sandbox): scenarios
-    /// that wait for a timer can run.
-    pub short_timers: bool,
+    /// The runner's own sandbox, whose challenge timers are short or on virtual time:
+    /// scenarios that wait for a timer can run.
+    pub reaches_timers: bool,
     /// The runner's own sandbox on a virtual clock (deterministic mode): a result
     /// that waits for a timer moves the clock straight to it.
     virtual_time: Option<VirtualTime>,
@@ -105,7 +105,7 @@ impl Target {
             browser,
             sdk,
             admin,
-            short_timers: false,
+            reaches_timers: false,
             virtual_time: None,
             own_faults,
             spc: tokio::sync::Mutex::new(()),
@@ -156,7 +156,7 @@ struct Ended {
 /// Runs `scenario` against `target`.
 pub async fn run(target: &Target, scenario: &Scenario) -> Outcome {
     let started = Instant::now();
-    if scenario.waits_for_timers() && !target.short_timers && target.virtual_time.is_none() {
+    if scenario.waits_for_timers() && !target.reaches_timers {
         return Outcome {
             name: scenario.name.clone(),
             path: scenario.path.clone(),

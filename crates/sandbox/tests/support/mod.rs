@@ -102,6 +102,13 @@ pub fn browser(pan: &str, version: &str) -> Value {
     body
 }
 
+/// A browser authentication's requestor data, forced to `version`.
+pub fn browser_at(pan: &str, version: &str) -> Value {
+    let mut body = browser(pan, version);
+    body["messageVersion"] = json!(version);
+    body
+}
+
 /// `/v1/postauth/{id}` once it is final (the RReq arrived), or as it is after 10 s.
 pub async fn final_result(requestor: &Client, api: &str, id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -198,7 +198,7 @@ async fn run_all(
         None => scenario::Target::new(&running.manifest),
     }
     .map_err(|e| anyhow!(e))?;
-    target.short_timers = ids.is_none();
+    target.reaches_timers = true;
     let outcomes = run_on(Arc::new(target), scenarios, jobs, json).await;
     let trace_database = running.manifest.trace_database.clone();
     running.shutdown().await;
