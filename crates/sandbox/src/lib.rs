@@ -37,8 +37,12 @@ pub use config::{ConfigError, Ecosystem};
 pub struct SandboxConfig {
     /// The PKI directory (generated when empty).
     pub certs: PathBuf,
-    /// Data directory (the software master key).
+    /// Data directory (the software master key, the SQLite databases).
     pub data: PathBuf,
+    /// The components' database instead of the SQLite file in `data`: a
+    /// `postgres://` URL (created if missing) or an SQLite path. Components share it;
+    /// their tables never overlap. The trace stays in `data`.
+    pub database: Option<store::Database>,
     pub host: IpAddr,
     /// First port: 3DS Server, then ACS, then one DS per scheme. 0: chosen by the OS.
     pub port_base: u16,
@@ -74,6 +78,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             certs: PathBuf::from("certs"),
             data: PathBuf::from(".threeds"),
+            database: None,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_base: 7440,
             timeouts: Timeouts::default(),
@@ -99,8 +104,9 @@ pub struct Manifest {
     pub endpoints: Endpoints,
     pub tls: TlsFiles,
     pub schemes: Vec<SchemeInfo>,
-    /// The SQLite database every component keeps its state in.
-    pub database: PathBuf,
+    /// The database every component keeps its state in: the SQLite file's path, or the
+    /// PostgreSQL URL without its password.
+    pub database: String,
     /// The SQLite database the trace is kept in (`threeds trace --database`).
     pub trace_database: PathBuf,
     /// The admin endpoint (the trace), loopback only.
@@ -391,11 +397,15 @@ impl Sandbox {
         let keys: Arc<dyn kms::KeyService> = Arc::new(kms::SoftwareKeys::open_or_create(
             &config.data.join("keys/master.key"),
         )?);
-        let database = absolute(&config.data.join(match only {
-            None => "sandbox.db".to_owned(),
-            Some(c) => format!("{}.db", c.name()),
-        }));
-        let store = store::Store::open(&database, keys.clone()).await?;
+        let database = match &config.database {
+            Some(store::Database::Sqlite(path)) => store::Database::Sqlite(absolute(path)),
+            Some(database) => database.clone(),
+            None => store::Database::Sqlite(absolute(&config.data.join(match only {
+                None => "sandbox.db".to_owned(),
+                Some(c) => format!("{}.db", c.name()),
+            }))),
+        };
+        let store = store::Store::connect(&database, keys.clone()).await?;
         let trace_database = absolute(&config.data.join(match only {
             None => "trace.db".to_owned(),
             Some(c) => format!("{}-trace.db", c.name()),
@@ -735,7 +745,7 @@ impl Sandbox {
                 requestor_client_key: absolute(&layout.tls_key("requestor")),
             },
             schemes,
-            database,
+            database: database.describe(),
             trace_database,
             admin: AdminInfo {
                 url: admin_url,

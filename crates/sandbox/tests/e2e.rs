@@ -504,7 +504,7 @@ async fn the_database_holds_no_card_number_in_clear() {
         }
         pans.push(c.pan);
     }
-    let database = run.sandbox.manifest.database.clone();
+    let database = std::path::PathBuf::from(&run.sandbox.manifest.database);
     assert!(
         database.is_absolute() && database.exists(),
         "{}",

@@ -36,7 +36,7 @@ async fn components_served_alone_form_the_sandbox() {
     }
     let databases: Vec<_> = running
         .iter()
-        .map(|r| r.manifest.database.clone())
+        .map(|r| std::path::PathBuf::from(&r.manifest.database))
         .collect();
     assert_eq!(databases.len(), 5);
     for (i, db) in databases.iter().enumerate() {

@@ -43,7 +43,7 @@ impl Store {
             "INSERT INTO acs_transactions (acs_trans_id, ds_trans_id, three_ds_server_trans_id, \
              pan_hash, pan_sealed, message_version, device_channel, message_category, \
              trans_status, trans_status_reason, eci, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             vec![
                 (&t.acs_trans_id).into(),
                 (&t.ds_trans_id).into(),
@@ -68,14 +68,14 @@ impl Store {
         &self,
         acs_trans_id: &str,
     ) -> Result<Option<(AcsTransaction, String)>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT acs_trans_id, ds_trans_id, three_ds_server_trans_id, message_version, \
+        let row: Option<Row> = self
+            .fetch_optional(
+                "SELECT acs_trans_id, ds_trans_id, three_ds_server_trans_id, message_version, \
              device_channel, message_category, trans_status, trans_status_reason, eci, pan_hash \
-             FROM acs_transactions WHERE acs_trans_id = ?",
-        )
-        .bind(acs_trans_id)
-        .fetch_optional(&self.reader)
-        .await?;
+             FROM acs_transactions WHERE acs_trans_id = $1",
+                vec![(acs_trans_id).into()],
+            )
+            .await?;
         Ok(row.map(|r| {
             (
                 AcsTransaction {

@@ -32,7 +32,7 @@ impl Store {
         let protected = self.seal(TABLE, &pan_hash, pan, pan_hash.clone()).await?;
         self.write(
             "INSERT INTO issuer_cards (pan_hash, pan_sealed, pan_masked, outcome, description, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pan_hash) DO UPDATE SET \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pan_hash) DO UPDATE SET \
              outcome = excluded.outcome, description = excluded.description, \
              updated_at = excluded.updated_at",
             vec![
@@ -50,12 +50,12 @@ impl Store {
 
     /// The card whose PAN has this keyed hash.
     pub async fn card_by_hash(&self, pan_hash: &str) -> Result<Option<IssuerCard>, StoreError> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT pan_masked, outcome, description FROM issuer_cards WHERE pan_hash = ?",
-        )
-        .bind(pan_hash)
-        .fetch_optional(&self.reader)
-        .await?;
+        let row: Option<(String, String, String)> = self
+            .fetch_optional(
+                "SELECT pan_masked, outcome, description FROM issuer_cards WHERE pan_hash = $1",
+                vec![(pan_hash).into()],
+            )
+            .await?;
         Ok(row.map(|(pan_masked, outcome, description)| IssuerCard {
             pan_masked,
             outcome,
@@ -65,11 +65,12 @@ impl Store {
 
     /// Every card, by masked PAN.
     pub async fn cards(&self) -> Result<Vec<IssuerCard>, StoreError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT pan_masked, outcome, description FROM issuer_cards ORDER BY pan_masked",
-        )
-        .fetch_all(&self.reader)
-        .await?;
+        let rows: Vec<(String, String, String)> = self
+            .fetch_all(
+                "SELECT pan_masked, outcome, description FROM issuer_cards ORDER BY pan_masked",
+                vec![],
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(pan_masked, outcome, description)| IssuerCard {

@@ -29,7 +29,7 @@ impl Store {
         let json = state.to_string();
         self.write(
             "INSERT INTO acs_challenges (acs_trans_id, state, revision, due_at, updated_at) \
-             VALUES (?, ?, 1, ?, ?)",
+             VALUES ($1, $2, 1, $3, $4)",
             vec![
                 acs_trans_id.into(),
                 json.into(),
@@ -46,11 +46,12 @@ impl Store {
         &self,
         acs_trans_id: &str,
     ) -> Result<Option<StoredChallenge>, StoreError> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT state, revision FROM acs_challenges WHERE acs_trans_id = ?")
-                .bind(acs_trans_id)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<(String, i64)> = self
+            .fetch_optional(
+                "SELECT state, revision FROM acs_challenges WHERE acs_trans_id = $1",
+                vec![(acs_trans_id).into()],
+            )
+            .await?;
         row.map(|(state, revision)| {
             serde_json::from_str(&state)
                 .map(|state| StoredChallenge { state, revision })
@@ -71,9 +72,9 @@ impl Store {
         let json = state.to_string();
         let changed = self
             .write(
-                "UPDATE acs_challenges SET state = ?, revision = revision + 1, \
-                 due_at = ?, updated_at = ? \
-                 WHERE acs_trans_id = ? AND revision = ?",
+                "UPDATE acs_challenges SET state = $1, revision = revision + 1, \
+                 due_at = $2, updated_at = $3 \
+                 WHERE acs_trans_id = $4 AND revision = $5",
                 vec![
                     json.into(),
                     due(due_at).into(),
@@ -89,27 +90,26 @@ impl Store {
     /// Challenges due at `now` (Unix ms) or before, oldest first, at most `limit`.
     pub async fn due_challenges(&self, now: u64, limit: u32) -> Result<Vec<String>, StoreError> {
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT acs_trans_id FROM acs_challenges WHERE due_at IS NOT NULL AND due_at <= ? \
-             ORDER BY due_at LIMIT ?",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await?;
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                "SELECT acs_trans_id FROM acs_challenges WHERE due_at IS NOT NULL AND due_at <= $1 \
+             ORDER BY due_at LIMIT $2",
+                vec![(now).into(), (i64::from(limit)).into()],
+            )
+            .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The challenges still waiting for something (a timer or a delivery), newest
     /// first, at most `limit`: `(acsTransID, state)`.
     pub async fn open_challenges(&self, limit: u32) -> Result<Vec<(String, Value)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT acs_trans_id, state FROM acs_challenges WHERE due_at IS NOT NULL \
-             ORDER BY updated_at DESC LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await?;
+        let rows: Vec<(String, String)> = self
+            .fetch_all(
+                "SELECT acs_trans_id, state FROM acs_challenges WHERE due_at IS NOT NULL \
+             ORDER BY updated_at DESC LIMIT $1",
+                vec![(i64::from(limit)).into()],
+            )
+            .await?;
         rows.into_iter()
             .map(|(id, state)| {
                 serde_json::from_str(&state)
@@ -128,7 +128,7 @@ impl Store {
         let json = facts.to_string();
         self.write(
             "INSERT INTO acs_method_runs (three_ds_server_trans_id, facts, created_at) \
-             VALUES (?, ?, ?) ON CONFLICT (three_ds_server_trans_id) \
+             VALUES ($1, $2, $3) ON CONFLICT (three_ds_server_trans_id) \
              DO UPDATE SET facts = excluded.facts, created_at = excluded.created_at",
             vec![
                 three_ds_server_trans_id.into(),
@@ -145,11 +145,12 @@ impl Store {
         &self,
         three_ds_server_trans_id: &str,
     ) -> Result<Option<Value>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT facts FROM acs_method_runs WHERE three_ds_server_trans_id = ?")
-                .bind(three_ds_server_trans_id)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<(String,)> = self
+            .fetch_optional(
+                "SELECT facts FROM acs_method_runs WHERE three_ds_server_trans_id = $1",
+                vec![(three_ds_server_trans_id).into()],
+            )
+            .await?;
         row.map(|(facts,)| {
             serde_json::from_str(&facts).map_err(|e| {
                 StoreError::Corrupt(

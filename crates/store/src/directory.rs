@@ -53,7 +53,7 @@ impl Store {
         self.write(
             "INSERT INTO ds_transactions (ds_trans_id, directory_server_id, \
              three_ds_server_trans_id, three_ds_server_url, acs_url, pan_hash, pan_sealed, \
-             message_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             message_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             vec![
                 (new.ds_trans_id).into(),
                 (new.directory_server_id).into(),
@@ -80,8 +80,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = self
             .write(
-                "UPDATE ds_transactions SET acs_trans_id = COALESCE(?, acs_trans_id), \
-             trans_status = COALESCE(?, trans_status), updated_at = ? WHERE ds_trans_id = ?",
+                "UPDATE ds_transactions SET acs_trans_id = COALESCE($1, acs_trans_id), \
+             trans_status = COALESCE($2, trans_status), updated_at = $3 WHERE ds_trans_id = $4",
                 vec![
                     (acs_trans_id).into(),
                     (trans_status).into(),
@@ -97,14 +97,14 @@ impl Store {
         &self,
         ds_trans_id: &str,
     ) -> Result<Option<DsTransaction>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT ds_trans_id, directory_server_id, three_ds_server_trans_id, \
+        let row: Option<Row> = self
+            .fetch_optional(
+                "SELECT ds_trans_id, directory_server_id, three_ds_server_trans_id, \
              three_ds_server_url, acs_url, acs_trans_id, pan_hash, message_version, trans_status \
-             FROM ds_transactions WHERE ds_trans_id = ?",
-        )
-        .bind(ds_trans_id)
-        .fetch_optional(&self.reader)
-        .await?;
+             FROM ds_transactions WHERE ds_trans_id = $1",
+                vec![(ds_trans_id).into()],
+            )
+            .await?;
         Ok(row.map(|r| DsTransaction {
             ds_trans_id: r.0,
             directory_server_id: r.1,

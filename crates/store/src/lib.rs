@@ -2,9 +2,14 @@
 //! ACS's transactions, the 3DS Server's card-range cache and the ACS's cards; and, in a
 //! database of its own, the trace every component records (`trace`).
 //!
-//! One [`Store`] is one database (SQLite by default: an embedded file in WAL mode, with
-//! the migrations in `migrations/` applied at open). Components share a `Store` in
-//! `threeds up` and each has its own with `threeds serve`; their tables never overlap.
+//! One [`Store`] is one database, named by a [`Database`]: SQLite by default (an
+//! embedded file in WAL mode, migrations in `migrations/`), or PostgreSQL for teams that
+//! share a sandbox or run components on several hosts (a `postgres://` URL, migrations
+//! in `migrations-postgres/`: the same tables, PostgreSQL's types). Both are migrated at
+//! open. Components share a `Store` in `threeds up` and each has its own with `threeds
+//! serve`; their tables never overlap, so components on several hosts can share one
+//! PostgreSQL database. Every statement is written once, with `$1`-style parameters
+//! both databases read; the few that differ (JSON edits) come in both dialects.
 //!
 //! Card numbers never reach the database in clear. A record holding a PAN stores
 //! [`Protected`]: the key service's keyed hash, to find records by card, and an
@@ -12,14 +17,33 @@
 //! as received (an ARes, an RReq) is checked first: a body holding card data is refused
 //! (`StoreError::CardData`), so a mistake upstream cannot write a PAN to disk.
 //!
-//! Writes go through one task owning the only writing connection, which commits
-//! whatever is queued together (`writer`: group commit; SQLite has one writer anyway, and
-//! this way no caller meets its sleeping busy handler). Reads use a small pool.
+//! On SQLite, writes go through one task owning the only writing connection, which
+//! commits whatever is queued together (`writer`: group commit; SQLite has one writer
+//! anyway, and this way no caller meets its sleeping busy handler); reads use a small
+//! pool. On PostgreSQL, which has concurrent writers, reads and writes share one pool.
+
+/// Binds every [`Arg`] of `$args`, in order, to the query `$query` (either database's).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::writer::Arg::Text(s) => query.bind(s),
+                $crate::writer::Arg::MaybeText(s) => query.bind(s),
+                $crate::writer::Arg::Blob(b) => query.bind(b),
+                $crate::writer::Arg::Int(i) => query.bind(i),
+                $crate::writer::Arg::MaybeInt(i) => query.bind(i),
+            };
+        }
+        query
+    }};
+}
 
 mod acs;
 mod cards;
 mod challenges;
 mod directory;
+mod exposure;
 mod ranges;
 mod sensitive;
 mod server;
@@ -36,27 +60,90 @@ use kms::envelope::{self, Sealed};
 use kms::{EncryptionContext, KeyService};
 use sqlx::ConnectOptions;
 use sqlx::pool::PoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use writer::{Write, Writer};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
+};
+use writer::{Arg, Write, Writer};
 
 pub use acs::AcsTransaction;
 pub use cards::IssuerCard;
 pub use challenges::StoredChallenge;
 pub use directory::{DsTransaction, NewDsTransaction};
+pub use exposure::{Exposure, Scan};
 pub use ranges::SavedRanges;
 pub use sensitive::{FORBIDDEN, TEMPORARY, check_value, find_card_data};
 pub use server::{NewServerTransaction, ServerTransaction, Source, Status};
 pub use spc::{SpcCredential, SpcOffer};
 pub use trace::{TraceQuery, TraceReader, TraceStore};
 
-/// The migrations every database gets, in order.
+/// The migrations every SQLite database gets, in order.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The same migrations for PostgreSQL (its types: `BIGINT` times, `BYTEA` blobs).
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
+
+/// Where a [`Store`] keeps its data.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its `postgres://` URL (created if missing).
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH`, `sqlite:PATH`
+    /// or anything else is the path of an SQLite file.
+    pub fn parse(location: &str) -> Database {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Database::Postgres(location.to_owned());
+        }
+        let path = location
+            .strip_prefix("sqlite://")
+            .or_else(|| location.strip_prefix("sqlite:"))
+            .unwrap_or(location);
+        Database::Sqlite(PathBuf::from(path))
+    }
+
+    /// Which database this is, for people: the SQLite path, or the PostgreSQL URL
+    /// without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => without_password(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(_) => write!(f, "Sqlite({})", self.describe()),
+            Database::Postgres(_) => write!(f, "Postgres({})", self.describe()),
+        }
+    }
+}
+
+/// `url` with the password, if any, replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Open { path: PathBuf, source: sqlx::Error },
+    Open { path: String, source: sqlx::Error },
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: {0}")]
@@ -94,28 +181,105 @@ pub struct Protected {
 /// A database and the key service that protects the card data in it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    writer: Writer,
-    reader: SqlitePool,
+    backend: Backend,
     keys: Arc<dyn KeyService>,
-    path: PathBuf,
+    database: Database,
+}
+
+/// The connections to one database.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// The writing task (group commit) and a read-only pool.
+    Sqlite { writer: Writer, reader: SqlitePool },
+    /// One pool for everything.
+    Postgres { pool: PgPool },
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub async fn open(path: &Path, keys: Arc<dyn KeyService>) -> Result<Store, StoreError> {
-        let (mut writing, reader) = connect(path, SqliteSynchronous::Normal).await?;
-        MIGRATOR.run(&mut writing).await?;
+        Store::connect(&Database::Sqlite(path.to_owned()), keys).await
+    }
+
+    /// Opens `database`, creating it if needed (a PostgreSQL database only if the user
+    /// may create databases), and migrates it.
+    pub async fn connect(
+        database: &Database,
+        keys: Arc<dyn KeyService>,
+    ) -> Result<Store, StoreError> {
+        let backend = match database {
+            Database::Sqlite(path) => {
+                let (mut writing, reader) = connect(path, SqliteSynchronous::Normal).await?;
+                MIGRATOR.run(&mut writing).await?;
+                Backend::Sqlite {
+                    writer: Writer::start(writing),
+                    reader,
+                }
+            }
+            Database::Postgres(url) => {
+                create_postgres_database(url).await?;
+                let pool = connect_postgres(url).await?;
+                POSTGRES_MIGRATOR.run(&pool).await?;
+                Backend::Postgres { pool }
+            }
+        };
         Ok(Store {
-            writer: Writer::start(writing),
-            reader,
+            backend,
             keys,
-            path: path.to_owned(),
+            database: database.clone(),
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database this store keeps its data in.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// `sqlite` on SQLite, `postgres` on PostgreSQL: for the few statements whose
+    /// dialects differ.
+    fn dialect(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => sqlite,
+            Backend::Postgres { .. } => postgres,
+        }
+    }
+
+    /// The first row `sql` selects, read as `R`.
+    async fn fetch_optional<R>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(match &self.backend {
+            Backend::Sqlite { reader, .. } => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_optional(reader)
+                    .await?
+            }
+            Backend::Postgres { pool } => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// Every row `sql` selects, read as `R`.
+    async fn fetch_all<R>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(match &self.backend {
+            Backend::Sqlite { reader, .. } => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_all(reader)
+                    .await?
+            }
+            Backend::Postgres { pool } => {
+                bind_all!(sqlx::query_as::<_, R>(sql), args)
+                    .fetch_all(pool)
+                    .await?
+            }
+        })
     }
 
     /// The keyed hash records index `pan` by.
@@ -188,15 +352,31 @@ impl Store {
     /// Commits queued writes and closes the database (checkpointing the WAL). Later
     /// writes through any clone of this store fail with [`StoreError::Closed`].
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        match &self.backend {
+            Backend::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Backend::Postgres { pool } => pool.close().await,
+        }
     }
 
     /// The one way a repository writes: what it writes is checked first
-    /// (`sensitive::check_write`).
-    async fn write(&self, sql: &'static str, args: Vec<writer::Arg>) -> Result<u64, StoreError> {
+    /// (`sensitive::check_write`). `Ok(rows affected)` once it is committed.
+    async fn write(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, StoreError> {
         sensitive::check_write(sql, &args)?;
-        self.writer.execute(Write { sql, args }).await
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => writer.execute(Write { sql, args }).await,
+            Backend::Postgres { pool } => {
+                if pool.is_closed() {
+                    return Err(StoreError::Closed);
+                }
+                Ok(bind_all!(sqlx::query(sql), args)
+                    .execute(pool)
+                    .await?
+                    .rows_affected())
+            }
+        }
     }
 }
 
@@ -208,12 +388,12 @@ async fn connect(
 ) -> Result<(sqlx::sqlite::SqliteConnection, SqlitePool), StoreError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
-            path: path.to_owned(),
+            path: path.display().to_string(),
             source: sqlx::Error::Io(e),
         })?;
     }
     let failed = |source| StoreError::Open {
-        path: path.to_owned(),
+        path: path.display().to_string(),
         source,
     };
     let options = SqliteConnectOptions::from_str("sqlite:")
@@ -236,6 +416,41 @@ async fn connect(
     Ok((writing, reader))
 }
 
+/// Creates the PostgreSQL database `url` names, unless it exists (as an SQLite file is
+/// created when missing). Needs the right to create databases only the first time.
+async fn create_postgres_database(url: &str) -> Result<(), StoreError> {
+    use sqlx::migrate::MigrateDatabase;
+    let failed = |source| StoreError::Open {
+        path: without_password(url),
+        source,
+    };
+    if sqlx::Postgres::database_exists(url).await.map_err(failed)? {
+        return Ok(());
+    }
+    match sqlx::Postgres::create_database(url).await {
+        Ok(()) => Ok(()),
+        // Another component, starting at the same time, made it first.
+        Err(_) if sqlx::Postgres::database_exists(url).await.unwrap_or(false) => Ok(()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// A pool on the PostgreSQL database at `url`.
+async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {
+    let failed = |source| StoreError::Open {
+        path: without_password(url),
+        source,
+    };
+    let options = PgConnectOptions::from_str(url).map_err(failed)?;
+    PoolOptions::<sqlx::Postgres>::new()
+        .max_connections(8)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(failed)
+}
+
 fn context(table: &str, id: &str) -> EncryptionContext {
     EncryptionContext::new().with("table", table).with("id", id)
 }
@@ -246,4 +461,60 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statements of every migration in `dir`, comments dropped, PostgreSQL's
+    /// types read as SQLite's.
+    fn schema(dir: &str) -> Vec<(String, String)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        files.sort();
+        files
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let sql: Vec<&str> = text
+                    .lines()
+                    .map(|line| line.split("--").next().unwrap_or_default().trim())
+                    .filter(|line| !line.is_empty())
+                    .collect();
+                let sql = sql
+                    .join(" ")
+                    .replace("BYTEA", "BLOB")
+                    .replace("BIGINT", "INTEGER");
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                (name.unwrap_or_default(), sql)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_databases_get_the_same_schema() {
+        assert_eq!(schema("migrations"), schema("migrations-postgres"));
+    }
+
+    #[test]
+    fn database_urls_name_the_backend_and_hide_the_password() {
+        let pg = Database::parse("postgres://app:s3cret@db.example:5432/threeds");
+        assert_eq!(pg.describe(), "postgres://app:***@db.example:5432/threeds");
+        assert!(!format!("{pg:?}").contains("s3cret"));
+        assert_eq!(
+            Database::parse("postgresql://db/x"),
+            Database::Postgres("postgresql://db/x".into())
+        );
+        assert_eq!(
+            Database::parse("sqlite://data/a.db"),
+            Database::Sqlite("data/a.db".into())
+        );
+        assert_eq!(Database::parse("b.db"), Database::Sqlite("b.db".into()));
+    }
 }

@@ -20,7 +20,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(
             "INSERT INTO card_range_caches (directory_server_id, serial_num, ranges, updated_at) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (directory_server_id) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (directory_server_id) DO UPDATE SET \
              serial_num = excluded.serial_num, ranges = excluded.ranges, \
              updated_at = excluded.updated_at",
             vec![
@@ -38,12 +38,12 @@ impl Store {
         &self,
         directory_server_id: &str,
     ) -> Result<Option<SavedRanges>, StoreError> {
-        let row: Option<(Option<String>, String)> = sqlx::query_as(
-            "SELECT serial_num, ranges FROM card_range_caches WHERE directory_server_id = ?",
-        )
-        .bind(directory_server_id)
-        .fetch_optional(&self.reader)
-        .await?;
+        let row: Option<(Option<String>, String)> = self
+            .fetch_optional(
+                "SELECT serial_num, ranges FROM card_range_caches WHERE directory_server_id = $1",
+                vec![(directory_server_id).into()],
+            )
+            .await?;
         row.map(|(serial_num, ranges)| {
             let ranges = serde_json::from_str(&ranges).map_err(|_| {
                 StoreError::Corrupt(

@@ -51,21 +51,26 @@ pub const TEMPORARY: &[(&str, &[&str])] = &[(
 pub(crate) fn check_write(sql: &str, args: &[Arg]) -> Result<(), StoreError> {
     let table = table_of(sql);
     for arg in args {
-        let (Arg::Text(text) | Arg::MaybeText(Some(text))) = arg else {
-            continue;
-        };
-        let trimmed = text.trim_start();
-        if (trimmed.starts_with('{') || trimmed.starts_with('['))
-            && let Ok(value) = serde_json::from_str::<Value>(text)
-        {
-            check_value(table, &value)?;
-            continue;
+        if let Arg::Text(text) | Arg::MaybeText(Some(text)) = arg {
+            check_text(table, text)?;
         }
-        // Whole values only: digit runs inside hashes and ids (hex) would pass Luhn by
-        // chance one time in ten.
-        if looks_like_pan(text) {
-            return Err(StoreError::CardData(format!("{table}: a card number")));
-        }
+    }
+    Ok(())
+}
+
+/// Why the text `text` may not be kept in `table`, if it may not: JSON is checked
+/// member by member ([`check_value`]), other text as a whole.
+pub(crate) fn check_text(table: &str, text: &str) -> Result<(), StoreError> {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<Value>(text)
+    {
+        return check_value(table, &value);
+    }
+    // Whole values only: digit runs inside hashes and ids (hex) would pass Luhn by
+    // chance one time in ten.
+    if looks_like_pan(text) {
+        return Err(StoreError::CardData(format!("{table}: a card number")));
     }
     Ok(())
 }
@@ -188,19 +193,31 @@ impl Store {
         let before = now_ms().saturating_sub(keep);
         let results = self
             .write(
-                "UPDATE server_transactions \
-                 SET result = json_remove(result, '$.authenticationValue') \
-                 WHERE status = 'final' AND updated_at <= ? \
-                 AND json_extract(result, '$.authenticationValue') IS NOT NULL",
+                self.dialect(
+                    "UPDATE server_transactions \
+                     SET result = json_remove(result, '$.authenticationValue') \
+                     WHERE status = 'final' AND updated_at <= $1 \
+                     AND json_extract(result, '$.authenticationValue') IS NOT NULL",
+                    "UPDATE server_transactions \
+                     SET result = (result::jsonb - 'authenticationValue')::text \
+                     WHERE status = 'final' AND updated_at <= $1 \
+                     AND result::jsonb -> 'authenticationValue' IS NOT NULL",
+                ),
                 vec![before.into()],
             )
             .await?;
         let challenges = self
             .write(
-                "UPDATE acs_challenges \
-                 SET state = json_remove(state, '$.proofs.authenticationValue') \
-                 WHERE due_at IS NULL AND updated_at <= ? \
-                 AND json_extract(state, '$.proofs.authenticationValue') IS NOT NULL",
+                self.dialect(
+                    "UPDATE acs_challenges \
+                     SET state = json_remove(state, '$.proofs.authenticationValue') \
+                     WHERE due_at IS NULL AND updated_at <= $1 \
+                     AND json_extract(state, '$.proofs.authenticationValue') IS NOT NULL",
+                    "UPDATE acs_challenges \
+                     SET state = (state::jsonb #- '{proofs,authenticationValue}')::text \
+                     WHERE due_at IS NULL AND updated_at <= $1 \
+                     AND state::jsonb #> '{proofs,authenticationValue}' IS NOT NULL",
+                ),
                 vec![before.into()],
             )
             .await?;
@@ -242,7 +259,7 @@ mod tests {
     #[test]
     fn every_write_is_checked_for_forbidden_and_temporary_members() {
         let text = |v: serde_json::Value| vec![Arg::Text(v.to_string())];
-        let insert = "INSERT INTO acs_method_runs (a) VALUES (?)";
+        let insert = "INSERT INTO acs_method_runs (a) VALUES ($1)";
         assert!(check_write(insert, &text(json!({"at": 1}))).is_ok());
         let refused = check_write(insert, &text(json!({"expected": {"otp": "123456"}})));
         assert!(
@@ -253,13 +270,13 @@ mod tests {
         let av = json!({"authenticationValue": "AAAA"});
         assert!(
             check_write(
-                "UPDATE server_transactions SET result = ?",
+                "UPDATE server_transactions SET result = $1",
                 &text(av.clone())
             )
             .is_ok()
         );
         assert!(matches!(
-            check_write("INSERT INTO ds_transactions (x) VALUES (?)", &text(av)),
+            check_write("INSERT INTO ds_transactions (x) VALUES ($1)", &text(av)),
             Err(StoreError::Forbidden(..))
         ));
         // A card number as a value.
@@ -269,6 +286,9 @@ mod tests {
         ));
         // Sealed bytes are what is allowed.
         assert!(check_write(insert, &[Arg::Blob(b"4000000000000002".to_vec())]).is_ok());
-        assert_eq!(table_of("DELETE FROM spc_offers WHERE x = ?"), "spc_offers");
+        assert_eq!(
+            table_of("DELETE FROM spc_offers WHERE x = $1"),
+            "spc_offers"
+        );
     }
 }

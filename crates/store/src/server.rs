@@ -100,13 +100,13 @@ impl Store {
             "INSERT INTO server_transactions (three_ds_server_trans_id, pan_hash, pan_sealed, \
              directory_server_id, message_version, device_channel, message_category, status, \
              created_at, updated_at, prior_trans_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10) \
              ON CONFLICT (three_ds_server_trans_id) DO UPDATE SET \
              directory_server_id = excluded.directory_server_id, \
-             message_version = COALESCE(excluded.message_version, message_version), \
-             device_channel = COALESCE(excluded.device_channel, device_channel), \
-             message_category = COALESCE(excluded.message_category, message_category), \
-             prior_trans_id = COALESCE(excluded.prior_trans_id, prior_trans_id), \
+             message_version = COALESCE(excluded.message_version, server_transactions.message_version), \
+             device_channel = COALESCE(excluded.device_channel, server_transactions.device_channel), \
+             message_category = COALESCE(excluded.message_category, server_transactions.message_category), \
+             prior_trans_id = COALESCE(excluded.prior_trans_id, server_transactions.prior_trans_id), \
              updated_at = excluded.updated_at",
             vec![
                 (new.three_ds_server_trans_id).into(),
@@ -136,8 +136,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = self
             .write(
-                "UPDATE server_transactions SET status = ?, source = ?, result = ?, updated_at = ? \
-             WHERE three_ds_server_trans_id = ?",
+                "UPDATE server_transactions SET status = $1, source = $2, result = $3, updated_at = $4 \
+             WHERE three_ds_server_trans_id = $5",
                 vec![
                     (status.as_str()).into(),
                     (source.as_str()).into(),
@@ -155,14 +155,14 @@ impl Store {
         &self,
         three_ds_server_trans_id: &str,
     ) -> Result<Option<ServerTransaction>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT three_ds_server_trans_id, pan_hash, directory_server_id, message_version, \
+        let row: Option<Row> = self
+            .fetch_optional(
+                "SELECT three_ds_server_trans_id, pan_hash, directory_server_id, message_version, \
              device_channel, message_category, status, source, result, created_at, updated_at, \
-             prior_trans_id FROM server_transactions WHERE three_ds_server_trans_id = ?",
-        )
-        .bind(three_ds_server_trans_id)
-        .fetch_optional(&self.reader)
-        .await?;
+             prior_trans_id FROM server_transactions WHERE three_ds_server_trans_id = $1",
+                vec![(three_ds_server_trans_id).into()],
+            )
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let corrupt = |why: &str| StoreError::Corrupt(format!("{TABLE}/{}", row.0), why.to_owned());
         let status = match row.6.as_str() {
@@ -213,7 +213,7 @@ impl Store {
             )
             .await?;
         self.write(
-            "UPDATE server_transactions SET request_sealed = ? WHERE three_ds_server_trans_id = ?",
+            "UPDATE server_transactions SET request_sealed = $1 WHERE three_ds_server_trans_id = $2",
             vec![sealed.into(), three_ds_server_trans_id.into()],
         )
         .await?;
@@ -225,11 +225,7 @@ impl Store {
         &self,
         three_ds_server_trans_id: &str,
     ) -> Result<Option<Value>, StoreError> {
-        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
-            "SELECT request_sealed FROM server_transactions WHERE three_ds_server_trans_id = ?",
-        )
-        .bind(three_ds_server_trans_id)
-        .fetch_optional(&self.reader)
+        let row: Option<(Option<Vec<u8>>,)> = self.fetch_optional("SELECT request_sealed FROM server_transactions WHERE three_ds_server_trans_id = $1", vec![(three_ds_server_trans_id).into()])
         .await?;
         let Some((Some(sealed),)) = row else {
             return Ok(None);
@@ -254,12 +250,8 @@ impl Store {
         &self,
         three_ds_server_trans_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT three_ds_server_trans_id FROM server_transactions WHERE prior_trans_id = ? \
-             ORDER BY created_at LIMIT 1",
-        )
-        .bind(three_ds_server_trans_id)
-        .fetch_optional(&self.reader)
+        let row: Option<(String,)> = self.fetch_optional("SELECT three_ds_server_trans_id FROM server_transactions WHERE prior_trans_id = $1 \
+             ORDER BY created_at LIMIT 1", vec![(three_ds_server_trans_id).into()])
         .await?;
         Ok(row.map(|r| r.0))
     }

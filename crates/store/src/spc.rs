@@ -69,10 +69,10 @@ impl Store {
         let done = self
             .write(
                 "INSERT INTO spc_credentials (credential_id, pan_hash, rp_id, algorithm, \
-                 public_key, sign_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 public_key, sign_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (credential_id) DO UPDATE SET rp_id = excluded.rp_id, \
                  algorithm = excluded.algorithm, public_key = excluded.public_key, \
-                 sign_count = excluded.sign_count WHERE pan_hash = excluded.pan_hash",
+                 sign_count = excluded.sign_count WHERE spc_credentials.pan_hash = excluded.pan_hash",
                 vec![
                     credential.credential_id.as_str().into(),
                     pan_hash.into(),
@@ -89,13 +89,15 @@ impl Store {
 
     /// The card's credentials, oldest first.
     pub async fn spc_credentials(&self, pan_hash: &str) -> Result<Vec<SpcCredential>, StoreError> {
-        let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
-            "SELECT {CREDENTIAL_COLUMNS} FROM spc_credentials WHERE pan_hash = ? \
+        let rows: Vec<CredentialRow> = self
+            .fetch_all(
+                &format!(
+                    "SELECT {CREDENTIAL_COLUMNS} FROM spc_credentials WHERE pan_hash = $1 \
              ORDER BY created_at, credential_id"
-        ))
-        .bind(pan_hash)
-        .fetch_all(&self.reader)
-        .await?;
+                ),
+                vec![(pan_hash).into()],
+            )
+            .await?;
         Ok(rows.into_iter().map(credential).collect())
     }
 
@@ -104,13 +106,15 @@ impl Store {
         &self,
         credential_id: &str,
     ) -> Result<Option<(SpcCredential, String)>, StoreError> {
-        let row: Option<OwnedCredentialRow> = sqlx::query_as(&format!(
-            "SELECT {CREDENTIAL_COLUMNS}, pan_hash FROM spc_credentials \
-                 WHERE credential_id = ?"
-        ))
-        .bind(credential_id)
-        .fetch_optional(&self.reader)
-        .await?;
+        let row: Option<OwnedCredentialRow> = self
+            .fetch_optional(
+                &format!(
+                    "SELECT {CREDENTIAL_COLUMNS}, pan_hash FROM spc_credentials \
+                 WHERE credential_id = $1"
+                ),
+                vec![(credential_id).into()],
+            )
+            .await?;
         Ok(row.map(|r| (credential((r.0, r.1, r.2, r.3, r.4, r.5, r.6)), r.7)))
     }
 
@@ -122,7 +126,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = self
             .write(
-                "DELETE FROM spc_credentials WHERE credential_id = ? AND pan_hash = ?",
+                "DELETE FROM spc_credentials WHERE credential_id = $1 AND pan_hash = $2",
                 vec![credential_id.into(), pan_hash.into()],
             )
             .await?;
@@ -139,8 +143,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = self
             .write(
-                "UPDATE spc_credentials SET sign_count = ?, last_used_at = ? \
-                 WHERE credential_id = ? AND sign_count = ?",
+                "UPDATE spc_credentials SET sign_count = $1, last_used_at = $2 \
+                 WHERE credential_id = $3 AND sign_count = $4",
                 vec![
                     i64::from(now).into(),
                     now_ms().into(),
@@ -161,7 +165,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(
             "INSERT INTO spc_offers (acs_trans_id, pan_hash, issued, created_at) \
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
             vec![
                 acs_trans_id.into(),
                 pan_hash.into(),
@@ -175,12 +179,12 @@ impl Store {
 
     /// The confirmation issued with the ARes `S` of `acs_trans_id`.
     pub async fn spc_offer(&self, acs_trans_id: &str) -> Result<Option<SpcOffer>, StoreError> {
-        let row: Option<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT pan_hash, issued, used_at, result FROM spc_offers WHERE acs_trans_id = ?",
-        )
-        .bind(acs_trans_id)
-        .fetch_optional(&self.reader)
-        .await?;
+        let row: Option<(String, String, Option<i64>, Option<String>)> = self
+            .fetch_optional(
+                "SELECT pan_hash, issued, used_at, result FROM spc_offers WHERE acs_trans_id = $1",
+                vec![(acs_trans_id).into()],
+            )
+            .await?;
         let Some((pan_hash, issued, used_at, result)) = row else {
             return Ok(None);
         };
@@ -209,8 +213,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = self
             .write(
-                "UPDATE spc_offers SET used_at = ?, result = ? \
-                 WHERE acs_trans_id = ? AND used_at IS NULL",
+                "UPDATE spc_offers SET used_at = $1, result = $2 \
+                 WHERE acs_trans_id = $3 AND used_at IS NULL",
                 vec![
                     now_ms().into(),
                     result.to_string().into(),

@@ -153,7 +153,7 @@ impl TraceReader {
     /// Opens `path` read-only; it must exist and hold a trace.
     pub async fn open(path: &Path) -> Result<TraceReader, StoreError> {
         let failed = |source| StoreError::Open {
-            path: path.to_owned(),
+            path: path.display().to_string(),
             source,
         };
         if !path.exists() {

@@ -212,15 +212,8 @@ async fn run(mut connection: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
 }
 
 async fn apply(connection: &mut SqliteConnection, write: Write) -> Result<u64, StoreError> {
-    let mut query = sqlx::query(write.sql);
-    for arg in write.args {
-        query = match arg {
-            Arg::Text(s) => query.bind(s),
-            Arg::MaybeText(s) => query.bind(s),
-            Arg::Blob(b) => query.bind(b),
-            Arg::Int(i) => query.bind(i),
-            Arg::MaybeInt(i) => query.bind(i),
-        };
-    }
-    Ok(query.execute(&mut *connection).await?.rows_affected())
+    Ok(bind_all!(sqlx::query(write.sql), write.args)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected())
 }

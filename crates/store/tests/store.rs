@@ -1,26 +1,98 @@
-//! The store against a real SQLite file: records come back as written, card numbers
-//! never reach the file in clear, card data in kept JSON is refused, and a reopened
-//! database keeps everything.
+//! The store against a real SQLite file and a real PostgreSQL database: records come
+//! back as written, card numbers never reach the database in clear, card data and
+//! forbidden members in kept JSON are refused, and a reopened database keeps
+//! everything. Every test runs on both backends (`on_both!`); the PostgreSQL ones need
+//! `THREEDS_TEST_POSTGRES`, a server URL without a database name, which `cargo xtask
+//! test` sets after starting a throw-away server.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
 use store::{
-    AcsTransaction, NewDsTransaction, NewServerTransaction, SavedRanges, Source, Status, Store,
-    StoreError,
+    AcsTransaction, Database, NewDsTransaction, NewServerTransaction, SavedRanges, Source, Status,
+    Store, StoreError,
 };
 
 const PAN: &str = "4000000000000002";
 
-async fn open(dir: &Path) -> Store {
-    let keys = kms::SoftwareKeys::open_or_create(&dir.join("master.key")).unwrap();
-    Store::open(&dir.join("db/sandbox.db"), Arc::new(keys))
-        .await
-        .unwrap()
+/// One test's database, and the directory its keys (and SQLite file) live in.
+struct Db {
+    dir: tempfile::TempDir,
+    database: Database,
 }
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// A new, empty database on `backend`; `None` when PostgreSQL is not configured.
+    fn new(backend: Backend) -> Option<Db> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = tempfile::tempdir().unwrap();
+        let database = match backend {
+            Backend::Sqlite => Database::Sqlite(dir.path().join("db/sandbox.db")),
+            Backend::Postgres => {
+                let Ok(server) = std::env::var("THREEDS_TEST_POSTGRES") else {
+                    eprintln!("THREEDS_TEST_POSTGRES is not set: PostgreSQL not tested here");
+                    return None;
+                };
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos();
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let name = format!("store_{}_{n}_{nanos}", std::process::id());
+                Database::Postgres(format!("{}/{name}", server.trim_end_matches('/')))
+            }
+        };
+        Some(Db { dir, database })
+    }
+
+    async fn open(&self) -> Store {
+        let keys = kms::SoftwareKeys::open_or_create(&self.dir.path().join("master.key")).unwrap();
+        Store::connect(&self.database, Arc::new(keys))
+            .await
+            .unwrap()
+    }
+}
+
+/// Runs each named test on SQLite and on PostgreSQL (`sqlite::name`, `postgres::name`).
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::new(super::Backend::Sqlite).unwrap()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                if let Some(db) = super::Db::new(super::Backend::Postgres) {
+                    super::$name(db).await;
+                }
+            })*
+        }
+    };
+}
+
+on_both!(
+    records_come_back_and_survive_a_reopen,
+    sealed_pans_open_only_for_their_own_record,
+    card_data_in_kept_json_is_refused,
+    concurrent_writes_commit_together_and_fail_alone,
+    spc_credentials_belong_to_one_card_and_offers_are_single_use,
+    an_authentication_is_continued_once,
+    the_guard_refuses_forbidden_members_in_any_table_and_the_purge_ends_temporary_ones,
+    the_scan_finds_what_got_past_the_guard,
+);
 
 async fn fill(store: &Store) {
     store
@@ -81,10 +153,8 @@ async fn fill(store: &Store) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn records_come_back_and_survive_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn records_come_back_and_survive_a_reopen(db: Db) {
+    let store = db.open().await;
     fill(&store).await;
     let ares = json!({"messageType": "ARes", "transStatus": "Y"});
     assert!(
@@ -107,7 +177,7 @@ async fn records_come_back_and_survive_a_reopen() {
     );
     store.close().await;
 
-    let store = open(dir.path()).await;
+    let store = db.open().await;
     let t = store.server_transaction("t-1").await.unwrap().unwrap();
     assert_eq!((t.status, t.source), (Status::Final, Some(Source::ARes)));
     assert_eq!(t.result, Some(ares));
@@ -129,10 +199,8 @@ async fn records_come_back_and_survive_a_reopen() {
     assert!(store.server_transaction("unknown").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn sealed_pans_open_only_for_their_own_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn sealed_pans_open_only_for_their_own_record(db: Db) {
+    let store = db.open().await;
     let p = store
         .protect("server_transactions", "t-9", PAN)
         .await
@@ -150,10 +218,8 @@ async fn sealed_pans_open_only_for_their_own_record() {
     );
 }
 
-#[tokio::test]
-async fn card_data_in_kept_json_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn card_data_in_kept_json_is_refused(db: Db) {
+    let store = db.open().await;
     fill(&store).await;
     let leaky = json!({"messageType": "ARes", "note": {"acctNumber": PAN}});
     let err = store
@@ -169,14 +235,14 @@ async fn card_data_in_kept_json_is_refused() {
 /// Every file SQLite wrote (database, WAL, shared memory) is free of the PAN, in ASCII
 /// and in the BCD/UTF-16 forms a careless encoder might produce.
 #[tokio::test]
-async fn no_clear_pan_reaches_the_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn no_clear_pan_reaches_the_sqlite_files() {
+    let db = Db::new(Backend::Sqlite).unwrap();
+    let store = db.open().await;
     fill(&store).await;
     // Both with the WAL still open and after a checkpoint on close.
-    assert_no_pan(&dir.path().join("db"));
+    assert_no_pan(&db.dir.path().join("db"));
     store.close().await;
-    assert_no_pan(&dir.path().join("db"));
+    assert_no_pan(&db.dir.path().join("db"));
 }
 
 fn assert_no_pan(dir: &Path) {
@@ -199,10 +265,8 @@ fn assert_no_pan(dir: &Path) {
 
 /// Concurrent writers share commits; a write that breaks a constraint fails alone and
 /// the rest of its batch is committed.
-#[tokio::test]
-async fn concurrent_writes_commit_together_and_fail_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn concurrent_writes_commit_together_and_fail_alone(db: Db) {
+    let store = db.open().await;
     let ids: Vec<String> = (0..200).map(|i| format!("t-{i}")).collect();
     let begin = |id: &str| {
         let store = store.clone();
@@ -248,7 +312,7 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
         done.unwrap().unwrap();
     }
     store.close().await;
-    let store = open(dir.path()).await;
+    let store = db.open().await;
     for id in &ids {
         assert!(
             store.server_transaction(id).await.unwrap().is_some(),
@@ -264,10 +328,8 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     ));
 }
 
-#[tokio::test]
-async fn spc_credentials_belong_to_one_card_and_offers_are_single_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn spc_credentials_belong_to_one_card_and_offers_are_single_use(db: Db) {
+    let store = db.open().await;
     let card = store.pan_hash(PAN).await.unwrap();
     let other = store.pan_hash("4000000000000010").await.unwrap();
     let credential = store::SpcCredential {
@@ -323,10 +385,8 @@ async fn spc_credentials_belong_to_one_card_and_offers_are_single_use() {
     ));
 }
 
-#[tokio::test]
-async fn an_authentication_is_continued_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn an_authentication_is_continued_once(db: Db) {
+    let store = db.open().await;
     let begin = |id: &'static str| NewServerTransaction {
         three_ds_server_trans_id: id,
         pan: PAN,
@@ -351,10 +411,10 @@ async fn an_authentication_is_continued_once() {
     );
 }
 
-#[tokio::test]
-async fn the_guard_refuses_forbidden_members_in_any_table_and_the_purge_ends_temporary_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn the_guard_refuses_forbidden_members_in_any_table_and_the_purge_ends_temporary_ones(
+    db: Db,
+) {
+    let store = db.open().await;
     // A challenge that kept its code would be refused, naming the member.
     let refused = store
         .insert_challenge("a-otp", &json!({ "expected": { "otp": "123456" } }), None)
@@ -403,4 +463,71 @@ async fn the_guard_refuses_forbidden_members_in_any_table_and_the_purge_ends_tem
     let kept = kept.result.unwrap();
     assert_eq!(kept["transStatus"], "Y");
     assert!(kept.get("authenticationValue").is_none(), "{kept}");
+}
+
+/// The scan reads every table back: clean after ordinary use, and it names the table
+/// and column of what was written around the guard (raw SQL, as an old version or
+/// another program might).
+async fn the_scan_finds_what_got_past_the_guard(db: Db) {
+    let store = db.open().await;
+    fill(&store).await;
+    store
+        .insert_challenge("a-1", &json!({ "expected": { "otpDigest": "ab12" } }), None)
+        .await
+        .unwrap();
+    let known = [PAN.to_owned()];
+    let clean = store.scan(&known).await.unwrap();
+    assert_eq!(clean.exposures, vec![]);
+    assert_eq!(
+        (
+            clean.rows("server_transactions"),
+            clean.rows("acs_challenges")
+        ),
+        (1, 1)
+    );
+    store.close().await;
+
+    let leaks = [
+        "INSERT INTO acs_method_runs (three_ds_server_trans_id, facts, created_at) \
+         VALUES ('t-9', '{\"browser\": {\"otp\": \"123456\"}}', 0)",
+        "UPDATE issuer_cards SET description = 'card 4000000000000002 (test)'",
+    ];
+    match &db.database {
+        Database::Sqlite(path) => {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", path.display());
+            let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for leak in leaks {
+                sqlx::query(leak).execute(&mut raw).await.unwrap();
+            }
+        }
+        Database::Postgres(url) => {
+            use sqlx::Connection;
+            let mut raw = sqlx::PgConnection::connect(url).await.unwrap();
+            for leak in leaks {
+                sqlx::query(leak).execute(&mut raw).await.unwrap();
+            }
+        }
+    }
+    let store = db.open().await;
+    let found = store.scan(&known).await.unwrap().exposures;
+    let found: Vec<(&str, &str, &str)> = found
+        .iter()
+        .map(|e| (e.table.as_str(), e.column.as_str(), e.what.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "acs_method_runs",
+                "facts",
+                "refused to store acs_method_runs.browser.otp: a challenge code (keep its keyed digest)"
+            ),
+            (
+                "issuer_cards",
+                "description",
+                "a known card number (400000…0002)"
+            ),
+        ]
+    );
 }

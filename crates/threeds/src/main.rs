@@ -27,7 +27,8 @@ enum Command {
     /// It listens where `threeds up` would put it (port base, plus 0 for 3dss, 1 for acs,
     /// 2 + n for the DS of the n-th scheme, then the ACS's cardholder pages and the
     /// merchant shop) and finds its peers the same way, unless the
-    /// ecosystem file (--config) gives their `url`. Its database is <data>/<component>.db.
+    /// ecosystem file (--config) gives their `url`. Its database is <data>/<component>.db,
+    /// or the PostgreSQL database all components share (--database postgres://…).
     ///
     /// Example, one terminal each: `threeds serve acs`, `threeds serve ds --scheme alpha`,
     /// `threeds serve ds --scheme beta`, then `threeds serve 3dss` (after the DSs: it asks

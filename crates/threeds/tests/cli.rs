@@ -29,6 +29,17 @@ fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(out)))
 }
 
+/// Every test card number of the shipped ecosystem (`threeds cards --json`).
+fn test_pans() -> Vec<String> {
+    let cards = json(&threeds(&["cards", "--json"], None).stdout);
+    cards
+        .as_array()
+        .expect("threeds cards --json prints an array")
+        .iter()
+        .map(|c| c["pan"].as_str().expect("every card has a pan").to_owned())
+        .collect()
+}
+
 fn path(rel: &str) -> String {
     examples().join(rel).display().to_string()
 }
@@ -569,13 +580,7 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     let described: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     let database = PathBuf::from(described["database"].as_str().unwrap());
-    let cards = json(&threeds(&["cards", "--json"], None).stdout);
-    let pans: Vec<String> = cards
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["pan"].as_str().unwrap().to_owned())
-        .collect();
+    let pans = test_pans();
     assert!(pans.len() > 10);
     for file in ["", "-wal"] {
         let path = PathBuf::from(format!("{}{file}", database.display()));
@@ -872,4 +877,52 @@ fn run_passes_the_pack_and_reports_failures_with_their_trace() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["passed"], true, "{line}");
     }
+}
+
+/// The whole scenario pack with the runner's sandbox on PostgreSQL (`--database`), then
+/// a scan of every table of that database: no test card number and none of the data
+/// the store refuses. Needs `THREEDS_TEST_POSTGRES` (a server URL without a database
+/// name; `cargo xtask test` starts a throw-away server and sets it).
+#[test]
+fn the_pack_passes_on_postgresql_and_leaves_no_card_data_there() {
+    let Ok(server) = std::env::var("THREEDS_TEST_POSTGRES") else {
+        eprintln!("THREEDS_TEST_POSTGRES is not set: PostgreSQL not tested here");
+        return;
+    };
+    let url = format!(
+        "{}/pack_{}",
+        server.trim_end_matches('/'),
+        std::process::id()
+    );
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let run = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .arg("run")
+        .arg(&pack)
+        .args(["--database", &url])
+        .output()
+        .expect("run threeds run --database");
+    let out = String::from_utf8_lossy(&run.stdout);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        run.status.success() && last.contains(" passed, 0 failed"),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let pans = test_pans();
+    let keys = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (exposed, transactions) = runtime.block_on(async {
+        let keys = kms::SoftwareKeys::open_or_create(&keys.path().join("master.key")).unwrap();
+        let database = store::Database::parse(&url);
+        let store = store::Store::connect(&database, std::sync::Arc::new(keys))
+            .await
+            .unwrap();
+        let scan = store.scan(&pans).await.unwrap();
+        // The pack really ran on this database.
+        let transactions = scan.rows("server_transactions");
+        (scan.exposures, transactions)
+    });
+    assert!(transactions > 50, "{transactions} transactions");
+    assert_eq!(exposed, vec![]);
 }

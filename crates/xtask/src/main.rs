@@ -11,10 +11,14 @@
 //! Chromium with chromedriver (the browser-channel tests drive it headless), and
 //! OpenSSL's headers (josekit builds on them); from PyPI, into `target/jose-venv`:
 //! Python jwcrypto, the independent JOSE implementation the app channel's tokens are
-//! checked against (`THREEDS_JOSE_PYTHON` tells the tests where it is). Later
-//! issues add their services here (PostgreSQL, a KMS-compatible server).
+//! checked against (`THREEDS_JOSE_PYTHON` tells the tests where it is). It starts a
+//! throw-away PostgreSQL server (`postgres`; Debian's package installed if missing)
+//! and tells the tests its URL (`THREEDS_TEST_POSTGRES`), so the store's tests and the
+//! scenario pack run on PostgreSQL as well as SQLite.
 //!
 //! No dependencies, so it builds in seconds.
+
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -107,6 +111,19 @@ fn test(extra: &[String]) -> ExitCode {
         eprintln!("xtask: the scenario pack failed; its report is {junit}");
         return ExitCode::FAILURE;
     }
+    // The PostgreSQL backend's tests need a server: a throw-away one, stopped when
+    // `postgres` is dropped at the end of this function.
+    let postgres = match postgres::Server::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("xtask: cannot start PostgreSQL for the tests: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = [
+        ("THREEDS_JOSE_PYTHON", jose_python.display().to_string()),
+        ("THREEDS_TEST_POSTGRES", postgres.url.clone()),
+    ];
     // The suite runs last, so its summary line closes the output.
     let ok = if has_nextest() || install_nextest() {
         let mut args = vec![
@@ -117,12 +134,12 @@ fn test(extra: &[String]) -> ExitCode {
             "--no-fail-fast",
         ];
         args.extend(&extra);
-        run_with(&jose_python, "tests", "cargo", &args)
+        run_with(&env, "tests", "cargo", &args)
     } else {
         eprintln!("xtask: cargo-nextest unavailable, falling back to cargo test");
         let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
         args.extend(&extra);
-        run_with(&jose_python, "tests", "cargo", &args)
+        run_with(&env, "tests", "cargo", &args)
     };
     eprintln!("xtask: finished in {:.0?}", started.elapsed());
     if ok {
@@ -136,10 +153,10 @@ fn run(name: &str, program: &str, args: &[&str]) -> bool {
     run_command(name, Command::new(program).args(args), program, args)
 }
 
-/// [`run`] with `THREEDS_JOSE_PYTHON` set for the tests.
-fn run_with(jose_python: &Path, name: &str, program: &str, args: &[&str]) -> bool {
+/// [`run`] with `env` set (what the tests need to find their peers).
+fn run_with(env: &[(&str, String)], name: &str, program: &str, args: &[&str]) -> bool {
     let mut command = Command::new(program);
-    command.args(args).env("THREEDS_JOSE_PYTHON", jose_python);
+    command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
     run_command(name, &mut command, program, args)
 }
 

@@ -64,6 +64,11 @@ pub struct RunArgs {
         value_name = "DIR"
     )]
     pub data: PathBuf,
+    /// The components' database instead of the SQLite file in the data directory: a
+    /// `postgres://user:password@host/name` URL (the database is created if missing) or
+    /// an SQLite path. Components on several hosts can share one PostgreSQL database.
+    #[arg(long, env = "THREEDS_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
     /// The address to listen on.
     #[arg(long, env = "THREEDS_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
@@ -84,6 +89,7 @@ impl RunArgs {
         Ok(sandbox::SandboxConfig {
             certs: self.certs.clone(),
             data: self.data.clone(),
+            database: self.database.as_deref().map(store::Database::parse),
             host: self.host,
             port_base: self.port_base,
             ecosystem: self.ecosystem.load()?,

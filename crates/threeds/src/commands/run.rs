@@ -50,6 +50,11 @@ pub struct Args {
     /// messages carry ports, so identical traces need a fixed base.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1024..=65000))]
     port_base: Option<u16>,
+    /// Keep the runner's sandbox's state in this database (a `postgres://` URL, created
+    /// if missing, or an SQLite path) instead of a temporary SQLite file. Start from an
+    /// empty one: with --seed, ids repeat from run to run.
+    #[arg(long, value_name = "URL", conflicts_with = "against")]
+    database: Option<String>,
     /// Write the run's whole trace here, as JSON Lines (`threeds trace --format json`).
     #[arg(long, value_name = "FILE", conflicts_with = "against")]
     trace: Option<PathBuf>,
@@ -163,6 +168,7 @@ async fn run_all(
             .clone()
             .unwrap_or_else(|| dir.path().join("certs")),
         data: dir.path().join("data"),
+        database: args.database.as_deref().map(store::Database::parse),
         port_base: args.port_base.unwrap_or(0),
         sweep_every: Duration::from_millis(50),
         ..sandbox::SandboxConfig::default()

@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 println!("  routes AReqs to {}", m.endpoints.acs);
             }
         }
-        println!("  database  {}", m.database.display());
+        println!("  database  {}", m.database);
         if running.tracer().is_enabled() {
             println!(
                 "  trace     {}  (threeds trace --database {})",

@@ -65,7 +65,7 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
         m.endpoints.acs_site
     );
     println!("  trust anchor    {}", m.tls.root_ca.display());
-    println!("  database        {}", m.database.display());
+    println!("  database        {}", m.database);
     if running.tracer().is_enabled() {
         println!(
             "  trace           {}  (threeds trace, threeds tui; admin {} with the manifest's token)",
