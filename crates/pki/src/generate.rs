@@ -421,6 +421,36 @@ fn write_key(path: &Path, pem: &str) -> Result<(), PkiError> {
     file.write_all(pem.as_bytes()).map_err(PkiError::io(path))
 }
 
+/// The sandbox's TLS root CA, to issue more certificates under it.
+fn tls_root_issuer(layout: &Layout) -> Result<Issuer<'static, KeyPair>, PkiError> {
+    let read = |path: &Path| fs::read_to_string(path).map_err(PkiError::io(path));
+    let root_key = KeyPair::from_pem(&read(&layout.tls_root_ca_key())?)
+        .map_err(gen_err("the TLS root CA key"))?;
+    Issuer::from_ca_cert_pem(&read(&layout.tls_root_ca())?, root_key)
+        .map_err(gen_err("the TLS root CA"))
+}
+
+/// The sandbox's administrator's client certificate (`<dir>/tls/admin.crt` and `.key`),
+/// under the sandbox's TLS root; made the first time it is asked for, so a PKI made
+/// before it existed gets one too. The admin endpoint accepts this certificate alone.
+pub fn admin_identity(dir: &Path) -> Result<crate::tls::Identity, PkiError> {
+    let layout = Layout::new(dir);
+    let identity = layout.tls_identity("admin");
+    if identity.cert.exists() && identity.key.exists() {
+        return Ok(identity);
+    }
+    let root = tls_root_issuer(&layout)?;
+    let now = OffsetDateTime::now_utc();
+    let generator = Generator {
+        not_before: now - Duration::days(1),
+        ca_until: now + Duration::days(365),
+        leaf_until: now + Duration::days(365),
+    };
+    let (cert, key) = generator.tls_leaf("threeds admin", &[], Usage::Client, &root)?;
+    write_pair(&identity.cert, &cert, &identity.key, Some(&key))?;
+    Ok(identity)
+}
+
 /// Client identities that a peer must refuse, for certificate faults: one signed by the
 /// sandbox's TLS root but expired, one valid but from a CA nobody trusts. Made once per
 /// `name` under `<dir>/faults/` (kept like the rest of the generated PKI, never
@@ -446,11 +476,7 @@ pub fn faulty_identities(dir: &Path, name: &str) -> Result<FaultyIdentities, Pki
     if made.expired.cert.exists() && made.wrong_ca.cert.exists() {
         return Ok(made);
     }
-    let read = |path: &Path| fs::read_to_string(path).map_err(PkiError::io(path));
-    let root_key = KeyPair::from_pem(&read(&layout.tls_root_ca_key())?)
-        .map_err(gen_err("the TLS root CA key"))?;
-    let root = Issuer::from_ca_cert_pem(&read(&layout.tls_root_ca())?, root_key)
-        .map_err(gen_err("the TLS root CA"))?;
+    let root = tls_root_issuer(&layout)?;
     let now = OffsetDateTime::now_utc();
     // Expired yesterday, under the real root.
     let expired = Generator {

@@ -22,7 +22,9 @@ mod inspect;
 mod layout;
 pub mod tls;
 
-pub use generate::{EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, faulty_identities, init};
+pub use generate::{
+    EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, admin_identity, faulty_identities, init,
+};
 pub use inspect::{CertInfo, Inventory, inventory};
 pub use layout::{Layout, SchemeLayout};
 

@@ -113,13 +113,19 @@ pub struct Manifest {
     pub admin: AdminInfo,
 }
 
-/// Where the admin endpoint listens and the token it wants.
+/// Where the admin endpoint listens and how to get in (`admin::access`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminInfo {
     pub url: String,
-    /// `Authorization: Bearer <token>` on every request.
-    pub token: String,
+    /// The one client certificate the admin endpoint accepts, and its key.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    /// A second factor is enrolled (`threeds admin enrol`): open a session with a TOTP
+    /// code (`POST /admin/session`) first.
+    pub totp: bool,
+    /// The audit log of the admin endpoint (refusals, sessions, changes).
+    pub audit_log: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -705,13 +711,23 @@ impl Sandbox {
             );
         }
 
-        // The admin endpoint (the trace): server-authenticated TLS on loopback, and a
-        // bearer token that only the manifest's reader knows.
+        // The admin endpoint (the trace, the faults): mutual TLS on loopback, the admin
+        // certificate alone, and a TOTP session when a second factor is enrolled.
         let admin_url = format!("https://localhost:{}", port_of(&admin_listener)?);
-        let admin_token = admin::fresh_token();
+        let admin_identity = pki::admin_identity(&config.certs)?;
+        let totp = admin::access::enrolled(&config.data, keys.as_ref())
+            .await
+            .map_err(SandboxError::Setup)?;
+        let needs_totp = totp.is_some();
+        let audit_log = absolute(&config.data.join("audit.jsonl"));
+        let access = admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())
+            .map_err(SandboxError::Setup)?;
         let closing = tokio_util::sync::CancellationToken::new();
-        let admin_tls =
-            tls::server_config(&layout.tls_identity("merchant"), &root, ClientAuth::None)?;
+        let admin_tls = tls::server_config(
+            &layout.tls_identity("merchant"),
+            &root,
+            ClientAuth::Required,
+        )?;
         servers.push(
             transport::serve(
                 admin_listener,
@@ -719,7 +735,7 @@ impl Sandbox {
                 admin::app(admin::AdminState {
                     store: trace_store.clone(),
                     tracer: tracer.clone(),
-                    token: admin_token.clone().into(),
+                    access: Arc::new(access),
                     closing: closing.clone(),
                     faults: faults.clone(),
                 }),
@@ -749,7 +765,10 @@ impl Sandbox {
             trace_database,
             admin: AdminInfo {
                 url: admin_url,
-                token: admin_token,
+                client_cert: absolute(&admin_identity.cert),
+                client_key: absolute(&admin_identity.key),
+                totp: needs_totp,
+                audit_log,
             },
         };
         Ok(Sandbox {

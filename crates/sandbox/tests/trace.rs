@@ -1,7 +1,7 @@
 //! The trace end to end: a browser frictionless authentication, a browser challenge and
 //! a refused AReq, read back through the admin endpoint (what `threeds trace` and the
 //! TUI use): every hop of each flow in order, from both sides of each hop, with card
-//! numbers masked; the live stream; and the endpoint's token check.
+//! numbers masked; the live stream; and faults set through the admin endpoint.
 
 #![allow(
     clippy::unwrap_used,
@@ -253,37 +253,17 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
     sandbox.shutdown().await;
 }
 
+/// Faults set and cleared at run time through the admin endpoint (who may use it:
+/// `tests/admin.rs`).
 #[tokio::test]
-async fn the_admin_endpoint_wants_the_token() {
+async fn faults_set_through_the_admin_endpoint_apply_until_cleared() {
     let dirs = tempfile::tempdir().unwrap();
     let config = support::config_in(dirs.path());
     let sandbox = Sandbox::start(&config).await.unwrap();
     let url = &sandbox.manifest.admin.url;
     assert!(url.starts_with("https://localhost:"), "{url}");
-    let client = support::client_as(&config.certs, "requestor");
-    let anonymous = client.get(&format!("{url}/admin/trace")).await.unwrap();
-    assert_eq!(anonymous.status, 401);
-    let wrong = client
-        .get_with_bearer(&format!("{url}/admin/trace"), "not-the-token")
-        .await
-        .unwrap();
-    assert_eq!(wrong.status, 401);
-    let right = client
-        .get_with_bearer(
-            &format!("{url}/admin/status"),
-            &sandbox.manifest.admin.token,
-        )
-        .await
-        .unwrap();
-    assert_eq!(right.status, 200);
-
-    // Faults, set and cleared at run time.
-    let admin = AdminClient::new(
-        url,
-        &sandbox.manifest.admin.token,
-        &sandbox.manifest.tls.root_ca,
-    )
-    .unwrap();
+    let client = support::client_as(&config.certs, "admin");
+    let admin = AdminClient::of(&sandbox.manifest).unwrap();
     let fault: transport::faults::Fault =
         serde_json::from_value(json!({"hop": "ds->acs", "message": "AReq", "kind": "refused"}))
             .unwrap();
@@ -291,13 +271,7 @@ async fn the_admin_endpoint_wants_the_token() {
         .add_faults(std::slice::from_ref(&fault))
         .await
         .unwrap();
-    let listed = client
-        .get_with_bearer(
-            &format!("{url}/admin/faults"),
-            &sandbox.manifest.admin.token,
-        )
-        .await
-        .unwrap();
+    let listed = client.get(&format!("{url}/admin/faults")).await.unwrap();
     let listed: Value = serde_json::from_slice(&listed.body).unwrap();
     assert_eq!(listed[0]["hop"], "ds->acs", "{listed}");
     let bad: transport::faults::Fault =

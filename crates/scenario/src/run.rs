@@ -95,8 +95,7 @@ impl Target {
         let sdk = ThreeDs2Service::initialize(sdk)
             .map_err(|e| e.to_string())?
             .with_faults(own_faults.clone());
-        let admin =
-            sandbox::admin::AdminClient::new(&manifest.admin.url, &manifest.admin.token, root)?;
+        let admin = sandbox::admin::AdminClient::of(manifest)?;
         Ok(Target {
             requestor_api: manifest.endpoints.requestor_api.clone(),
             acs_site: manifest.endpoints.acs_site.clone(),

@@ -72,6 +72,10 @@ enum Command {
     /// The sandbox's own PKI (TLS and protocol certificates in certs/).
     #[command(subcommand)]
     Pki(commands::pki::Command),
+    /// The admin endpoint's access: it takes the admin certificate alone
+    /// (certs/tls/admin.crt, named in the manifest) and, once `enrol`led, a TOTP code.
+    #[command(subcommand)]
+    Admin(commands::admin::Command),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Sdk(args) => commands::sdk::run(&args),
         Command::Spc(command) => commands::spc::run(&command),
         Command::Pki(command) => commands::pki::run(&command),
+        Command::Admin(command) => commands::admin::run(&command),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());
             Ok(ExitCode::SUCCESS)

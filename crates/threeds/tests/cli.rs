@@ -329,7 +329,7 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
         assert_eq!(
             mode & 0o077,
             0,
-            "the manifest holds the admin token: owner only"
+            "the manifest names the admin key: owner only"
         );
     }
     assert!(
@@ -339,6 +339,13 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
             .starts_with("https://localhost:")
     );
     assert_eq!(m["schemes"].as_array().unwrap().len(), 2);
+    let admin_key = m["admin"]["clientKey"].as_str().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(admin_key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the admin key: owner only");
+    }
     for file in ["rootCa", "requestorClientCert", "requestorClientKey"] {
         let path = m["tls"][file].as_str().unwrap();
         assert!(
@@ -925,4 +932,23 @@ fn the_pack_passes_on_postgresql_and_leaves_no_card_data_there() {
     });
     assert!(transactions > 50, "{transactions} transactions");
     assert_eq!(exposed, vec![]);
+}
+
+#[test]
+fn admin_enrol_prints_an_otpauth_uri_once_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let first = threeds(&["admin", "enrol", "--data", &data], None);
+    let uri = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(0), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/threeds%20sandbox:admin?secret="),
+        "{uri}"
+    );
+    let again = threeds(&["admin", "enrol", "--data", &data], None);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("enrolled already"));
+    let forced = threeds(&["admin", "enrol", "--data", &data, "--force"], None);
+    assert_eq!(forced.status.code(), Some(0));
+    assert_ne!(String::from_utf8_lossy(&forced.stdout), uri, "a new secret");
 }

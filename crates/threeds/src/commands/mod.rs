@@ -1,5 +1,6 @@
 //! One module per subcommand, and the flags several share.
 
+pub mod admin;
 pub mod cards;
 pub mod pki;
 pub mod run;

@@ -68,13 +68,22 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     println!("  database        {}", m.database);
     if running.tracer().is_enabled() {
         println!(
-            "  trace           {}  (threeds trace, threeds tui; admin {} with the manifest's token)",
+            "  trace           {}  (threeds trace, threeds tui)",
             m.trace_database.display(),
-            m.admin.url
         );
     } else {
         println!("  trace           off (--no-trace)");
     }
+    println!(
+        "  admin           {}  (mTLS: {}{})",
+        m.admin.url,
+        m.admin.client_cert.display(),
+        if m.admin.totp {
+            "; a TOTP session first: THREEDS_ADMIN_TOTP"
+        } else {
+            ""
+        }
+    );
     println!(
         "  manifest        {}",
         std::path::absolute(&manifest_path)
@@ -90,8 +99,8 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `bytes` to `path` readable by its owner only: the manifest holds the admin
-/// endpoint's token.
+/// Writes `bytes` to `path` readable by its owner only: the manifest says where the
+/// admin certificate's key is, and what the sandbox runs on.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();

@@ -1,8 +1,13 @@
-//! The sandbox's admin endpoint: the trace, read and streamed. It listens on loopback
-//! only, over TLS (the sandbox's CA), and every request needs the bearer token written
-//! in the manifest (owner-only), so nothing on the network and no other user of the
-//! machine can read the trace.
+//! The sandbox's admin endpoint: the trace, read and streamed, and the faults in force.
+//! It listens on loopback only, over mutual TLS: only the admin certificate
+//! (`<certs>/tls/admin.crt`, named in the manifest) gets in, and with a second factor
+//! enrolled (`threeds admin enrol`) every request but opening a session needs one
+//! (`access`: the rules, the lock-out after wrong codes, the audit log; `totp`: RFC
+//! 6238).
 //!
+//! - `POST /admin/session` with `{"totp": "123456"}` — opens a session (when a second
+//!   factor is enrolled): `{"session": TOKEN, "expiresInSeconds": 900}`; every other
+//!   request then carries `Authorization: Bearer TOKEN`;
 //! - `GET /admin/trace?transaction=ID&after=SEQ&before=SEQ&limit=N` — stored events as
 //!   JSON Lines (`application/x-ndjson`), in `seq` order;
 //! - `GET /admin/trace/stream?after=SEQ&transaction=ID` — Server-Sent Events: the stored
@@ -22,26 +27,29 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use store::{TraceQuery, TraceStore};
 use tokio::sync::{broadcast, mpsc};
 use trace::{Event, Tracer};
+
+pub mod access;
+pub mod totp;
 
 /// What the admin endpoint serves from.
 #[derive(Debug, Clone)]
 pub struct AdminState {
     pub store: TraceStore,
     pub tracer: Tracer,
-    /// The bearer token every request must carry.
-    pub token: Arc<str>,
+    /// Who may come in (`access`).
+    pub access: Arc<access::Access>,
     /// Cancelled when the sandbox stops: live streams end then.
     pub closing: tokio_util::sync::CancellationToken,
     /// The faults the sandbox's clients apply (`/admin/faults`).
     pub faults: transport::faults::Faults,
 }
 
-/// A fresh admin token (256 random bits, hex).
+/// A fresh session token (256 random bits, hex).
 pub fn fresh_token() -> String {
     use rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 32];
@@ -49,10 +57,11 @@ pub fn fresh_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The admin routes, behind the token check.
+/// The admin routes, behind the access check.
 pub fn app(state: AdminState) -> Router {
-    let token = state.token.clone();
+    let access = state.access.clone();
     Router::new()
+        .route("/admin/session", post(open_session))
         .route("/admin/trace", get(events))
         .route("/admin/trace/stream", get(stream))
         .route("/admin/status", get(status))
@@ -62,35 +71,78 @@ pub fn app(state: AdminState) -> Router {
         )
         .with_state(state)
         .layer(middleware::from_fn(move |request: Request, next: Next| {
-            let token = token.clone();
-            async move { authorised(&token, request, next).await }
+            let access = access.clone();
+            async move { authorised(&access, request, next).await }
         }))
 }
 
-async fn authorised(token: &str, request: Request, next: Next) -> Response {
-    let presented = request
+/// Lets a request through if `access` allows it: the admin certificate always, and a
+/// session when a second factor is enrolled (opening one needs the certificate only).
+async fn authorised(access: &access::Access, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<transport::Peer>()
+        .and_then(|p| p.0.clone());
+    let action = format!("{} {}", request.method(), request.uri().path());
+    if request.uri().path() == "/admin/session" {
+        // The handler checks the certificate and the code, and audits.
+        return next.run(request).await;
+    }
+    let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    // Compared in constant time: the token is the only thing between a local process
-    // and the trace.
-    let ok = presented.is_some_and(|p| {
-        p.len() == token.len()
-            && p.bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if !ok {
+    let changes = request.method() != axum::http::Method::GET;
+    match access.check(peer.as_ref(), bearer, &action, changes) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refused(&refusal),
+    }
+}
+
+fn refused(refusal: &access::Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN);
+    let mut response = (status, format!("{}\n", refusal.reason)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    if let Some(seconds) = refusal.retry_after
+        && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionRequest {
+    totp: String,
+}
+
+async fn open_session(
+    State(state): State<AdminState>,
+    peer: Option<axum::Extension<transport::Peer>>,
+    body: Bytes,
+) -> Response {
+    let peer = peer.and_then(|axum::Extension(p)| p.0);
+    let Ok(asked) = serde_json::from_slice::<SessionRequest>(&body) else {
         return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "the admin endpoint needs the token from the sandbox's manifest (admin.token)\n",
+            StatusCode::BAD_REQUEST,
+            "expected {\"totp\": \"<six digits>\"}\n",
         )
             .into_response();
+    };
+    match state.access.open_session(peer.as_ref(), &asked.totp) {
+        Ok(session) => axum::Json(serde_json::json!({
+            "session": session.token,
+            "expiresInSeconds": session.expires_in_seconds,
+        }))
+        .into_response(),
+        Err(refusal) => refused(&refusal),
     }
-    next.run(request).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,22 +389,34 @@ pub enum Live {
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     base: String,
-    token: String,
     root: std::path::PathBuf,
     client: transport::Client,
+    /// A second factor is enrolled: requests need a session.
+    needs_totp: bool,
+    /// The code to open a session with when one is needed (`THREEDS_ADMIN_TOTP`).
+    code: Option<String>,
+    session: Arc<tokio::sync::Mutex<Option<String>>>,
 }
 
 impl AdminClient {
-    /// The admin endpoint at `url`, with `token`, trusting the sandbox CA at `root`.
-    pub fn new(url: &str, token: &str, root: &std::path::Path) -> Result<AdminClient, String> {
-        let tls = pki::tls::client_config(root, None).map_err(|e| e.to_string())?;
+    /// The admin endpoint at `url`, trusting the sandbox CA at `root`, presenting the
+    /// admin certificate `identity`; `needs_totp` when a second factor is enrolled.
+    pub fn new(
+        url: &str,
+        root: &std::path::Path,
+        identity: &pki::tls::Identity,
+        needs_totp: bool,
+    ) -> Result<AdminClient, String> {
+        let tls = pki::tls::client_config(root, Some(identity)).map_err(|e| e.to_string())?;
         let client = transport::Client::new(&tls, transport::Timeouts::default())
             .map_err(|e| e.to_string())?;
         Ok(AdminClient {
             base: url.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
             root: root.to_owned(),
             client,
+            needs_totp,
+            code: None,
+            session: Arc::default(),
         })
     }
 
@@ -361,25 +425,82 @@ impl AdminClient {
         &self.root
     }
 
-    /// From the manifest `threeds up` wrote (`admin.url`, `admin.token`, `tls.rootCa`).
+    /// From the manifest `threeds up` wrote (`admin.url`, the admin certificate,
+    /// `tls.rootCa`). When a second factor is enrolled, the first request opens a
+    /// session with the code in `THREEDS_ADMIN_TOTP`.
     pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, String> {
-        let manifest = crate::Manifest::read(path)?;
-        AdminClient::new(
+        AdminClient::of(&crate::Manifest::read(path)?)
+    }
+
+    /// For the sandbox `manifest` describes (see [`AdminClient::from_manifest`]).
+    pub fn of(manifest: &crate::Manifest) -> Result<AdminClient, String> {
+        let identity = pki::tls::Identity {
+            cert: manifest.admin.client_cert.clone(),
+            key: manifest.admin.client_key.clone(),
+        };
+        let mut client = AdminClient::new(
             &manifest.admin.url,
-            &manifest.admin.token,
             &manifest.tls.root_ca,
-        )
+            &identity,
+            manifest.admin.totp,
+        )?;
+        client.code = std::env::var("THREEDS_ADMIN_TOTP").ok();
+        Ok(client)
+    }
+
+    /// Opens a session with the TOTP code `code` (needed when a second factor is
+    /// enrolled); later requests use it.
+    pub async fn open_session(&self, code: &str) -> Result<(), String> {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "totp": code })).map_err(|e| e.to_string())?;
+        let reply = self
+            .client
+            .send_with_bearer("POST", &format!("{}/admin/session", self.base), "", body)
+            .await
+            .map_err(|e| e.to_string())?;
+        if reply.status != 200 {
+            return Err(format!(
+                "the admin endpoint refused the code (HTTP {}): {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body).trim()
+            ));
+        }
+        let opened: serde_json::Value =
+            serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
+        let token = opened["session"]
+            .as_str()
+            .ok_or("the admin endpoint opened no session")?;
+        *self.session.lock().await = Some(token.to_owned());
+        Ok(())
+    }
+
+    /// What requests carry as `Authorization: Bearer`: the session, opened first if
+    /// one is needed and a code was given; nothing when no second factor is enrolled.
+    async fn bearer(&self) -> Result<String, String> {
+        if !self.needs_totp {
+            return Ok(String::new());
+        }
+        if let Some(session) = self.session.lock().await.clone() {
+            return Ok(session);
+        }
+        let code = self.code.as_deref().ok_or(
+            "the sandbox's admin endpoint wants a second factor: set THREEDS_ADMIN_TOTP to \
+             the current code of the authenticator enrolled with `threeds admin enrol`",
+        )?;
+        self.open_session(code).await?;
+        Ok(self.session.lock().await.clone().unwrap_or_default())
     }
 
     /// Adds `faults` to those in force.
     pub async fn add_faults(&self, faults: &[transport::faults::Fault]) -> Result<(), String> {
         let body = serde_json::to_vec(faults).map_err(|e| e.to_string())?;
+        let bearer = self.bearer().await?;
         let reply = self
             .client
             .send_with_bearer(
                 "POST",
                 &format!("{}/admin/faults", self.base),
-                &self.token,
+                &bearer,
                 body,
             )
             .await
@@ -396,12 +517,13 @@ impl AdminClient {
 
     /// Clears every fault.
     pub async fn clear_faults(&self) -> Result<(), String> {
+        let bearer = self.bearer().await?;
         let reply = self
             .client
             .send_with_bearer(
                 "DELETE",
                 &format!("{}/admin/faults", self.base),
-                &self.token,
+                &bearer,
                 Vec::new(),
             )
             .await
@@ -415,9 +537,10 @@ impl AdminClient {
     /// Stored events, as `query` selects them.
     pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, String> {
         let url = format!("{}/admin/trace?{}", self.base, query_string(query));
+        let bearer = self.bearer().await?;
         let reply = self
             .client
-            .get_with_bearer(&url, &self.token)
+            .get_with_bearer(&url, &bearer)
             .await
             .map_err(|e| e.to_string())?;
         if reply.status != 200 {
@@ -447,9 +570,10 @@ impl AdminClient {
             ..TraceQuery::default()
         };
         let url = format!("{}/admin/trace/stream?{}", self.base, query_string(&query));
+        let bearer = self.bearer().await?;
         let mut lines = self
             .client
-            .get_lines(&url, &self.token)
+            .get_lines(&url, &bearer)
             .await
             .map_err(|e| e.to_string())?;
         let (out, received) = mpsc::channel(1024);
