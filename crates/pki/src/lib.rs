@@ -20,6 +20,7 @@
 mod generate;
 mod inspect;
 mod layout;
+pub mod probe;
 pub mod tls;
 
 pub use generate::{

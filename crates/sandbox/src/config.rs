@@ -38,6 +38,29 @@ pub struct Ecosystem {
     pub threeds_server: ServerSection,
     pub acs: AcsSection,
     pub schemes: Vec<SchemeSection>,
+    /// Where it was read from (not part of the file).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Where an ecosystem was read from, and a hash of exactly what was read: the sandbox
+/// records it in its manifest, and `threeds doctor` compares the file with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    /// The file (`None`: the shipped one, built into the binary).
+    pub file: Option<std::path::PathBuf>,
+    /// SHA-256 of the text, hex.
+    pub sha256: String,
+}
+
+/// SHA-256 of `text`, hex.
+pub fn sha256_hex(text: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -162,12 +185,14 @@ impl Ecosystem {
             at: String::new(),
             why: format!("cannot read: {e}"),
         })?;
-        Ecosystem::parse(&text, &origin)
+        let mut ecosystem = Ecosystem::parse(&text, &origin)?;
+        ecosystem.origin.file = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        Ok(ecosystem)
     }
 
     /// Parses and checks `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Ecosystem, ConfigError> {
-        let ecosystem: Ecosystem = toml::from_str(text).map_err(|e| ConfigError {
+        let mut ecosystem: Ecosystem = toml::from_str(text).map_err(|e| ConfigError {
             origin: origin.to_owned(),
             at: match e.span() {
                 Some(span) => {
@@ -185,6 +210,7 @@ impl Ecosystem {
             at,
             why,
         })?;
+        ecosystem.origin.sha256 = sha256_hex(text.as_bytes());
         Ok(ecosystem)
     }
 

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod cards;
 pub mod config;
+pub mod doctor;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -111,6 +112,10 @@ pub struct Manifest {
     pub trace_database: PathBuf,
     /// The admin endpoint (the trace), loopback only.
     pub admin: AdminInfo,
+    /// The data directory (the software master key, the audit log).
+    pub data: PathBuf,
+    /// The ecosystem file the sandbox runs, and the hash of what it read.
+    pub config: config::Origin,
 }
 
 /// Where the admin endpoint listens and how to get in (`admin::access`).
@@ -770,6 +775,8 @@ impl Sandbox {
                 totp: needs_totp,
                 audit_log,
             },
+            data: absolute(&config.data),
+            config: config.ecosystem.origin.clone(),
         };
         Ok(Sandbox {
             manifest,

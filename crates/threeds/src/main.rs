@@ -72,6 +72,12 @@ enum Command {
     /// The sandbox's own PKI (TLS and protocol certificates in certs/).
     #[command(subcommand)]
     Pki(commands::pki::Command),
+    /// Check a running sandbox (or the endpoints of any manifest): per endpoint, the TLS
+    /// versions and suites accepted, whether a client certificate is required, chains
+    /// and days to expiry; the key backend and every key; the database scanned for card
+    /// numbers in clear and refused data; the config file against the hash recorded at
+    /// start. A table (or --json); exit status 1 when a check fails.
+    Doctor(commands::doctor::Args),
     /// The admin endpoint's access: it takes the admin certificate alone
     /// (certs/tls/admin.crt, named in the manifest) and, once `enrol`led, a TOTP code.
     #[command(subcommand)]
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
         Command::Spc(command) => commands::spc::run(&command),
         Command::Pki(command) => commands::pki::run(&command),
         Command::Admin(command) => commands::admin::run(&command),
+        Command::Doctor(args) => commands::doctor::run(&args),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());
             Ok(ExitCode::SUCCESS)

@@ -606,6 +606,29 @@ fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
             assert!(!text.contains(&key), "{key} in {}", path.display());
         }
     }
+    // The doctor, on the sandbox after the pack: everything passes, and a warning
+    // window longer than the certificates live fails, with exit status 1.
+    let doctor = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .arg("doctor")
+            .arg("--manifest")
+            .arg(&manifest)
+            .args(extra)
+            .output()
+            .expect("run threeds doctor")
+    };
+    let healthy = doctor(&["--json"]);
+    let report = json(&healthy.stdout);
+    assert_eq!(healthy.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["passed"], true);
+    assert!(report["checks"].as_array().unwrap().len() >= 30);
+    let expiring = doctor(&["--warn-days", "5000"]);
+    let table = String::from_utf8_lossy(&expiring.stdout);
+    assert_eq!(expiring.status.code(), Some(1), "{table}");
+    assert!(
+        table.contains("FAIL") && table.contains("(warning window: 5000 days)"),
+        "{table}"
+    );
     let missing = Command::new(env!("CARGO_BIN_EXE_threeds"))
         .args(["run", "--against", "/nonexistent/manifest.json"])
         .arg(&pack)

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod cards;
+pub mod doctor;
 pub mod pki;
 pub mod run;
 pub mod sdk;
