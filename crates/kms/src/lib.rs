@@ -5,13 +5,15 @@
 //! key (wrapped under a key-encryption key the service keeps), for a MAC under a named
 //! purpose (PAN lookup hashes, authentication values), and so on. The default
 //! implementation, [`SoftwareKeys`], keeps one master key in the sandbox's data
-//! directory; a KMS-backed implementation (AWS KMS) plugs in behind the same trait.
+//! directory; [`AwsKms`] (`aws`) keeps the keys in AWS KMS or a KMS-compatible server,
+//! with a bounded data-key cache and an audit line per KMS call.
 //!
-//! [`envelope`] seals records with AES-256-GCM under a fresh data key each, binding
-//! the record through the encryption context, and zeroises plaintext keys after use.
-//! The crate does no I/O beyond the software backend's key file, and never prints key
-//! material (`Debug` of keys is redacted).
+//! [`envelope`] seals records with AES-256-GCM under a data key, binding the record
+//! through the encryption context, and zeroises plaintext keys after use. The crate's
+//! I/O is the software backend's key file and the KMS backend's calls and audit log; it
+//! never prints key material (`Debug` of keys is redacted).
 
+pub mod aws;
 pub mod envelope;
 mod primitives;
 mod software;
@@ -23,6 +25,7 @@ use std::pin::Pin;
 
 use zeroize::Zeroizing;
 
+pub use aws::{AwsKms, AwsKmsConfig, CachePolicy, KmsCalls};
 pub use primitives::{aes_256_gcm_open, aes_256_gcm_seal, hmac_sha256};
 pub use software::SoftwareKeys;
 

@@ -22,7 +22,7 @@
 //!
 //! Each check is a [`Check`]; the report passes when none failed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use pki::probe::{self, HandshakeOptions, LegacyAnswer};
@@ -181,7 +181,7 @@ pub async fn examine(manifest: &Manifest, options: &Options) -> Report {
         ),
     }
     check_root(&mut report, &manifest.tls.root_ca, warn_days);
-    let keys = check_keys(&mut report, &manifest.data).await;
+    let keys = check_keys(&mut report, &manifest.keys).await;
     check_database(&mut report, manifest, options, keys).await;
     check_config(&mut report, &manifest.config);
     report
@@ -430,17 +430,54 @@ fn check_root(report: &mut Report, root: &Path, warn_days: i64) {
 }
 
 /// Opens the key backend and uses every purpose; the keys, when usable.
-async fn check_keys(report: &mut Report, data: &Path) -> Option<Arc<dyn kms::KeyService>> {
-    let path: PathBuf = data.join("keys/master.key");
-    let target = format!("software keys ({})", path.display());
-    if !path.exists() {
-        report.push("keys", &target, Outcome::Fail, "no master key".into());
-        return None;
-    }
-    let keys: Arc<dyn kms::KeyService> = match kms::SoftwareKeys::open_or_create(&path) {
-        Ok(keys) => Arc::new(keys),
+async fn check_keys(
+    report: &mut Report,
+    info: &crate::KeysInfo,
+) -> Option<Arc<dyn kms::KeyService>> {
+    let (target, keys): (String, Result<Arc<dyn kms::KeyService>, String>) = match info {
+        crate::KeysInfo::Software { master_key } => {
+            let target = format!("software keys ({})", master_key.display());
+            if !master_key.exists() {
+                report.push("keys", &target, Outcome::Fail, "no master key".into());
+                return None;
+            }
+            let keys = kms::SoftwareKeys::open_or_create(master_key)
+                .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
+                .map_err(|e| e.to_string());
+            (target, keys)
+        }
+        crate::KeysInfo::AwsKms {
+            data_key,
+            mac_key,
+            endpoint,
+            audit_log,
+        } => {
+            let target = format!(
+                "AWS KMS ({data_key}, {mac_key}{})",
+                endpoint
+                    .as_deref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default()
+            );
+            let config = kms::AwsKmsConfig {
+                data_key: data_key.clone(),
+                mac_key: mac_key.clone(),
+                cache: kms::CachePolicy::default(),
+                who: "threeds doctor".into(),
+                audit_log: audit_log.clone(),
+                endpoint: endpoint.clone(),
+            };
+            let keys = kms::AwsKms::connect(config)
+                .await
+                .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
+                .map_err(|e| e.to_string());
+            (target, keys)
+        }
+    };
+    let keys = match keys {
+        Ok(keys) => keys,
         Err(e) => {
-            report.push("keys", &target, Outcome::Fail, e.to_string());
+            report.push("keys", &target, Outcome::Fail, e);
             return None;
         }
     };

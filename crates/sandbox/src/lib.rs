@@ -40,6 +40,8 @@ pub struct SandboxConfig {
     pub certs: PathBuf,
     /// Data directory (the software master key, the SQLite databases).
     pub data: PathBuf,
+    /// Where the keys live: software keys under `data` (the default), or AWS KMS.
+    pub keys: KeyBackend,
     /// The components' database instead of the SQLite file in `data`: a
     /// `postgres://` URL (created if missing) or an SQLite path. Components share it;
     /// their tables never overlap. The trace stays in `data`.
@@ -80,6 +82,7 @@ impl Default for SandboxConfig {
             certs: PathBuf::from("certs"),
             data: PathBuf::from(".threeds"),
             database: None,
+            keys: KeyBackend::Software,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_base: 7440,
             timeouts: Timeouts::default(),
@@ -95,6 +98,31 @@ impl Default for SandboxConfig {
             trace: true,
         }
     }
+}
+
+/// Which key service the components use (`kms`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyBackend {
+    /// Keys derived from a master key in `<data>/keys/master.key` (made if missing).
+    Software,
+    /// AWS KMS, or a KMS-compatible server. Its audit log defaults to
+    /// `<data>/keys-audit.jsonl`.
+    AwsKms(kms::AwsKmsConfig),
+}
+
+/// The key service as the manifest describes it (for `threeds doctor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "backend")]
+pub enum KeysInfo {
+    #[serde(rename_all = "camelCase")]
+    Software { master_key: PathBuf },
+    #[serde(rename_all = "camelCase")]
+    AwsKms {
+        data_key: String,
+        mac_key: String,
+        endpoint: Option<String>,
+        audit_log: Option<PathBuf>,
+    },
 }
 
 /// What a running sandbox tells scripts and tools (written as JSON by `threeds up`).
@@ -114,6 +142,8 @@ pub struct Manifest {
     pub admin: AdminInfo,
     /// The data directory (the software master key, the audit log).
     pub data: PathBuf,
+    /// The key service.
+    pub keys: KeysInfo,
     /// The ecosystem file the sandbox runs, and the hash of what it read.
     pub config: config::Origin,
 }
@@ -405,9 +435,34 @@ impl Sandbox {
                 )));
             }
         }
-        let keys: Arc<dyn kms::KeyService> = Arc::new(kms::SoftwareKeys::open_or_create(
-            &config.data.join("keys/master.key"),
-        )?);
+        let (keys, keys_info): (Arc<dyn kms::KeyService>, KeysInfo) = match &config.keys {
+            KeyBackend::Software => {
+                let path = absolute(&config.data.join("keys/master.key"));
+                (
+                    Arc::new(kms::SoftwareKeys::open_or_create(&path)?),
+                    KeysInfo::Software { master_key: path },
+                )
+            }
+            KeyBackend::AwsKms(aws) => {
+                let mut aws = aws.clone();
+                if aws.audit_log.is_none() {
+                    std::fs::create_dir_all(&config.data).map_err(|e| {
+                        SandboxError::Setup(format!("{}: {e}", config.data.display()))
+                    })?;
+                    aws.audit_log = Some(absolute(&config.data.join("keys-audit.jsonl")));
+                }
+                if let Some(c) = only {
+                    aws.who = c.name();
+                }
+                let info = KeysInfo::AwsKms {
+                    data_key: aws.data_key.clone(),
+                    mac_key: aws.mac_key.clone(),
+                    endpoint: aws.endpoint.clone(),
+                    audit_log: aws.audit_log.clone(),
+                };
+                (Arc::new(kms::AwsKms::connect(aws).await?), info)
+            }
+        };
         let database = match &config.database {
             Some(store::Database::Sqlite(path)) => store::Database::Sqlite(absolute(path)),
             Some(database) => database.clone(),
@@ -720,9 +775,18 @@ impl Sandbox {
         // certificate alone, and a TOTP session when a second factor is enrolled.
         let admin_url = format!("https://localhost:{}", port_of(&admin_listener)?);
         let admin_identity = pki::admin_identity(&config.certs)?;
-        let totp = admin::access::enrolled(&config.data, keys.as_ref())
-            .await
-            .map_err(SandboxError::Setup)?;
+        // The admin's secret is sealed by the software master key whatever the key
+        // backend: `threeds admin enrol` needs nothing but the data directory.
+        let totp = match &keys_info {
+            KeysInfo::Software { .. } => admin::access::enrolled(&config.data, keys.as_ref()).await,
+            KeysInfo::AwsKms { .. } if config.data.join("keys/master.key").exists() => {
+                let local =
+                    kms::SoftwareKeys::open_or_create(&config.data.join("keys/master.key"))?;
+                admin::access::enrolled(&config.data, &local).await
+            }
+            KeysInfo::AwsKms { .. } => Ok(None),
+        }
+        .map_err(SandboxError::Setup)?;
         let needs_totp = totp.is_some();
         let audit_log = absolute(&config.data.join("audit.jsonl"));
         let access = admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())
@@ -776,6 +840,7 @@ impl Sandbox {
                 audit_log,
             },
             data: absolute(&config.data),
+            keys: keys_info,
             config: config.ecosystem.origin.clone(),
         };
         Ok(Sandbox {

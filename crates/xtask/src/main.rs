@@ -14,10 +14,13 @@
 //! checked against (`THREEDS_JOSE_PYTHON` tells the tests where it is). It starts a
 //! throw-away PostgreSQL server (`postgres`; Debian's package installed if missing)
 //! and tells the tests its URL (`THREEDS_TEST_POSTGRES`), so the store's tests and the
-//! scenario pack run on PostgreSQL as well as SQLite.
+//! scenario pack run on PostgreSQL as well as SQLite; and a KMS-compatible server
+//! (`kms_server`: moto from PyPI, in `target/kms-venv`) for the AWS KMS backend's tests
+//! (`THREEDS_TEST_KMS` and the AWS environment).
 //!
 //! No dependencies, so it builds in seconds.
 
+mod kms_server;
 mod postgres;
 
 use std::path::{Path, PathBuf};
@@ -120,10 +123,19 @@ fn test(extra: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let env = [
+    // The AWS KMS backend's tests need a KMS-compatible server (moto).
+    let kms = match kms_server::Server::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("xtask: cannot start the KMS-compatible server for the tests: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut env = vec![
         ("THREEDS_JOSE_PYTHON", jose_python.display().to_string()),
         ("THREEDS_TEST_POSTGRES", postgres.url.clone()),
     ];
+    env.extend(kms.env());
     // The suite runs last, so its summary line closes the output.
     let ok = if has_nextest() || install_nextest() {
         let mut args = vec![

@@ -78,6 +78,30 @@ pub struct RunArgs {
     /// pages, the merchant shop and the admin endpoint (0: let the OS choose).
     #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
     port_base: u16,
+    /// Where the keys live: `software` (a master key in the data directory) or
+    /// `aws-kms` (AWS KMS, or a KMS-compatible server: the standard AWS environment
+    /// applies — credentials, AWS_REGION, AWS_ENDPOINT_URL).
+    #[arg(long, env = "THREEDS_KEYS", default_value = "software", value_parser = ["software", "aws-kms"])]
+    keys: String,
+    /// aws-kms: the symmetric key that wraps data keys (id, ARN or alias/…).
+    #[arg(
+        long,
+        env = "THREEDS_KMS_DATA_KEY",
+        value_name = "KEY",
+        required_if_eq("keys", "aws-kms")
+    )]
+    kms_data_key: Option<String>,
+    /// aws-kms: the HMAC_256 key of authentication values (id, ARN or alias/…).
+    #[arg(
+        long,
+        env = "THREEDS_KMS_MAC_KEY",
+        value_name = "KEY",
+        required_if_eq("keys", "aws-kms")
+    )]
+    kms_mac_key: Option<String>,
+    /// aws-kms: the KMS endpoint instead of AWS's (a KMS-compatible server).
+    #[arg(long, env = "THREEDS_KMS_ENDPOINT", value_name = "URL")]
+    kms_endpoint: Option<String>,
     /// Record no trace (for load tests: recording every message of every hop costs
     /// about 40% of the sandbox's throughput).
     #[arg(long, env = "THREEDS_NO_TRACE")]
@@ -92,6 +116,17 @@ impl RunArgs {
             certs: self.certs.clone(),
             data: self.data.clone(),
             database: self.database.as_deref().map(store::Database::parse),
+            keys: match self.keys.as_str() {
+                "aws-kms" => sandbox::KeyBackend::AwsKms(kms::AwsKmsConfig {
+                    data_key: self.kms_data_key.clone().unwrap_or_default(),
+                    mac_key: self.kms_mac_key.clone().unwrap_or_default(),
+                    cache: kms::CachePolicy::default(),
+                    who: "sandbox".into(),
+                    audit_log: None,
+                    endpoint: self.kms_endpoint.clone(),
+                }),
+                _ => sandbox::KeyBackend::Software,
+            },
             host: self.host,
             port_base: self.port_base,
             ecosystem: self.ecosystem.load()?,

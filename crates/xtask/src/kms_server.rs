@@ -1,0 +1,82 @@
+//! A KMS-compatible server for the tests: moto (PyPI `moto[server]`, in its own virtual
+//! environment under `target/kms-venv`), on a free loopback port, state in memory,
+//! stopped when the [`Server`] is dropped. Real KMS differs in ways the tests avoid
+//! (`../shared/real-peers.md`): they never parse its ciphertext blobs.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Installs moto if needed and starts it, or says why it could not.
+    pub fn start() -> Result<Server, String> {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kms-venv");
+        let moto = venv.join("bin/moto_server");
+        if !moto.exists() {
+            eprintln!("xtask: installing moto[server] into {}", venv.display());
+            let venv_arg = venv.display().to_string();
+            let pip = venv.join("bin/pip").display().to_string();
+            let ok = super::run("kms venv", "python3", &["-m", "venv", &venv_arg])
+                && super::run(
+                    "pip install moto",
+                    &pip,
+                    &["install", "-q", "moto[server]>=5"],
+                );
+            if !ok || !moto.exists() {
+                return Err(
+                    "could not install moto[server] (needs python3 with venv and PyPI)".into(),
+                );
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let child = Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", moto.display()))?;
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(20) {
+                return Err(format!("moto did not listen on {port} within 20 s"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("xtask: KMS-compatible test server (moto) at {}", server.url);
+        Ok(server)
+    }
+
+    /// What the tests need to reach it: its URL, and the AWS environment the SDK
+    /// insists on (a region, credentials; no instance metadata lookups).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("THREEDS_TEST_KMS", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
