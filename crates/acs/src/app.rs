@@ -105,6 +105,7 @@ pub(crate) async fn open_session(
     let url = format!("{}{CREQ_PATH}", state.site_url);
     let signed = signer
         .sign(&url, &ephemeral.public(), &sdk_jwk)
+        .await
         .map_err(|e| e.to_string())?;
     let sealed = kms::envelope::seal(
         state.keys.as_ref(),

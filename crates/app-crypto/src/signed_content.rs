@@ -33,22 +33,56 @@ pub struct SignedContent {
     pub alg: String,
 }
 
+/// An ES256 key held elsewhere (a KMS): it signs, the ACS never sees it.
+pub trait RemoteEs256: Send + Sync + std::fmt::Debug {
+    /// An ECDSA P-256 / SHA-256 signature of `message` (the signer hashes), DER-encoded.
+    fn sign_der<'a>(
+        &'a self,
+        message: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+}
+
+/// Who signs: a key in memory, or one held elsewhere.
+enum Signer {
+    Local(Box<dyn JwsSigner>),
+    Remote(std::sync::Arc<dyn RemoteEs256>),
+}
+
 /// The ACS's signing key and chain for one directory server.
 pub struct AcsSigner {
-    signer: Box<dyn JwsSigner>,
+    signer: Signer,
     /// DER certificates, leaf first.
     chain: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for AcsSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whose = match &self.signer {
+            Signer::Local(_) => "in memory",
+            Signer::Remote(_) => "remote",
+        };
         write!(
             f,
-            "AcsSigner({}, {} certificates)",
-            self.signer.algorithm().name(),
+            "AcsSigner({}, {whose}, {} certificates)",
+            self.algorithm(),
             self.chain.len()
         )
     }
+}
+
+/// DER certificates from a PEM chain (leaf first); at least one.
+fn chain_from_pem(chain_pem: &[u8]) -> Result<Vec<Vec<u8>>, CryptoError> {
+    let key_err = |e: &dyn std::fmt::Display| CryptoError::Key(e.to_string());
+    let chain = X509::stack_from_pem(chain_pem)
+        .map_err(|e| key_err(&e))?
+        .iter()
+        .map(|c| c.to_der())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| key_err(&e))?;
+    if chain.is_empty() {
+        return Err(key_err(&"the signing chain has no certificate"));
+    }
+    Ok(chain)
 }
 
 impl AcsSigner {
@@ -64,41 +98,82 @@ impl AcsSigner {
             Id::RSA => Box::new(jws::PS256.signer_from_der(&der).map_err(|e| key_err(&e))?),
             other => return Err(key_err(&format_args!("cannot sign with a {other:?} key"))),
         };
-        let chain = X509::stack_from_pem(chain_pem)
-            .map_err(|e| key_err(&e))?
-            .iter()
-            .map(|c| c.to_der())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| key_err(&e))?;
-        if chain.is_empty() {
-            return Err(key_err(&"the signing chain has no certificate"));
-        }
-        Ok(AcsSigner { signer, chain })
+        Ok(AcsSigner {
+            signer: Signer::Local(signer),
+            chain: chain_from_pem(chain_pem)?,
+        })
+    }
+
+    /// An ES256 key held elsewhere (a KMS), and the PEM chain certifying it (leaf
+    /// first).
+    pub fn remote(
+        signer: std::sync::Arc<dyn RemoteEs256>,
+        chain_pem: &[u8],
+    ) -> Result<AcsSigner, CryptoError> {
+        Ok(AcsSigner {
+            signer: Signer::Remote(signer),
+            chain: chain_from_pem(chain_pem)?,
+        })
     }
 
     /// `ES256` or `PS256`.
     pub fn algorithm(&self) -> &str {
-        self.signer.algorithm().name()
+        match &self.signer {
+            Signer::Local(signer) => signer.algorithm().name(),
+            Signer::Remote(_) => "ES256",
+        }
     }
 
-    /// Signs the content for one challenge.
-    pub fn sign(
+    /// Signs the content for one challenge (a remote signer is asked over the network).
+    pub async fn sign(
         &self,
         acs_url: &str,
         acs_ephem_pub_key: &PublicKey,
         sdk_ephem_pub_key: &Value,
     ) -> Result<String, CryptoError> {
-        let mut header = JwsHeader::new();
-        header.set_x509_certificate_chain(&self.chain);
         let payload = json!({
             "acsURL": acs_url,
             "acsEphemPubKey": public_jwk(acs_ephem_pub_key),
             "sdkEphemPubKey": sdk_ephem_pub_key,
         });
         let bytes = serde_json::to_vec(&payload).map_err(|e| CryptoError::Key(e.to_string()))?;
-        jws::serialize_compact(&bytes, &header, self.signer.as_ref())
-            .map_err(|e| CryptoError::Key(e.to_string()))
+        match &self.signer {
+            Signer::Local(signer) => {
+                let mut header = JwsHeader::new();
+                header.set_x509_certificate_chain(&self.chain);
+                jws::serialize_compact(&bytes, &header, signer.as_ref())
+                    .map_err(|e| CryptoError::Key(e.to_string()))
+            }
+            Signer::Remote(signer) => {
+                use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let x5c: Vec<String> = self.chain.iter().map(|c| STANDARD.encode(c)).collect();
+                let header = json!({ "alg": "ES256", "x5c": x5c });
+                let input = format!(
+                    "{}.{}",
+                    URL_SAFE_NO_PAD.encode(header.to_string()),
+                    URL_SAFE_NO_PAD.encode(&bytes)
+                );
+                let der = signer
+                    .sign_der(input.as_bytes())
+                    .await
+                    .map_err(CryptoError::Key)?;
+                let raw = es256_raw(&der)?;
+                Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(raw)))
+            }
+        }
     }
+}
+
+/// An ECDSA signature in DER (what a KMS returns) as JOSE's `R‖S`, 32 bytes each.
+fn es256_raw(der: &[u8]) -> Result<[u8; 64], CryptoError> {
+    let bad = |e: &dyn std::fmt::Display| CryptoError::Key(format!("ECDSA signature: {e}"));
+    let signature = openssl::ecdsa::EcdsaSig::from_der(der).map_err(|e| bad(&e))?;
+    let r = signature.r().to_vec_padded(32).map_err(|e| bad(&e))?;
+    let s = signature.s().to_vec_padded(32).map_err(|e| bad(&e))?;
+    let mut raw = [0u8; 64];
+    raw[..32].copy_from_slice(&r);
+    raw[32..].copy_from_slice(&s);
+    Ok(raw)
 }
 
 /// The DS root certificates an SDK trusts for one directory server.

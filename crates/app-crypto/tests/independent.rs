@@ -73,7 +73,11 @@ fn jwcrypto_reads_our_tokens_and_we_read_its() {
             )
             .unwrap();
             json!({
-                "token": signer.sign("https://acs.localhost/app/creq", &acs.public(), &sdk.public_jwk()).unwrap(),
+                "token": tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(signer.sign("https://acs.localhost/app/creq", &acs.public(), &sdk.public_jwk()))
+                    .unwrap(),
                 "root_pem": text(s.ds_root_ca()),
             })
         })

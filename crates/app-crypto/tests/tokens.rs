@@ -17,6 +17,14 @@ struct Pki {
     layout: Layout,
 }
 
+/// Runs a future to completion (signing with a key in memory never waits).
+fn block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 fn pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
     pki::init(dir.path(), &PkiSpec::default(), false).unwrap();
@@ -115,13 +123,12 @@ fn signed_content_verifies_under_its_ds_root_only() {
         )
         .unwrap();
         assert_eq!(signer.algorithm(), alg);
-        let token = signer
-            .sign(
-                "https://acs.localhost/app/creq",
-                &acs.public(),
-                &sdk.public_jwk(),
-            )
-            .unwrap();
+        let token = block(signer.sign(
+            "https://acs.localhost/app/creq",
+            &acs.public(),
+            &sdk.public_jwk(),
+        ))
+        .unwrap();
         let content = signed_content::verify(&token, &anchors(scheme), &sdk.public()).unwrap();
         assert_eq!(content.acs_url, "https://acs.localhost/app/creq");
         assert_eq!(content.acs_ephem_pub_key, acs.public());
@@ -166,9 +173,7 @@ fn a_chain_from_the_tls_root_or_with_a_foreign_alg_is_refused() {
     ]
     .concat();
     let signer = AcsSigner::from_pem(&read(pki.layout.tls_key("acs")), &tls_chain).unwrap();
-    let token = signer
-        .sign("https://x", &acs.public(), &sdk.public_jwk())
-        .unwrap();
+    let token = block(signer.sign("https://x", &acs.public(), &sdk.public_jwk())).unwrap();
     let anchors = TrustAnchors::from_pem(&read(alpha.ds_root_ca())).unwrap();
     assert!(signed_content::verify(&token, &anchors, &sdk.public()).is_err());
     // alg none: no signature to check, never accepted.
@@ -180,4 +185,58 @@ fn a_chain_from_the_tls_root_or_with_a_foreign_alg_is_refused() {
     let forged = format!("{none}.{}.", parts[1]);
     let err = signed_content::verify(&forged, &anchors, &sdk.public()).unwrap_err();
     assert!(matches!(err, CryptoError::Untrusted { .. }), "{err}");
+}
+
+/// A key held elsewhere (as in a KMS: it answers DER signatures), certified under the
+/// DS root by `pki::acs_signing_chain_for_key`: the JWS built around its signature
+/// verifies in the SDK's check, so the DER → R‖S conversion is right.
+#[test]
+fn signed_content_from_a_remote_es256_key_verifies() {
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+
+    #[derive(Debug)]
+    struct Remote(openssl::pkey::PKey<openssl::pkey::Private>);
+    impl app_crypto::signed_content::RemoteEs256 for Remote {
+        fn sign_der<'a>(
+            &'a self,
+            message: &'a [u8],
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
+        {
+            Box::pin(async move {
+                let mut signer =
+                    openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &self.0)
+                        .map_err(|e| e.to_string())?;
+                signer
+                    .sign_oneshot_to_vec(message)
+                    .map_err(|e| e.to_string())
+            })
+        }
+    }
+
+    let pki = pki();
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let spki = key.public_key_to_der().unwrap();
+    let chain = pki::acs_signing_chain_for_key(pki.layout.root(), "alpha", &spki).unwrap();
+    let signer = AcsSigner::remote(std::sync::Arc::new(Remote(key)), chain.as_bytes()).unwrap();
+    assert_eq!(signer.algorithm(), "ES256");
+    let sdk = EphemeralKey::generate();
+    let acs = EphemeralKey::generate();
+    let anchors = TrustAnchors::from_pem(&read(pki.layout.scheme("alpha").ds_root_ca())).unwrap();
+    for _ in 0..20 {
+        // Twenty signatures: R or S with a leading zero byte must survive the padding.
+        let token = block(signer.sign(
+            "https://acs.localhost/app/creq",
+            &acs.public(),
+            &sdk.public_jwk(),
+        ))
+        .unwrap();
+        let content = signed_content::verify(&token, &anchors, &sdk.public()).unwrap();
+        assert_eq!(content.alg, "ES256");
+    }
+    // Under the other scheme's root, it is not trusted.
+    let beta = TrustAnchors::from_pem(&read(pki.layout.scheme("beta").ds_root_ca())).unwrap();
+    let token = block(signer.sign("https://x", &acs.public(), &sdk.public_jwk())).unwrap();
+    assert!(signed_content::verify(&token, &beta, &sdk.public()).is_err());
 }

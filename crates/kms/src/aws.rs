@@ -18,10 +18,14 @@
 //!   the hot path. Their key is KMS's MAC of a fixed label, asked once at
 //!   [`AwsKms::connect`]: the same in every process and after every restart, stored
 //!   nowhere, and gone with the KMS key.
+//! - **The ACS's `acsSignedContent` key** ([`AwsKmsConfig::sign_key`], for schemes whose
+//!   ACS signs ES256): `Sign` with `ECDSA_SHA_256` ([`AwsKms::sign_es256_der`]); the
+//!   sandbox certifies the key's public half (`GetPublicKey`) under the scheme's DS root
+//!   at start. PS256 schemes keep the PKI's RSA key (a KMS-compatible test server's PSS
+//!   salt differs from real KMS's, `real-peers.md`).
 //! - **Not in KMS:** the app channel's ECDH (the SDK's and the ACS's ephemeral keys:
 //!   KMS has no ephemeral ECDH, and `DeriveSharedSecret` needs a key per transaction);
-//!   the ACS's `acsSignedContent` signing key and the DS's device-data decryption key
-//!   still come from the PKI files (moving the signature to KMS `Sign` is open work).
+//!   the DS's device-data decryption key (ECDH-ES or RSA-OAEP: it stays a PKI file).
 //!
 //! Every KMS call is counted ([`AwsKms::calls`]) and written to the audit log given
 //! (one JSON line: when, who, operation, purpose, key id, result).
@@ -46,6 +50,9 @@ pub struct AwsKmsConfig {
     pub data_key: String,
     /// The HMAC_256 key for MACs: id, ARN or alias.
     pub mac_key: String,
+    /// The ECC_NIST_P256 SIGN_VERIFY key the ACS signs `acsSignedContent` with (ES256
+    /// schemes), instead of the PKI's file: id, ARN or alias. `None`: the file.
+    pub sign_key: Option<String>,
     pub cache: CachePolicy,
     /// Who is using the keys, for the audit log (`sandbox`, a component's name).
     pub who: String,
@@ -83,6 +90,7 @@ pub struct KmsCalls {
     pub generate_data_key: u64,
     pub decrypt: u64,
     pub generate_mac: u64,
+    pub sign: u64,
 }
 
 impl KmsCalls {
@@ -105,7 +113,7 @@ pub struct AwsKms {
     asking: tokio::sync::Mutex<()>,
     /// The key of the digests computed locally (PAN lookup, challenge answers).
     local_mac: Zeroizing<[u8; 32]>,
-    calls: [AtomicU64; 3],
+    calls: [AtomicU64; 4],
 }
 
 struct Cached {
@@ -127,6 +135,7 @@ impl std::fmt::Debug for AwsKms {
 const GENERATE_DATA_KEY: usize = 0;
 const DECRYPT: usize = 1;
 const GENERATE_MAC: usize = 2;
+const SIGN: usize = 3;
 
 /// The label whose KMS MAC is the key of locally computed digests.
 const LOCAL_MAC_LABEL: &[u8] = b"threeds local digest key v1";
@@ -152,6 +161,11 @@ impl AwsKms {
         Ok(kms)
     }
 
+    /// The signing key the configuration names, if any.
+    pub fn sign_key(&self) -> Option<&str> {
+        self.config.sign_key.as_deref()
+    }
+
     /// KMS calls made so far.
     pub fn calls(&self) -> KmsCalls {
         let read = |i: usize| self.calls[i].load(Ordering::Relaxed);
@@ -159,6 +173,7 @@ impl AwsKms {
             generate_data_key: read(GENERATE_DATA_KEY),
             decrypt: read(DECRYPT),
             generate_mac: read(GENERATE_MAC),
+            sign: read(SIGN),
         }
     }
 
@@ -370,6 +385,67 @@ pub async fn create_keys(client: &aws_sdk_kms::Client) -> Result<(String, String
             .ok_or_else(|| KeyError::Backend("CreateKey: no key id".into()))
     };
     Ok((id(data.key_metadata())?, id(mac.key_metadata())?))
+}
+
+impl AwsKms {
+    /// An ECDSA P-256 / SHA-256 signature of `message` by the asymmetric key `key_id`
+    /// (`Sign`, `MessageType=RAW`: KMS hashes), DER-encoded as KMS returns it. For the
+    /// ACS's `acsSignedContent` (ES256: the caller converts to R‖S).
+    pub async fn sign_es256_der(&self, key_id: &str, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
+        self.count(SIGN);
+        let answer = self
+            .client
+            .sign()
+            .key_id(key_id)
+            .message(Blob::new(message))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await;
+        let result = answer
+            .map_err(|e| service_error("Sign", &e))
+            .and_then(|out| {
+                out.signature()
+                    .map(|s| s.as_ref().to_vec())
+                    .ok_or_else(|| KeyError::Backend("Sign: no signature".into()))
+            });
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        self.audit("Sign", "acsSignedContent (ES256)", key_id, &outcome);
+        result
+    }
+
+    /// The public key of the asymmetric key `key_id` (`GetPublicKey`), as a DER
+    /// SubjectPublicKeyInfo: what a certificate for it certifies.
+    pub async fn public_key_der(&self, key_id: &str) -> Result<Vec<u8>, KeyError> {
+        let answer = self.client.get_public_key().key_id(key_id).send().await;
+        let result = answer
+            .map_err(|e| service_error("GetPublicKey", &e))
+            .and_then(|out| {
+                out.public_key()
+                    .map(|k| k.as_ref().to_vec())
+                    .ok_or_else(|| KeyError::Backend("GetPublicKey: no key".into()))
+            });
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        self.audit("GetPublicKey", "acsSignedContent (ES256)", key_id, &outcome);
+        result
+    }
+}
+
+/// Creates an ECC_NIST_P256 signing key (for [`AwsKmsConfig::sign_key`]) and returns its
+/// id.
+pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> Result<String, KeyError> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let key = client
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .map_err(|e| service_error("CreateKey", &e))?;
+    key.key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .ok_or_else(|| KeyError::Backend("CreateKey: no key id".into()))
 }
 
 /// KMS's encryption context for a record's: everything but the record id, which the

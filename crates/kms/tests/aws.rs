@@ -39,6 +39,7 @@ fn config(url: &str, data: &str, mac: &str, audit: &std::path::Path) -> AwsKmsCo
     AwsKmsConfig {
         data_key: data.to_owned(),
         mac_key: mac.to_owned(),
+        sign_key: None,
         cache: CachePolicy::default(),
         who: "kms test".into(),
         audit_log: Some(audit.to_owned()),

@@ -430,6 +430,41 @@ fn tls_root_issuer(layout: &Layout) -> Result<Issuer<'static, KeyPair>, PkiError
         .map_err(gen_err("the TLS root CA"))
 }
 
+/// A certificate for an ACS signing key held elsewhere (a KMS), under the DS root CA of
+/// scheme `scheme` in the PKI at `dir`, for the public key `spki_der` (a DER
+/// SubjectPublicKeyInfo): the chain an `acsSignedContent` carries, leaf then root, as
+/// PEM. Issued afresh each time (it is cheap, and follows the key).
+pub fn acs_signing_chain_for_key(
+    dir: &Path,
+    scheme: &str,
+    spki_der: &[u8],
+) -> Result<String, PkiError> {
+    let files = Layout::new(dir).scheme(scheme);
+    let read = |path: &Path| fs::read_to_string(path).map_err(PkiError::io(path));
+    let root_pem = read(&files.ds_root_ca())?;
+    let root_key = KeyPair::from_pem(&read(&files.ds_root_ca_key())?)
+        .map_err(gen_err("the DS root CA key"))?;
+    let root = Issuer::from_ca_cert_pem(&root_pem, root_key).map_err(gen_err("the DS root CA"))?;
+    let public =
+        rcgen::SubjectPublicKeyInfo::from_der(spki_der).map_err(gen_err("the signing key"))?;
+    let now = OffsetDateTime::now_utc();
+    let generator = Generator {
+        not_before: now - Duration::days(1),
+        ca_until: now + Duration::days(397),
+        leaf_until: now + Duration::days(397),
+    };
+    let leaf = generator
+        .leaf_params(
+            &format!("threeds {scheme} ACS signing (KMS)"),
+            &[],
+            &[KeyUsagePurpose::DigitalSignature],
+            &[],
+        )?
+        .signed_by(&public, &root)
+        .map_err(gen_err("ACS signing certificate"))?;
+    Ok(format!("{}{root_pem}", leaf.pem()))
+}
+
 /// The sandbox's administrator's client certificate (`<dir>/tls/admin.crt` and `.key`),
 /// under the sandbox's TLS root; made the first time it is asked for, so a PKI made
 /// before it existed gets one too. The admin endpoint accepts this certificate alone.

@@ -24,7 +24,8 @@ pub mod probe;
 pub mod tls;
 
 pub use generate::{
-    EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, admin_identity, faulty_identities, init,
+    EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, acs_signing_chain_for_key,
+    admin_identity, faulty_identities, init,
 };
 pub use inspect::{CertInfo, Inventory, inventory};
 pub use layout::{Layout, SchemeLayout};

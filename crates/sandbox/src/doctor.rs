@@ -449,6 +449,7 @@ async fn check_keys(
         crate::KeysInfo::AwsKms {
             data_key,
             mac_key,
+            sign_key,
             endpoint,
             audit_log,
         } => {
@@ -462,15 +463,25 @@ async fn check_keys(
             let config = kms::AwsKmsConfig {
                 data_key: data_key.clone(),
                 mac_key: mac_key.clone(),
+                sign_key: sign_key.clone(),
                 cache: kms::CachePolicy::default(),
                 who: "threeds doctor".into(),
                 audit_log: audit_log.clone(),
                 endpoint: endpoint.clone(),
             };
-            let keys = kms::AwsKms::connect(config)
-                .await
-                .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
-                .map_err(|e| e.to_string());
+            let keys = match kms::AwsKms::connect(config).await {
+                Ok(kms) => {
+                    // The ACS's signing key, when KMS holds it: one signature.
+                    if let Some(key) = sign_key
+                        && let Err(e) = kms.sign_es256_der(key, b"doctor").await
+                    {
+                        report.push("keys", &target, Outcome::Fail, format!("signing key: {e}"));
+                        return None;
+                    }
+                    Ok(Arc::new(kms) as Arc<dyn kms::KeyService>)
+                }
+                Err(e) => Err(e.to_string()),
+            };
             (target, keys)
         }
     };

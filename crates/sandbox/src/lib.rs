@@ -120,6 +120,7 @@ pub enum KeysInfo {
     AwsKms {
         data_key: String,
         mac_key: String,
+        sign_key: Option<String>,
         endpoint: Option<String>,
         audit_log: Option<PathBuf>,
     },
@@ -296,6 +297,60 @@ fn device_data_key(
     })
 }
 
+/// The ACS's `acsSignedContent` signer per directory server id: the PKI's key and
+/// chain, or, for ES256 schemes when the KMS backend names a signing key, that KMS key
+/// with a certificate for it issued under the scheme's DS root at start.
+async fn acs_signers(
+    certs: &Path,
+    spec: &pki::PkiSpec,
+    kms: Option<&Arc<kms::AwsKms>>,
+) -> Result<std::collections::BTreeMap<String, app_crypto::signed_content::AcsSigner>, SandboxError>
+{
+    let layout = Layout::new(certs);
+    let remote = match kms.and_then(|k| k.sign_key().map(|id| (k.clone(), id.to_owned()))) {
+        Some((kms, key_id)) => {
+            let spki = kms.public_key_der(&key_id).await?;
+            Some((Arc::new(KmsSigner { kms, key_id }), spki))
+        }
+        None => None,
+    };
+    let mut signers = std::collections::BTreeMap::new();
+    for scheme in &spec.schemes {
+        let signer = match (&remote, scheme.encryption_key) {
+            (Some((signer, spki)), pki::EncryptionKey::EcP256) => {
+                let chain = pki::acs_signing_chain_for_key(certs, &scheme.name, spki)?;
+                app_crypto::signed_content::AcsSigner::remote(signer.clone(), chain.as_bytes())
+                    .map_err(setup)?
+            }
+            _ => acs_signer(&layout.scheme(&scheme.name))?,
+        };
+        signers.insert(scheme.directory_server_id.clone(), signer);
+    }
+    Ok(signers)
+}
+
+/// The ACS's signing key in KMS, as the ACS's signer sees it.
+#[derive(Debug)]
+struct KmsSigner {
+    kms: Arc<kms::AwsKms>,
+    key_id: String,
+}
+
+impl app_crypto::signed_content::RemoteEs256 for KmsSigner {
+    fn sign_der<'a>(
+        &'a self,
+        message: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.kms
+                .sign_es256_der(&self.key_id, message)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// The ACS's signing key and chain for `acsSignedContent` under this scheme's DS root.
 fn acs_signer(
     files: &pki::SchemeLayout,
@@ -435,6 +490,8 @@ impl Sandbox {
                 )));
             }
         }
+        // The KMS backend, when chosen, also signs acsSignedContent (`acs_signers`).
+        let mut aws_kms: Option<Arc<kms::AwsKms>> = None;
         let (keys, keys_info): (Arc<dyn kms::KeyService>, KeysInfo) = match &config.keys {
             KeyBackend::Software => {
                 let path = absolute(&config.data.join("keys/master.key"));
@@ -457,10 +514,13 @@ impl Sandbox {
                 let info = KeysInfo::AwsKms {
                     data_key: aws.data_key.clone(),
                     mac_key: aws.mac_key.clone(),
+                    sign_key: aws.sign_key.clone(),
                     endpoint: aws.endpoint.clone(),
                     audit_log: aws.audit_log.clone(),
                 };
-                (Arc::new(kms::AwsKms::connect(aws).await?), info)
+                let connected = Arc::new(kms::AwsKms::connect(aws).await?);
+                aws_kms = Some(connected.clone());
+                (connected, info)
             }
         };
         let database = match &config.database {
@@ -611,12 +671,8 @@ impl Sandbox {
             acs_state.clock = config.clock.clone();
             acs_state.ids = config.ids.stream("acs");
             acs_state.timeouts = config.challenge_timeouts;
-            let mut signers = std::collections::BTreeMap::new();
-            for scheme in &ecosystem.schemes {
-                let signer = acs_signer(&layout.scheme(&scheme.name))?;
-                signers.insert(scheme.directory_server_id.clone(), signer);
-            }
-            acs_state.signers = Arc::new(signers);
+            acs_state.signers =
+                Arc::new(acs_signers(&config.certs, &spec, aws_kms.as_ref()).await?);
             acs::spc::enrol_test_credentials(&acs_state).await?;
             let identity = layout.tls_identity("acs");
             let client_tls = tls::client_config(&root, Some(&identity))?;

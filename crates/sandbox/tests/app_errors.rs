@@ -426,6 +426,7 @@ async fn a_bad_cres_makes_the_sdk_send_an_erro_and_end() {
             acs_ref_number: None,
             acs_signed_content: signer
                 .sign(&acs.url, &ephemeral.public(), &params.sdk_ephem_pub_key)
+                .await
                 .unwrap(),
         };
         let mut cres = json!({

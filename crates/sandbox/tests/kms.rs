@@ -36,6 +36,7 @@ async fn under_load_kms_data_key_calls_stay_below_one_per_transaction() {
     config.keys = KeyBackend::AwsKms(kms::AwsKmsConfig {
         data_key: data_key.clone(),
         mac_key: mac_key.clone(),
+        sign_key: None,
         cache: kms::CachePolicy::default(),
         who: "sandbox".into(),
         audit_log: None,
@@ -128,5 +129,107 @@ async fn under_load_kms_data_key_calls_stay_below_one_per_transaction() {
             .any(|c| c.check == "keys" && c.target.starts_with("AWS KMS (")),
         "{}",
         report.table()
+    );
+}
+
+/// The ACS's `acsSignedContent` signed by a KMS key (ES256 scheme alpha): the mock SDK
+/// checks the chain to the DS root and the signature, then completes the challenge;
+/// the certificate in `x5c` certifies the KMS key's public half, and KMS audited the
+/// `Sign`.
+#[tokio::test]
+async fn an_app_challenge_signed_by_kms_verifies_in_the_sdk() {
+    use sdk::backend::{self, Purchase};
+    use sdk::{Action, ChallengeParameters, ChallengeStatus, ScriptedDriver, ThreeDs2Service};
+
+    let Ok(url) = std::env::var("THREEDS_TEST_KMS") else {
+        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
+        return;
+    };
+    let kms = aws_sdk_kms::Client::new(&kms::aws::sdk_config(Some(&url)).await);
+    let (data_key, mac_key) = kms::aws::create_keys(&kms).await.unwrap();
+    let sign_key = kms::aws::create_signing_key(&kms).await.unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = support::config_in(dirs.path());
+    config.keys = KeyBackend::AwsKms(kms::AwsKmsConfig {
+        data_key,
+        mac_key,
+        sign_key: Some(sign_key.clone()),
+        cache: kms::CachePolicy::default(),
+        who: "sandbox".into(),
+        audit_log: None,
+        endpoint: Some(url.clone()),
+    });
+    let sandbox = Sandbox::start(&config).await.unwrap();
+    let requestor = support::client_as(&config.certs, "requestor");
+    let sdk = ThreeDs2Service::initialize(sandbox.manifest.sdk_config().unwrap()).unwrap();
+    let alpha = sandbox
+        .manifest
+        .schemes
+        .iter()
+        .find(|s| s.name == "alpha")
+        .unwrap()
+        .directory_server_id
+        .clone();
+    let pan = card("alpha", "challenge");
+    let transaction = sdk
+        .create_transaction(&alpha, emv3ds::MessageVersion::V2_2_0)
+        .unwrap();
+    let params = transaction.authentication_request_parameters().unwrap();
+    let body = backend::auth_request(&Purchase::new(&pan), &params);
+    let answer = backend::auth(&requestor, &sandbox.manifest.endpoints.requestor_api, &body)
+        .await
+        .unwrap();
+    let ares = answer["ares"].clone();
+    assert_eq!(ares["transStatus"], "C", "{ares}");
+
+    // The x5c leaf certifies the KMS key.
+    let token = ares["acsSignedContent"].as_str().unwrap();
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(header["x5c"][0].as_str().unwrap())
+        .unwrap();
+    let leaf = openssl::x509::X509::from_der(&leaf).unwrap();
+    let kms_public = kms.get_public_key().key_id(&sign_key).send().await.unwrap();
+    assert_eq!(
+        leaf.public_key().unwrap().public_key_to_der().unwrap(),
+        kms_public.public_key().unwrap().as_ref()
+    );
+
+    // The SDK trusts it (chain to the DS root, signature) and completes the challenge.
+    let challenge = ChallengeParameters::from_ares(&ares).unwrap();
+    let mut driver = ScriptedDriver::new(vec![Action::Text("123456".into())]);
+    let status = transaction
+        .do_challenge(
+            &challenge,
+            &mut driver,
+            &mut (),
+            std::time::Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        matches!(&status, ChallengeStatus::Completed { trans_status, .. } if trans_status == "Y"),
+        "{status:?}"
+    );
+
+    let KeysInfo::AwsKms {
+        audit_log: Some(audit_log),
+        ..
+    } = &sandbox.manifest.keys
+    else {
+        panic!("{:?}", sandbox.manifest.keys)
+    };
+    let audit = std::fs::read_to_string(audit_log).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"operation\":\"Sign\"") && l.contains(&sign_key)),
+        "{audit}"
     );
 }

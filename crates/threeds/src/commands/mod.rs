@@ -99,6 +99,10 @@ pub struct RunArgs {
         required_if_eq("keys", "aws-kms")
     )]
     kms_mac_key: Option<String>,
+    /// aws-kms: the ECC_NIST_P256 key the ACS signs acsSignedContent with, for ES256
+    /// schemes (default: the PKI's key file).
+    #[arg(long, env = "THREEDS_KMS_SIGN_KEY", value_name = "KEY")]
+    kms_sign_key: Option<String>,
     /// aws-kms: the KMS endpoint instead of AWS's (a KMS-compatible server).
     #[arg(long, env = "THREEDS_KMS_ENDPOINT", value_name = "URL")]
     kms_endpoint: Option<String>,
@@ -120,6 +124,7 @@ impl RunArgs {
                 "aws-kms" => sandbox::KeyBackend::AwsKms(kms::AwsKmsConfig {
                     data_key: self.kms_data_key.clone().unwrap_or_default(),
                     mac_key: self.kms_mac_key.clone().unwrap_or_default(),
+                    sign_key: self.kms_sign_key.clone(),
                     cache: kms::CachePolicy::default(),
                     who: "sandbox".into(),
                     audit_log: None,
