@@ -50,7 +50,7 @@ use challenge::{Answer, Challenge, Delivery, Expected, Method, Phase, Proofs, Pu
 pub use issuer::{Card, IssuerData, Outcome};
 pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
-pub use site::site;
+pub use site::{issuer, site};
 
 /// Everything the ACS's handlers share.
 #[derive(Debug, Clone)]

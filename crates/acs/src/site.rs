@@ -9,10 +9,10 @@
 //! - `GET /issuer-app`, `GET|POST /issuer-app/{acsTransID}`: the "Sandbox Bank app"
 //!   where out-of-band and decoupled authentications are approved or declined;
 //! - SPC (`spc`): the challenge page posts its assertion as the answer `action=spc`;
-//!   `POST /challenge/{acsTransID}/spc/register` registers the device after a success;
-//!   `POST /issuer/spc-credentials` lists a card's credentials, `DELETE
-//!   /issuer/spc-credentials/{id}` removes one, and `GET
-//!   /issuer/spc-confirmations/{acsTransID}` shows what a confirmation's check found.
+//!   `POST /challenge/{acsTransID}/spc/register` registers the device after a success.
+//!
+//! The issuer's back office ([`issuer`]: SPC credentials and confirmations) is a router
+//! of its own, which the sandbox serves behind its admin endpoint, not here.
 //!
 //! When a challenge ends, the RReq goes out (`results`) before the page posts the
 //! final CRes to the merchant's `notificationURL`.
@@ -34,14 +34,13 @@ use crate::challenge::{Answer, Approval, Challenge, Method, Phase, Refused};
 use crate::pages;
 use crate::results::{self, Loaded};
 
-/// The site's router.
-pub fn site(state: AcsState) -> Router {
+/// The issuer's back office: a card's SPC credentials (`POST /issuer/spc-credentials`
+/// `{"acctNumber"}`), deleting one (`DELETE /issuer/spc-credentials/{id}`), and what the
+/// check of a confirmation found (`GET /issuer/spc-confirmations/{acsTransID}`). Not on
+/// the cardholder-facing site: the sandbox serves it behind its admin endpoint
+/// (`/admin/issuer/…`, admin certificate and second factor).
+pub fn issuer(state: AcsState) -> Router {
     Router::new()
-        .route("/3ds-method", post(method))
-        .route("/challenge", post(first_creq))
-        .route("/challenge/{id}", post(step))
-        .route("/challenge/{id}/status", get(status))
-        .route("/challenge/{id}/spc/register", post(register))
         .route(
             "/issuer/spc-credentials",
             post(crate::spc::list_credentials),
@@ -54,6 +53,17 @@ pub fn site(state: AcsState) -> Router {
             "/issuer/spc-confirmations/{id}",
             get(crate::spc::confirmation),
         )
+        .with_state(state)
+}
+
+/// The site's router.
+pub fn site(state: AcsState) -> Router {
+    Router::new()
+        .route("/3ds-method", post(method))
+        .route("/challenge", post(first_creq))
+        .route("/challenge/{id}", post(step))
+        .route("/challenge/{id}/status", get(status))
+        .route("/challenge/{id}/spc/register", post(register))
         .route(crate::app::CREQ_PATH, post(crate::app::creq))
         .route("/issuer-app", get(issuer_app))
         .route(

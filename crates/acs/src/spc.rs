@@ -13,7 +13,7 @@
 //!   registration offered after a successful challenge.
 //! - [`list_credentials`], [`delete_credential`]: the issuer's view of a card's
 //!   credentials (`POST /issuer/spc-credentials`, `DELETE
-//!   /issuer/spc-credentials/{id}` on the site); [`confirmation`]: what the ACS issued
+//!   /issuer/spc-credentials/{id}`, served behind the sandbox's admin endpoint); [`confirmation`]: what the ACS issued
 //!   for one transaction and what the check of its assertion found, with the precise
 //!   reason of a refusal (`GET /issuer/spc-confirmations/{acsTransID}`).
 //!

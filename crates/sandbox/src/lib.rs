@@ -663,6 +663,8 @@ impl Sandbox {
         };
 
         let mut sweeper = None;
+        // The issuer's back office, served behind the admin endpoint.
+        let mut issuer = None;
         if let (Some(listener), Some(site)) = (acs_listener, site_listener) {
             let mut acs_state =
                 acs::AcsState::new(ecosystem.issuer_data(), keys.clone(), store.clone()).await?;
@@ -691,6 +693,7 @@ impl Sandbox {
             let site_app =
                 transport::traced(acs::site(acs_state.clone()), observer(trace::Party::Acs));
             servers.push(transport::serve(site, &site_tls, site_app).map_err(setup)?);
+            issuer = Some(acs::issuer(acs_state.clone()));
             sweeper = Some(acs::spawn_sweeper(acs_state, config.sweep_every));
         }
 
@@ -861,6 +864,9 @@ impl Sandbox {
                     store: trace_store.clone(),
                     tracer: tracer.clone(),
                     access: Arc::new(access),
+                    issuer,
+                    database: store.clone(),
+                    retention: config.retention,
                     closing: closing.clone(),
                     faults: faults.clone(),
                 }),

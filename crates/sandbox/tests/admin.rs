@@ -60,6 +60,40 @@ async fn only_the_admin_certificate_gets_in() {
     // The admin's: in, with no second factor enrolled.
     let admin = support::client_as(&config.certs, "admin");
     assert_eq!(admin.get(&status).await.unwrap().status, 200);
+    // The purge on demand, and the issuer back office, are the admin's too.
+    let purge = format!("{}/admin/purge", sandbox.manifest.admin.url);
+    assert_eq!(
+        requestor
+            .post_json(&purge, Vec::new())
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    let purged = admin
+        .post_json(&purge, br#"{"retentionSeconds": 0}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(purged.status, 200);
+    let purged: Value = serde_json::from_slice(&purged.body).unwrap();
+    assert_eq!(purged, json!({ "purged": 0, "retentionSeconds": 0 }));
+    let credentials = format!(
+        "{}/admin/issuer/spc-credentials",
+        sandbox.manifest.admin.url
+    );
+    let card = br#"{"acctNumber": "4000000000014003"}"#.to_vec();
+    assert_eq!(
+        requestor
+            .post_json(&credentials, card.clone())
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(
+        admin.post_json(&credentials, card).await.unwrap().status,
+        200
+    );
     let opened = admin
         .post_json(
             &format!("{}/admin/session", sandbox.manifest.admin.url),

@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::site::Site;
 use support::webdriver::Browser;
 
 const FRESH: &str = "4000000000013005";
@@ -26,7 +25,6 @@ const ENROLLED_ELSEWHERE: &str = "4000000000014003";
 struct Shop {
     sandbox: Sandbox,
     browser: Browser,
-    site: Site,
     requestor: transport::Client,
     _dirs: tempfile::TempDir,
 }
@@ -77,27 +75,31 @@ impl Shop {
         .await
     }
 
+    /// `method` `path` on the admin endpoint (the issuer back office), as the admin.
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Vec<u8> {
+        let admin = sandbox::admin::AdminClient::of(&self.sandbox.manifest).unwrap();
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, body) = admin.call(method, path, body).await.unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        body
+    }
+
     /// What the ACS's check of a transaction's SPC confirmation found.
     async fn checked(&self, postauth: &Value) -> Value {
-        let url = format!(
-            "{}/issuer/spc-confirmations/{}",
-            self.sandbox.manifest.endpoints.acs_site,
+        let path = format!(
+            "/admin/issuer/spc-confirmations/{}",
             postauth["acsTransID"].as_str().unwrap()
         );
-        let found: Value = serde_json::from_str(&self.site.get(&url).await.html).unwrap();
+        let found: Value = serde_json::from_slice(&self.admin("GET", &path, None).await).unwrap();
         found["result"].clone()
     }
 
     async fn credentials(&self, pan: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/issuer/spc-credentials",
-            self.sandbox.manifest.endpoints.acs_site
-        );
+        let body = json!({ "acctNumber": pan });
         let page = self
-            .site
-            .post_json(&url, &json!({ "acctNumber": pan }))
+            .admin("POST", "/admin/issuer/spc-credentials", Some(body))
             .await;
-        let list: Value = serde_json::from_str(&page.html).unwrap();
+        let list: Value = serde_json::from_slice(&page).unwrap();
         list["credentials"].as_array().unwrap().clone()
     }
 }
@@ -107,12 +109,10 @@ async fn registration_both_flows_and_the_refusals_in_chromium() {
     let dirs = tempfile::tempdir().unwrap();
     let config = support::config_in(dirs.path());
     let sandbox = Sandbox::start(&config).await.expect("sandbox starts");
-    let site = Site::new(&config.certs, &sandbox.manifest.endpoints.acs_site);
     let requestor = support::client_as(&config.certs, "requestor");
     let s = Shop {
         browser: Browser::start_with_spc().await,
         sandbox,
-        site,
         requestor,
         _dirs: dirs,
     };

@@ -104,29 +104,40 @@ impl Running {
         ))
     }
 
+    /// `method` `path` on the admin endpoint (the issuer back office), as the admin.
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+        let admin = sandbox::admin::AdminClient::of(&self.sandbox.manifest).unwrap();
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, body) = admin.call(method, path, body).await.unwrap();
+        (status, String::from_utf8(body).unwrap())
+    }
+
     /// What the check of the SPC confirmation issued for `answer`'s ARes found.
     async fn checked(&self, answer: &Value) -> Value {
         let id = answer["ares"]["acsTransID"].as_str().unwrap();
-        let page = self
-            .site
-            .get(&self.acs(&format!("/issuer/spc-confirmations/{id}")))
+        let (status, body) = self
+            .admin(
+                "GET",
+                &format!("/admin/issuer/spc-confirmations/{id}"),
+                None,
+            )
             .await;
-        assert_eq!(page.status, 200, "{}", page.html);
-        let found: Value = serde_json::from_str(&page.html).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let found: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(found["used"], true, "{found}");
         found["result"].clone()
     }
 
     async fn credentials(&self, pan: &str) -> Vec<Value> {
-        let page = self
-            .site
-            .post_json(
-                &self.acs("/issuer/spc-credentials"),
-                &json!({ "acctNumber": pan }),
+        let (status, body) = self
+            .admin(
+                "POST",
+                "/admin/issuer/spc-credentials",
+                Some(json!({ "acctNumber": pan })),
             )
             .await;
-        assert_eq!(page.status, 200, "{}", page.html);
-        let list: Value = serde_json::from_str(&page.html).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let list: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(list["card"], format!("{}••••••{}", &pan[..6], &pan[12..]));
         list["credentials"].as_array().unwrap().clone()
     }
@@ -428,16 +439,15 @@ async fn a_device_registered_after_an_otp_challenge_then_pays_with_spc_until_del
 
     // The issuer deletes it: back to the OTP challenge.
     let id = device.credential_id();
-    let deleted = s
+    let path = format!("/admin/issuer/spc-credentials/{id}");
+    assert_eq!(s.admin("DELETE", &path, None).await.0, 204);
+    assert_eq!(s.admin("DELETE", &path, None).await.0, 404);
+    // Not on the cardholder-facing site any more.
+    let site = s
         .site
         .delete(&s.acs(&format!("/issuer/spc-credentials/{id}")))
         .await;
-    assert_eq!(deleted.status, 204);
-    let gone = s
-        .site
-        .delete(&s.acs(&format!("/issuer/spc-credentials/{id}")))
-        .await;
-    assert_eq!(gone.status, 404);
+    assert_eq!(site.status, 404);
     assert!(s.credentials(FRESH).await.is_empty());
     let answer = s.auth(&areq(FRESH, true)).await;
     assert_eq!(answer["ares"]["transStatus"], "C", "{answer}");

@@ -669,22 +669,22 @@ fn refused(erro: Value) -> Ended {
 }
 
 /// The sandbox's test authenticator for `pan`, its counter where the ACS's record of
-/// the credential has it (the issuer endpoint `/issuer/spc-credentials`).
+/// the credential has it (the issuer back office, behind the admin endpoint).
 async fn authenticator(
     target: &Target,
     rp_id: &str,
     pan: &str,
 ) -> Result<spc::software::SoftwareAuthenticator, String> {
     let mut authenticator = spc::software::SoftwareAuthenticator::test_key(rp_id, pan);
-    let reply = target
-        .browser
-        .post_json(
-            &format!("{}/issuer/spc-credentials", target.acs_site),
+    let (_, reply) = target
+        .admin
+        .call(
+            "POST",
+            "/admin/issuer/spc-credentials",
             json!({ "acctNumber": pan }).to_string().into_bytes(),
         )
-        .await
-        .map_err(|e| format!("the ACS's issuer endpoint did not answer: {e}"))?;
-    let listed: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        .await?;
+    let listed: Value = serde_json::from_slice(&reply).unwrap_or_default();
     let id = authenticator.credential_id();
     let count = listed["credentials"]
         .as_array()

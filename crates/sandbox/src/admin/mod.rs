@@ -16,7 +16,10 @@
 //!   behind gets `event: lagged` with how many it missed (read them with `after`);
 //! - `GET /admin/status` — the last `seq` and how many events the recorder dropped;
 //! - `GET|POST|DELETE /admin/faults` — the faults in force (`transport::faults`):
-//!   list them, add one or a list (JSON), clear them all.
+//!   list them, add one or a list (JSON), clear them all;
+//! - `POST /admin/purge` — the retention purge now (`{"retentionSeconds": N}` optional);
+//! - `/admin/issuer/…` — the ACS's issuer back office (`acs::issuer`: a card's SPC
+//!   credentials, deleting one, a confirmation's check), when the ACS runs here.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -43,6 +46,13 @@ pub struct AdminState {
     pub tracer: Tracer,
     /// Who may come in (`access`).
     pub access: Arc<access::Access>,
+    /// The ACS's issuer back office (`acs::issuer`), under `/admin`, when the ACS runs
+    /// in this process.
+    pub issuer: Option<Router>,
+    /// The components' database (`POST /admin/purge`).
+    pub database: store::Store,
+    /// What `POST /admin/purge` keeps by default.
+    pub retention: std::time::Duration,
     /// Cancelled when the sandbox stops: live streams end then.
     pub closing: tokio_util::sync::CancellationToken,
     /// The faults the sandbox's clients apply (`/admin/faults`).
@@ -60,7 +70,8 @@ pub fn fresh_token() -> String {
 /// The admin routes, behind the access check.
 pub fn app(state: AdminState) -> Router {
     let access = state.access.clone();
-    Router::new()
+    let issuer = state.issuer.clone();
+    let mut router = Router::new()
         .route("/admin/session", post(open_session))
         .route("/admin/trace", get(events))
         .route("/admin/trace/stream", get(stream))
@@ -69,11 +80,15 @@ pub fn app(state: AdminState) -> Router {
             "/admin/faults",
             get(list_faults).post(add_faults).delete(clear_faults),
         )
-        .with_state(state)
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            let access = access.clone();
-            async move { authorised(&access, request, next).await }
-        }))
+        .route("/admin/purge", post(purge))
+        .with_state(state);
+    if let Some(issuer) = issuer {
+        router = router.nest("/admin", issuer);
+    }
+    router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let access = access.clone();
+        async move { authorised(&access, request, next).await }
+    }))
 }
 
 /// Lets a request through if `access` allows it: the admin certificate always, and a
@@ -115,6 +130,43 @@ fn refused(refusal: &access::Refusal) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PurgeRequest {
+    /// Keep what changed less than this long ago (default: the sandbox's retention).
+    retention_seconds: Option<u64>,
+}
+
+/// `POST /admin/purge` (`{"retentionSeconds": N}`, optional): the retention purge now,
+/// rather than at the next minute; answers how many records it changed.
+async fn purge(State(state): State<AdminState>, body: Bytes) -> Response {
+    let asked = if body.is_empty() {
+        PurgeRequest::default()
+    } else {
+        match serde_json::from_slice::<PurgeRequest>(&body) {
+            Ok(asked) => asked,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("expected {{\"retentionSeconds\": N}}: {e}\n"),
+                )
+                    .into_response();
+            }
+        }
+    };
+    let retention = asked
+        .retention_seconds
+        .map_or(state.retention, std::time::Duration::from_secs);
+    match state.database.purge_expired(retention).await {
+        Ok(changed) => axum::Json(serde_json::json!({
+            "purged": changed,
+            "retentionSeconds": retention.as_secs(),
+        }))
+        .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -489,6 +541,29 @@ impl AdminClient {
         )?;
         self.open_session(code).await?;
         Ok(self.session.lock().await.clone().unwrap_or_default())
+    }
+
+    /// `method` (`GET`, `POST`, `DELETE`) `path` (from `/admin/…`), with a JSON `body`
+    /// (empty: none): the status and body. For the routes without a method here (the
+    /// issuer back office, the purge).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let bearer = self.bearer().await?;
+        let url = format!("{}{path}", self.base);
+        let reply = match method {
+            "GET" => self.client.get_with_bearer(&url, &bearer).await,
+            _ => {
+                self.client
+                    .send_with_bearer(method, &url, &bearer, body)
+                    .await
+            }
+        }
+        .map_err(|e| format!("the admin endpoint did not answer: {e}"))?;
+        Ok((reply.status, reply.body))
     }
 
     /// Adds `faults` to those in force.

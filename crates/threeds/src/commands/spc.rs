@@ -1,7 +1,9 @@
 //! `threeds spc`: the issuer's side of Secure Payment Confirmation on a running sandbox
 //! (found through its manifest): a card's registered credentials, deleting one, and
 //! what the check of one transaction's confirmation found. It calls the ACS site's
-//! issuer endpoints (`/issuer/spc-credentials`, `/issuer/spc-confirmations/{id}`).
+//! issuer back office, behind the admin endpoint (`/admin/issuer/spc-credentials`,
+//! `/admin/issuer/spc-confirmations/{id}`: the admin certificate, and a TOTP code in
+//! `THREEDS_ADMIN_TOTP` when a second factor is enrolled).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,12 +52,9 @@ pub enum Command {
     },
 }
 
-/// The ACS site's base URL, and a client that trusts the sandbox's root.
-fn acs_site(manifest: &Path) -> anyhow::Result<(String, transport::Client)> {
-    let m = sandbox::Manifest::read(manifest).map_err(|e| anyhow!(e))?;
-    let tls = pki::tls::client_config(&m.tls.root_ca, None)?;
-    let client = transport::Client::new(&tls, transport::Timeouts::default())?;
-    Ok((m.endpoints.acs_site, client))
+/// The sandbox's admin endpoint, where the issuer back office is served.
+fn admin(manifest: &Path) -> anyhow::Result<sandbox::admin::AdminClient> {
+    sandbox::admin::AdminClient::from_manifest(manifest).map_err(|e| anyhow!(e))
 }
 
 fn parsed(status: u16, body: &[u8]) -> anyhow::Result<Value> {
@@ -81,12 +80,12 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
                 json: as_json,
                 manifest,
             } => {
-                let (site, client) = acs_site(&manifest.manifest)?;
                 let body = json!({ "acctNumber": card }).to_string().into_bytes();
-                let reply = client
-                    .post_json(&format!("{site}/issuer/spc-credentials"), body)
-                    .await?;
-                let list = parsed(reply.status, &reply.body)?;
+                let (status, reply) = admin(&manifest.manifest)?
+                    .call("POST", "/admin/issuer/spc-credentials", body)
+                    .await
+                    .map_err(|e| anyhow!(e))?;
+                let list = parsed(status, &reply)?;
                 if *as_json {
                     println!("{}", serde_json::to_string_pretty(&list)?);
                     return Ok(ExitCode::SUCCESS);
@@ -111,12 +110,16 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
                 credential,
                 manifest,
             } => {
-                let (site, client) = acs_site(&manifest.manifest)?;
-                let reply = client
-                    .delete(&format!("{site}/issuer/spc-credentials/{credential}"))
-                    .await?;
-                if reply.status != 204 {
-                    parsed(reply.status, &reply.body)?;
+                let (status, reply) = admin(&manifest.manifest)?
+                    .call(
+                        "DELETE",
+                        &format!("/admin/issuer/spc-credentials/{credential}"),
+                        Vec::new(),
+                    )
+                    .await
+                    .map_err(|e| anyhow!(e))?;
+                if status != 204 {
+                    parsed(status, &reply)?;
                 }
                 println!("deleted {credential}");
                 Ok(ExitCode::SUCCESS)
@@ -125,11 +128,15 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
                 acs_trans_id,
                 manifest,
             } => {
-                let (site, client) = acs_site(&manifest.manifest)?;
-                let reply = client
-                    .get(&format!("{site}/issuer/spc-confirmations/{acs_trans_id}"))
-                    .await?;
-                let found = parsed(reply.status, &reply.body)?;
+                let (status, reply) = admin(&manifest.manifest)?
+                    .call(
+                        "GET",
+                        &format!("/admin/issuer/spc-confirmations/{acs_trans_id}"),
+                        Vec::new(),
+                    )
+                    .await
+                    .map_err(|e| anyhow!(e))?;
+                let found = parsed(status, &reply)?;
                 println!("{}", serde_json::to_string_pretty(&found)?);
                 Ok(ExitCode::SUCCESS)
             }
