@@ -569,22 +569,11 @@ impl AdminClient {
     /// Adds `faults` to those in force.
     pub async fn add_faults(&self, faults: &[transport::faults::Fault]) -> Result<(), String> {
         let body = serde_json::to_vec(faults).map_err(|e| e.to_string())?;
-        let bearer = self.bearer().await?;
-        let reply = self
-            .client
-            .send_with_bearer(
-                "POST",
-                &format!("{}/admin/faults", self.base),
-                &bearer,
-                body,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if reply.status != 200 {
+        let (status, reply) = self.call("POST", "/admin/faults", body).await?;
+        if status != 200 {
             return Err(format!(
-                "the admin endpoint refused the faults (HTTP {}): {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body).trim()
+                "the admin endpoint refused the faults (HTTP {status}): {}",
+                String::from_utf8_lossy(&reply).trim()
             ));
         }
         Ok(())
@@ -592,40 +581,24 @@ impl AdminClient {
 
     /// Clears every fault.
     pub async fn clear_faults(&self) -> Result<(), String> {
-        let bearer = self.bearer().await?;
-        let reply = self
-            .client
-            .send_with_bearer(
-                "DELETE",
-                &format!("{}/admin/faults", self.base),
-                &bearer,
-                Vec::new(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if reply.status != 204 {
-            return Err(format!("clearing faults: HTTP {}", reply.status));
+        let (status, _) = self.call("DELETE", "/admin/faults", Vec::new()).await?;
+        if status != 204 {
+            return Err(format!("clearing faults: HTTP {status}"));
         }
         Ok(())
     }
 
     /// Stored events, as `query` selects them.
     pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, String> {
-        let url = format!("{}/admin/trace?{}", self.base, query_string(query));
-        let bearer = self.bearer().await?;
-        let reply = self
-            .client
-            .get_with_bearer(&url, &bearer)
-            .await
-            .map_err(|e| e.to_string())?;
-        if reply.status != 200 {
+        let path = format!("/admin/trace?{}", query_string(query));
+        let (status, reply) = self.call("GET", &path, Vec::new()).await?;
+        if status != 200 {
             return Err(format!(
-                "the admin endpoint answered HTTP {}: {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body).trim()
+                "the admin endpoint answered HTTP {status}: {}",
+                String::from_utf8_lossy(&reply).trim()
             ));
         }
-        String::from_utf8_lossy(&reply.body)
+        String::from_utf8_lossy(&reply)
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| serde_json::from_str(line).map_err(|e| format!("a trace line: {e}")))
