@@ -834,18 +834,9 @@ impl Sandbox {
         // certificate alone, and a TOTP session when a second factor is enrolled.
         let admin_url = format!("https://localhost:{}", port_of(&admin_listener)?);
         let admin_identity = pki::admin_identity(&config.certs)?;
-        // The admin's secret is sealed by the software master key whatever the key
-        // backend: `threeds admin enrol` needs nothing but the data directory.
-        let totp = match &keys_info {
-            KeysInfo::Software { .. } => admin::access::enrolled(&config.data, keys.as_ref()).await,
-            KeysInfo::AwsKms { .. } if config.data.join("keys/master.key").exists() => {
-                let local =
-                    kms::SoftwareKeys::open_or_create(&config.data.join("keys/master.key"))?;
-                admin::access::enrolled(&config.data, &local).await
-            }
-            KeysInfo::AwsKms { .. } => Ok(None),
-        }
-        .map_err(SandboxError::Setup)?;
+        let totp = admin::access::enrolled(&config.data)
+            .await
+            .map_err(SandboxError::Setup)?;
         let needs_totp = totp.is_some();
         let audit_log = absolute(&config.data.join("audit.jsonl"));
         let access = admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())

@@ -121,12 +121,11 @@ async fn an_enrolled_second_factor_is_required_and_wrong_codes_are_counted() {
     let dirs = tempfile::tempdir().unwrap();
     let config = support::config_in(dirs.path());
     // Enrolled as `threeds admin enrol` does, under the sandbox's own master key.
-    let keys = kms::SoftwareKeys::open_or_create(&config.data.join("keys/master.key")).unwrap();
-    let uri = sandbox::admin::access::enrol(&config.data, &keys, false)
+    let uri = sandbox::admin::access::enrol(&config.data, false)
         .await
         .unwrap();
     assert!(
-        sandbox::admin::access::enrol(&config.data, &keys, false)
+        sandbox::admin::access::enrol(&config.data, false)
             .await
             .unwrap_err()
             .contains("enrolled already")

@@ -7,8 +7,8 @@
 //! - **A second factor, when enrolled** (`threeds admin enrol`): a TOTP code (RFC 6238,
 //!   [`super::totp`]) opens a session (`POST /admin/session` with `{"totp": "123456"}`),
 //!   and every other request carries the session as `Authorization: Bearer`. A session
-//!   lasts [`SESSION_TTL_MS`]. The secret is sealed under the sandbox's master key in
-//!   `<data>/keys/admin-totp`.
+//!   lasts [`SESSION_TTL_MS`]. The secret is sealed under the sandbox's software master
+//!   key (whatever the key backend) in `<data>/keys/admin-totp`.
 //! - **Failed codes are rate limited:** after [`MAX_FAILURES`] wrong codes within
 //!   [`FAILURE_WINDOW_MS`], every code, right or wrong, is refused (429) until the
 //!   oldest failure leaves the window.
@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kms::KeyService;
 use pki::tls::PeerIdentity;
 use serde_json::json;
 
@@ -37,6 +36,8 @@ pub const FAILURE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
 /// The file holding the sealed TOTP secret, under the data directory.
 const TOTP_FILE: &str = "keys/admin-totp";
+/// The software master key the secret is sealed under, under the data directory.
+const MASTER_KEY: &str = "keys/master.key";
 
 /// The admin endpoint's gatekeeper.
 #[derive(Debug)]
@@ -283,10 +284,16 @@ fn fingerprint(path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("{}: unreadable certificate", path.display()))
 }
 
+/// The key the TOTP secret is sealed under: the software master key in `data`, whatever
+/// the sandbox's key backend, so enrolling needs nothing but the data directory.
+fn sealing_keys(data: &Path) -> Result<kms::SoftwareKeys, String> {
+    kms::SoftwareKeys::open_or_create(&data.join(MASTER_KEY)).map_err(|e| e.to_string())
+}
+
 /// Enrols a new TOTP secret for the sandbox whose data directory is `data`, sealed
-/// under `keys`; returns the `otpauth://` URI to load into an authenticator app.
-/// Refuses to replace an enrolment unless `replace`.
-pub async fn enrol(data: &Path, keys: &dyn KeyService, replace: bool) -> Result<String, String> {
+/// under its software master key (made if missing); returns the `otpauth://` URI to load
+/// into an authenticator app. Refuses to replace an enrolment unless `replace`.
+pub async fn enrol(data: &Path, replace: bool) -> Result<String, String> {
     let path = data.join(TOTP_FILE);
     if path.exists() && !replace {
         return Err(format!(
@@ -294,8 +301,9 @@ pub async fn enrol(data: &Path, keys: &dyn KeyService, replace: bool) -> Result<
             path.display()
         ));
     }
+    let keys = sealing_keys(data)?;
     let totp = Totp::generate();
-    let sealed = kms::envelope::seal(keys, &totp_context(), totp.secret())
+    let sealed = kms::envelope::seal(&keys, &totp_context(), totp.secret())
         .await
         .map_err(|e| e.to_string())?;
     if let Some(parent) = path.parent() {
@@ -308,7 +316,7 @@ pub async fn enrol(data: &Path, keys: &dyn KeyService, replace: bool) -> Result<
 }
 
 /// The enrolled TOTP secret of the sandbox whose data directory is `data`, if any.
-pub async fn enrolled(data: &Path, keys: &dyn KeyService) -> Result<Option<Totp>, String> {
+pub async fn enrolled(data: &Path) -> Result<Option<Totp>, String> {
     let path = data.join(TOTP_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -320,7 +328,7 @@ pub async fn enrolled(data: &Path, keys: &dyn KeyService) -> Result<Option<Totp>
         .decode(text.trim().as_bytes())
         .map_err(|e| corrupt(e.to_string()))?;
     let sealed = kms::envelope::Sealed::from_bytes(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let secret = kms::envelope::open(keys, &totp_context(), &sealed)
+    let secret = kms::envelope::open(&sealing_keys(data)?, &totp_context(), &sealed)
         .await
         .map_err(|e| corrupt(e.to_string()))?;
     Ok(Some(Totp::from_secret(secret.to_vec())))

@@ -34,10 +34,9 @@ pub struct EnrolArgs {
 pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Enrol(args) => {
-            let keys = kms::SoftwareKeys::open_or_create(&args.data.join("keys/master.key"))?;
             let runtime = tokio::runtime::Runtime::new()?;
             let uri = runtime
-                .block_on(sandbox::admin::access::enrol(&args.data, &keys, args.force))
+                .block_on(sandbox::admin::access::enrol(&args.data, args.force))
                 .map_err(|e| anyhow!(e))?;
             println!("{uri}");
             eprintln!(
