@@ -209,68 +209,75 @@ impl AwsKms {
         }
     }
 
+    /// One KMS call as every call goes: counted under `counter`, sent, its error made a
+    /// [`KeyError`] naming `operation`, its answer read by `read`, and audited under
+    /// `key_id` either way.
+    async fn call<O, E, T>(
+        &self,
+        counter: Option<usize>,
+        (operation, purpose, key_id): (&str, &str, &str),
+        sent: impl std::future::Future<Output = Result<O, E>>,
+        read: impl FnOnce(O) -> Option<T>,
+    ) -> Result<T, KeyError>
+    where
+        E: std::error::Error,
+    {
+        if let Some(counter) = counter {
+            self.count(counter);
+        }
+        let result = match sent.await {
+            Ok(answer) => read(answer)
+                .ok_or_else(|| KeyError::Backend(format!("{operation}: an incomplete answer"))),
+            Err(e) => Err(service_error(operation, &e)),
+        };
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        self.audit(operation, purpose, key_id, &outcome);
+        result
+    }
+
     async fn kms_mac(&self, purpose: &str, message: &[u8]) -> Result<[u8; 32], KeyError> {
-        self.count(GENERATE_MAC);
-        let answer = self
+        let key_id = &self.config.mac_key;
+        let sent = self
             .client
             .generate_mac()
-            .key_id(&self.config.mac_key)
+            .key_id(key_id)
             .mac_algorithm(MacAlgorithmSpec::HmacSha256)
             .message(Blob::new(message))
-            .send()
-            .await;
-        let result = answer
-            .map_err(|e| service_error("GenerateMac", &e))
-            .and_then(|out| {
-                let key_id = out.key_id().unwrap_or(&self.config.mac_key).to_owned();
-                let mac: [u8; 32] = out
-                    .mac()
-                    .and_then(|m| m.as_ref().try_into().ok())
-                    .ok_or_else(|| KeyError::Backend("GenerateMac: no 32-byte MAC".into()))?;
-                Ok((key_id, mac))
-            });
-        let (key_id, outcome) = match &result {
-            Ok((id, _)) => (id.clone(), Ok(())),
-            Err(e) => (self.config.mac_key.clone(), Err(e.to_string())),
-        };
-        self.audit("GenerateMac", purpose, &key_id, &outcome);
-        result.map(|(_, mac)| mac)
+            .send();
+        self.call(
+            Some(GENERATE_MAC),
+            ("GenerateMac", purpose, key_id),
+            sent,
+            |out| key_bytes(out.mac()),
+        )
+        .await
     }
 
     async fn new_data_key(&self, context: &HashMap<String, String>) -> Result<DataKey, KeyError> {
-        self.count(GENERATE_DATA_KEY);
-        let answer = self
+        let key_id = &self.config.data_key;
+        let sent = self
             .client
             .generate_data_key()
-            .key_id(&self.config.data_key)
+            .key_id(key_id)
             .key_spec(DataKeySpec::Aes256)
             .set_encryption_context(Some(context.clone()))
-            .send()
-            .await;
+            .send();
         let purpose = describe(context);
-        let result = answer
-            .map_err(|e| service_error("GenerateDataKey", &e))
-            .and_then(|out| {
-                let plaintext: [u8; 32] = out
-                    .plaintext()
-                    .and_then(|p| p.as_ref().try_into().ok())
-                    .ok_or_else(|| KeyError::Backend("GenerateDataKey: no 32-byte key".into()))?;
-                let blob = out
-                    .ciphertext_blob()
-                    .map(|b| b.as_ref().to_vec())
-                    .ok_or_else(|| KeyError::Backend("GenerateDataKey: no wrapped key".into()))?;
-                let key_id = out.key_id().unwrap_or(&self.config.data_key).to_owned();
-                Ok(DataKey {
-                    plaintext: Zeroizing::new(plaintext),
-                    wrapped: WrappedKey { key_id, blob },
+        self.call(
+            Some(GENERATE_DATA_KEY),
+            ("GenerateDataKey", &purpose, key_id),
+            sent,
+            |out| {
+                Some(DataKey {
+                    plaintext: Zeroizing::new(key_bytes(out.plaintext())?),
+                    wrapped: WrappedKey {
+                        key_id: out.key_id().unwrap_or(key_id).to_owned(),
+                        blob: out.ciphertext_blob()?.as_ref().to_vec(),
+                    },
                 })
-            });
-        let (key_id, outcome) = match &result {
-            Ok(key) => (key.wrapped.key_id.clone(), Ok(())),
-            Err(e) => (self.config.data_key.clone(), Err(e.to_string())),
-        };
-        self.audit("GenerateDataKey", &purpose, &key_id, &outcome);
-        result
+            },
+        )
+        .await
     }
 
     async fn unwrap_key(
@@ -278,30 +285,26 @@ impl AwsKms {
         wrapped: &WrappedKey,
         context: &HashMap<String, String>,
     ) -> Result<DataKey, KeyError> {
-        self.count(DECRYPT);
-        let answer = self
+        let sent = self
             .client
             .decrypt()
             .key_id(&wrapped.key_id)
             .ciphertext_blob(Blob::new(wrapped.blob.clone()))
             .set_encryption_context(Some(context.clone()))
-            .send()
-            .await;
-        let result = answer
-            .map_err(|e| service_error("Decrypt", &e))
-            .and_then(|out| {
-                let plaintext: [u8; 32] = out
-                    .plaintext()
-                    .and_then(|p| p.as_ref().try_into().ok())
-                    .ok_or_else(|| KeyError::Backend("Decrypt: no 32-byte key".into()))?;
-                Ok(DataKey {
-                    plaintext: Zeroizing::new(plaintext),
+            .send();
+        let purpose = describe(context);
+        self.call(
+            Some(DECRYPT),
+            ("Decrypt", &purpose, &wrapped.key_id),
+            sent,
+            |out| {
+                Some(DataKey {
+                    plaintext: Zeroizing::new(key_bytes(out.plaintext())?),
                     wrapped: wrapped.clone(),
                 })
-            });
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.audit("Decrypt", &describe(context), &wrapped.key_id, &outcome);
-        result
+            },
+        )
+        .await
     }
 }
 
@@ -393,42 +396,31 @@ impl AwsKms {
     /// ACS's `acsSignedContent` (ES256: the caller converts to R‖S).
     pub async fn sign_es256_der(&self, key_id: &str, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-        self.count(SIGN);
-        let answer = self
+        let sent = self
             .client
             .sign()
             .key_id(key_id)
             .message(Blob::new(message))
             .message_type(MessageType::Raw)
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-            .send()
-            .await;
-        let result = answer
-            .map_err(|e| service_error("Sign", &e))
-            .and_then(|out| {
-                out.signature()
-                    .map(|s| s.as_ref().to_vec())
-                    .ok_or_else(|| KeyError::Backend("Sign: no signature".into()))
-            });
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.audit("Sign", "acsSignedContent (ES256)", key_id, &outcome);
-        result
+            .send();
+        self.call(Some(SIGN), ("Sign", SIGNED_CONTENT, key_id), sent, |out| {
+            out.signature().map(|s| s.as_ref().to_vec())
+        })
+        .await
     }
 
     /// The public key of the asymmetric key `key_id` (`GetPublicKey`), as a DER
     /// SubjectPublicKeyInfo: what a certificate for it certifies.
     pub async fn public_key_der(&self, key_id: &str) -> Result<Vec<u8>, KeyError> {
-        let answer = self.client.get_public_key().key_id(key_id).send().await;
-        let result = answer
-            .map_err(|e| service_error("GetPublicKey", &e))
-            .and_then(|out| {
-                out.public_key()
-                    .map(|k| k.as_ref().to_vec())
-                    .ok_or_else(|| KeyError::Backend("GetPublicKey: no key".into()))
-            });
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.audit("GetPublicKey", "acsSignedContent (ES256)", key_id, &outcome);
-        result
+        let sent = self.client.get_public_key().key_id(key_id).send();
+        self.call(
+            None,
+            ("GetPublicKey", SIGNED_CONTENT, key_id),
+            sent,
+            |out| out.public_key().map(|k| k.as_ref().to_vec()),
+        )
+        .await
     }
 }
 
@@ -474,6 +466,14 @@ fn service_error<E: std::error::Error>(operation: &str, e: &E) -> KeyError {
     }
     KeyError::Backend(format!("{operation}: {why}"))
 }
+
+/// A 32-byte key or MAC from an answer's blob, if it is one.
+fn key_bytes(blob: Option<&Blob>) -> Option<[u8; 32]> {
+    blob.and_then(|b| b.as_ref().try_into().ok())
+}
+
+/// The purpose the ACS's signing key is audited under.
+const SIGNED_CONTENT: &str = "acsSignedContent (ES256)";
 
 fn copy(key: &DataKey) -> DataKey {
     DataKey {
