@@ -140,12 +140,22 @@ fn usage_error(err: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
+    // The error's first paragraph, on one line: clap lists what is missing on the lines
+    // after the first ("the following required arguments were not provided:").
     let rendered = err.render().to_string();
-    let first = rendered
+    let paragraph: Vec<&str> = rendered
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid usage");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let joined = paragraph.join(" ");
+    let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+    let message = if message.is_empty() {
+        "invalid usage"
+    } else {
+        message
+    };
     eprintln!("threeds: {message} (see --help)");
     ExitCode::from(2)
 }
