@@ -3,7 +3,6 @@
 //! after it wants a code (`THREEDS_ADMIN_TOTP` for `threeds tui`, `trace` and `run
 //! --against`) on top of the admin certificate.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
@@ -18,14 +17,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct EnrolArgs {
-    /// The sandbox's data directory (where its master key is).
-    #[arg(
-        long,
-        env = "THREEDS_DATA",
-        default_value = ".threeds",
-        value_name = "DIR"
-    )]
-    data: PathBuf,
+    #[command(flatten)]
+    data: super::DataArg,
     /// Replace an existing enrolment (the old authenticator stops working).
     #[arg(long)]
     force: bool,
@@ -36,7 +29,7 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Enrol(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             let uri = runtime
-                .block_on(sandbox::admin::access::enrol(&args.data, args.force))
+                .block_on(sandbox::admin::access::enrol(&args.data.data, args.force))
                 .map_err(|e| anyhow!(e))?;
             println!("{uri}");
             eprintln!(

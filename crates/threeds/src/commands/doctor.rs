@@ -1,17 +1,14 @@
 //! `threeds doctor`: the self-check of a running sandbox (`sandbox::doctor`), printed
 //! as a table or JSON; exit status 1 when a check fails.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The manifest of the sandbox to check (`threeds up` writes it; hand-written ones
-    /// may point at your own components).
-    #[arg(long, default_value = ".threeds/manifest.json", value_name = "FILE")]
-    manifest: PathBuf,
+    #[command(flatten)]
+    manifest: super::ManifestArg,
     /// Print the report as JSON: `{"passed", "checks": [{"check", "target",
     /// "outcome", "detail"}]}`.
     #[arg(long)]
@@ -26,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let manifest = sandbox::Manifest::read(&args.manifest).map_err(|e| anyhow!(e))?;
+    let manifest = sandbox::Manifest::read(&args.manifest.manifest).map_err(|e| anyhow!(e))?;
     let options = sandbox::doctor::Options {
         warn_days: args.warn_days,
         database: args.database.as_deref().map(store::Database::parse),

@@ -30,6 +30,27 @@ pub fn manifest_text(v: &Value, path: &[&str]) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("the manifest has no {}", path.join(".")))
 }
 
+/// `--data`: the sandbox's data directory.
+#[derive(Debug, clap::Args)]
+pub struct DataArg {
+    /// The data directory (keys, database, manifest).
+    #[arg(
+        long,
+        env = "THREEDS_DATA",
+        default_value = ".threeds",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+}
+
+/// `--manifest`: which running sandbox (`threeds up` writes the manifest).
+#[derive(Debug, clap::Args)]
+pub struct ManifestArg {
+    /// The manifest `threeds up` wrote (a hand-written one may name other components).
+    #[arg(long, default_value = ".threeds/manifest.json", value_name = "FILE")]
+    pub manifest: PathBuf,
+}
+
 /// `--config`: the ecosystem file (schemes, card ranges, cards).
 #[derive(Debug, Clone, clap::Args)]
 pub struct EcosystemArg {
@@ -58,14 +79,8 @@ pub struct RunArgs {
         value_name = "DIR"
     )]
     certs: PathBuf,
-    /// The data directory (keys, database, manifest).
-    #[arg(
-        long,
-        env = "THREEDS_DATA",
-        default_value = ".threeds",
-        value_name = "DIR"
-    )]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArg,
     /// The components' database instead of the SQLite file in the data directory: a
     /// `postgres://user:password@host/name` URL (the database is created if missing) or
     /// an SQLite path. Components on several hosts can share one PostgreSQL database.
@@ -118,7 +133,7 @@ impl RunArgs {
     pub fn sandbox_config(&self) -> anyhow::Result<sandbox::SandboxConfig> {
         Ok(sandbox::SandboxConfig {
             certs: self.certs.clone(),
-            data: self.data.clone(),
+            data: self.data.data.clone(),
             database: self.database.as_deref().map(store::Database::parse),
             keys: match self.keys.as_str() {
                 "aws-kms" => sandbox::KeyBackend::AwsKms(kms::AwsKmsConfig {

@@ -5,19 +5,13 @@
 //! `/admin/issuer/spc-confirmations/{id}`: the admin certificate, and a TOTP code in
 //! `THREEDS_ADMIN_TOTP` when a second factor is enrolled).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 use serde_json::{Value, json};
 
-/// Which manifest.
-#[derive(Debug, clap::Args)]
-pub struct ManifestArg {
-    /// The manifest `threeds up` wrote.
-    #[arg(long, default_value = ".threeds/manifest.json", value_name = "FILE")]
-    manifest: PathBuf,
-}
+use super::ManifestArg;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {

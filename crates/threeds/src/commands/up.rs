@@ -34,7 +34,7 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     let manifest_path = args
         .manifest
         .clone()
-        .unwrap_or_else(|| args.run.data.join("manifest.json"));
+        .unwrap_or_else(|| args.run.data.data.join("manifest.json"));
     if let Some(dir) = manifest_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
