@@ -29,6 +29,45 @@ fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(out)))
 }
 
+/// `threeds up` in `dir` (certificates, data and manifest there; ports from the OS) with
+/// `extra` flags, once its manifest is written: the process and the manifest's path.
+#[allow(
+    clippy::unwrap_used,
+    reason = "test helper: a failed unwrap is a failed test"
+)]
+fn start_up(dir: &Path, extra: &[&str]) -> (std::process::Child, PathBuf) {
+    let manifest = dir.join("manifest.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["up", "--port-base", "0", "--manifest"])
+        .arg(&manifest)
+        .arg("--certs")
+        .arg(dir.join("certs"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn threeds up");
+    // Wait for the manifest, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !manifest.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no manifest within 60 s"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "threeds up exited early ({status}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, manifest)
+}
+
 /// Every test card number of the shipped ecosystem (`threeds cards --json`).
 fn test_pans() -> Vec<String> {
     let cards = json(&threeds(&["cards", "--json"], None).stdout);
@@ -295,31 +334,7 @@ fn pki_show_without_a_pki_says_what_to_do() {
 #[test]
 fn up_serves_until_interrupted_and_the_sdk_pays_against_it() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("manifest.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
-        .args(["up", "--port-base", "0", "--manifest"])
-        .arg(&manifest)
-        .arg("--certs")
-        .arg(dir.path().join("certs"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn threeds up");
-    // Wait for the manifest, with a deadline.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !manifest.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no manifest within 60 s"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "threeds up exited early"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (mut child, manifest) = start_up(dir.path(), &[]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     assert_eq!(m["version"], 1);
     #[cfg(unix)]
@@ -974,4 +989,69 @@ fn admin_enrol_prints_an_otpauth_uri_once_unless_forced() {
     let forced = threeds(&["admin", "enrol", "--data", &data, "--force"], None);
     assert_eq!(forced.status.code(), Some(0));
     assert_ne!(String::from_utf8_lossy(&forced.stdout), uri, "a new secret");
+}
+
+/// `threeds up --keys aws-kms` as a user types it, against the KMS-compatible test
+/// server (`THREEDS_TEST_KMS`, set by `cargo xtask test`): it starts, and `threeds
+/// doctor` finds every KMS key usable (the signing key included). Without the keys, the
+/// flags are a usage error naming what is missing.
+#[test]
+fn up_on_aws_kms_starts_and_the_doctor_uses_its_keys() {
+    let missing = threeds(&["up", "--keys", "aws-kms"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--kms-data-key"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let Ok(url) = std::env::var("THREEDS_TEST_KMS") else {
+        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (data_key, mac_key, sign_key) = runtime.block_on(async {
+        let client = aws_sdk_kms::Client::new(&kms::aws::sdk_config(Some(&url)).await);
+        let (data, mac) = kms::aws::create_keys(&client).await.unwrap();
+        let sign = kms::aws::create_signing_key(&client).await.unwrap();
+        (data, mac, sign)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, manifest) = start_up(
+        dir.path(),
+        &[
+            "--keys",
+            "aws-kms",
+            "--kms-data-key",
+            &data_key,
+            "--kms-mac-key",
+            &mac_key,
+            "--kms-sign-key",
+            &sign_key,
+            "--kms-endpoint",
+            &url,
+        ],
+    );
+    let doctor = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .arg("doctor")
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let report = json(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(0), "{report:#}");
+    let keys = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "keys")
+        .unwrap();
+    assert!(
+        keys["target"].as_str().unwrap().starts_with("AWS KMS ("),
+        "{keys}"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("data/keys-audit.jsonl")).unwrap();
+    assert!(audit.contains("\"operation\":\"GetPublicKey\""), "{audit}");
 }
