@@ -444,8 +444,8 @@ pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> Result<String, 
 /// envelope's associated data binds instead (so a data key serves a table).
 fn kms_context(context: &EncryptionContext) -> HashMap<String, String> {
     context
+        .shared()
         .pairs()
-        .filter(|(name, _)| *name != "id")
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
 }

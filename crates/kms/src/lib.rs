@@ -71,6 +71,9 @@ impl MacPurpose {
     }
 }
 
+/// The pair of an [`EncryptionContext`] that names its record.
+const RECORD: &str = "id";
+
 /// Name-value pairs that bind a data key, and the data sealed with it, to one record
 /// (e.g. `table=acs_cards`, `record=<id>`). Opening under any other context fails.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,6 +88,20 @@ impl EncryptionContext {
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> EncryptionContext {
         self.0.insert(name.into(), value.into());
         self
+    }
+
+    /// Names the one record this context binds (the `id` pair). A key service may share
+    /// a data key across records whose contexts differ only there ([`Self::shared`]);
+    /// the envelope's associated data still binds the record.
+    pub fn record(self, id: impl Into<String>) -> EncryptionContext {
+        self.with(RECORD, id)
+    }
+
+    /// The context without its record id: what records sealed under one data key share.
+    pub fn shared(&self) -> EncryptionContext {
+        let mut shared = self.clone();
+        shared.0.remove(RECORD);
+        shared
     }
 
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {

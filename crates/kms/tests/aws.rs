@@ -50,7 +50,7 @@ fn config(url: &str, data: &str, mac: &str, audit: &std::path::Path) -> AwsKmsCo
 fn record(table: &str, id: usize) -> EncryptionContext {
     EncryptionContext::new()
         .with("table", table)
-        .with("id", id.to_string())
+        .record(id.to_string())
 }
 
 #[tokio::test]

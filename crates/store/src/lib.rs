@@ -452,7 +452,7 @@ async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {
 }
 
 fn context(table: &str, id: &str) -> EncryptionContext {
-    EncryptionContext::new().with("table", table).with("id", id)
+    EncryptionContext::new().with("table", table).record(id)
 }
 
 /// Now, in Unix milliseconds.
