@@ -188,10 +188,9 @@ pub enum ProbeError {
     Io(#[from] std::io::Error),
 }
 
-/// A handshake with `address:port` (verified as, and sending SNI for, `host`) under
-/// `options`, trusting `trust_anchor`, then `GET /`.
+/// A handshake with `host:port` under `options`, trusting `trust_anchor` (and, without
+/// a client certificate, `GET /`).
 pub fn handshake(
-    address: &str,
     host: &str,
     port: u16,
     trust_anchor: &std::path::Path,
@@ -221,7 +220,7 @@ pub fn handshake(
     let name = ServerName::try_from(host.to_owned()).map_err(|e| ProbeError::Tls(e.to_string()))?;
     let connection = ClientConnection::new(Arc::new(config), name)
         .map_err(|e| ProbeError::Tls(e.to_string()))?;
-    let mut tls = StreamOwned::new(connection, connect(address, port)?);
+    let mut tls = StreamOwned::new(connection, connect(host, port)?);
     while tls.conn.is_handshaking() {
         tls.conn
             .complete_io(&mut tls.sock)
@@ -260,7 +259,13 @@ pub fn handshake(
     })
 }
 
+/// A TCP connection to `host:port` (loopback names to 127.0.0.1, as all our clients do).
 fn connect(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let host = if crate::tls::is_loopback_name(host) {
+        "127.0.0.1"
+    } else {
+        host
+    };
     let address = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host}: no address"))
     })?;

@@ -48,6 +48,14 @@ pub fn provider() -> Arc<CryptoProvider> {
     })
 }
 
+/// Whether `host` names the loopback interface: `localhost` and every `*.localhost`
+/// (the sandbox's `acs.localhost`, …), as RFC 6761 says and browsers do, whatever the
+/// system resolver thinks. Every client of ours resolves such names to 127.0.0.1.
+pub fn is_loopback_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
+}
+
 /// A certificate and its private key, as files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {

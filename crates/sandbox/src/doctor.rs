@@ -239,26 +239,19 @@ fn probe_endpoint(
         );
         return;
     };
-    // `*.localhost` names loopback (RFC 6761), whatever the resolver says.
-    let connect_host = if host == "localhost" || host.ends_with(".localhost") {
-        "127.0.0.1"
-    } else {
-        host.as_str()
-    };
     let with_identity = |version, suite| HandshakeOptions {
         version,
         suite,
         identity: Some(identity.clone()),
     };
-    let handshake =
-        |options: &HandshakeOptions| probe::handshake(connect_host, &host, port, root, options);
+    let handshake = |options: &HandshakeOptions| probe::handshake(&host, port, root, options);
 
     // Versions.
     let legacy_suites: Vec<u16> = probe::WEAK_SUITES.iter().map(|(id, _)| *id).collect();
     let mut old = Vec::new();
     for (version, name) in [(probe::TLS10, "TLS 1.0"), (probe::TLS11, "TLS 1.1")] {
         if let Ok(LegacyAnswer::Accepted { .. }) =
-            probe::legacy_hello(connect_host, port, version, &legacy_suites)
+            probe::legacy_hello(&host, port, version, &legacy_suites)
         {
             old.push(name);
         }
@@ -297,7 +290,7 @@ fn probe_endpoint(
     }
 
     // Suites.
-    let weak = match probe::legacy_hello(connect_host, port, probe::TLS12, &legacy_suites) {
+    let weak = match probe::legacy_hello(&host, port, probe::TLS12, &legacy_suites) {
         Ok(LegacyAnswer::Accepted { suite, .. }) => probe::WEAK_SUITES
             .iter()
             .find(|(id, _)| *id == suite)

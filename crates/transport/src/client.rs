@@ -29,17 +29,16 @@ impl Default for Timeouts {
     }
 }
 
-/// Resolves `localhost` and every `*.localhost` name (the sandbox's `acs.localhost`,
-/// …) to the loopback address, as RFC 6761 says and browsers do, whatever the system
-/// resolver thinks; other names go to the system resolver.
+/// Resolves loopback names (`pki::tls::is_loopback_name`: `localhost`, `*.localhost`)
+/// to 127.0.0.1; other names go to the system resolver.
 #[derive(Debug, Clone, Copy)]
 struct LoopbackNames;
 
 impl reqwest::dns::Resolve for LoopbackNames {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        let host = name.as_str().to_owned();
         Box::pin(async move {
-            if host == "localhost" || host.ends_with(".localhost") {
+            if pki::tls::is_loopback_name(&host) {
                 let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
                 let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(loopback));
                 return Ok(addrs);
