@@ -578,7 +578,15 @@ fn button(lines: &mut Vec<Line<'static>>, label: Option<&str>) {
 pub struct InteractiveDriver;
 
 impl ChallengeDriver for InteractiveDriver {
-    fn act(&mut self, screen: &Screen) -> Action {
+    /// Takes the terminal where it is: the CLI runs the SDK on a one-thread runtime of
+    /// its own, with nothing else to run while a person answers.
+    fn act<'a>(&'a mut self, screen: &'a Screen) -> sdk::Answer<'a> {
+        sdk::answer_now(InteractiveDriver::ask(screen))
+    }
+}
+
+impl InteractiveDriver {
+    fn ask(screen: &Screen) -> Action {
         let mut ui = ChallengeUi::new(screen);
         if enable_raw_mode().is_err() {
             return Action::Cancel;

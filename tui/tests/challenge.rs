@@ -68,7 +68,13 @@ impl Keyboard {
 }
 
 impl sdk::ChallengeDriver for Keyboard {
-    fn act(&mut self, screen: &Screen) -> Action {
+    fn act<'a>(&'a mut self, screen: &'a Screen) -> sdk::Answer<'a> {
+        sdk::answer_now(self.press(screen))
+    }
+}
+
+impl Keyboard {
+    fn press(&mut self, screen: &Screen) -> Action {
         let mut ui = ChallengeUi::new(screen);
         self.frames.push(without_ports(&draw(&ui)));
         let mut keys: VecDeque<KeyEvent> = (self.plan)(&ui).into();

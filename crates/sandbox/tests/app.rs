@@ -128,14 +128,14 @@ impl App {
         let id = answer["threeDSServerTransID"].as_str().unwrap().to_owned();
         let acs_site = self.sandbox.manifest.endpoints.acs_site.clone();
         let mut driver = Cardholder {
+            answers: actions.len(),
             script: ScriptedDriver::new(actions),
             approve_at,
             approve_url: format!(
                 "{acs_site}/issuer-app/{}",
                 ares["acsTransID"].as_str().unwrap_or("")
             ),
-            acs_site,
-            certs: self.config.certs.clone(),
+            site: support::site::Site::new(&self.config.certs, &acs_site),
         };
         let status = if ares["transStatus"] == "C" {
             let challenge = ChallengeParameters::from_ares(&ares).unwrap();
@@ -162,36 +162,31 @@ impl App {
 }
 
 /// The cardholder: plays a script of answers, and before the `approve_at`-th screen
-/// (1-based) approves the payment in the issuer app, as on their phone.
+/// (1-based) approves the payment in the issuer app, as on their phone. After the
+/// script, they never answer: only the SDK's timer ends the challenge.
 struct Cardholder {
     script: ScriptedDriver,
+    answers: usize,
     approve_at: Option<usize>,
     approve_url: String,
-    acs_site: String,
-    certs: std::path::PathBuf,
+    site: support::site::Site,
 }
 
 impl sdk::ChallengeDriver for Cardholder {
-    fn act(&mut self, screen: &sdk::Screen) -> Action {
-        if self.approve_at == Some(self.script.seen.len() + 1) {
-            // The driver is called from inside the SDK's future: approve from a thread
-            // of its own.
-            let (certs, site, url) = (
-                self.certs.clone(),
-                self.acs_site.clone(),
-                self.approve_url.clone(),
-            );
-            std::thread::spawn(move || {
-                tokio::runtime::Runtime::new().unwrap().block_on(async {
-                    support::site::Site::new(&certs, &site)
-                        .post(&url, &[("decision", "approve")])
-                        .await
-                })
-            })
-            .join()
-            .unwrap();
-        }
-        self.script.act(screen)
+    fn act<'a>(&'a mut self, screen: &'a sdk::Screen) -> sdk::Answer<'a> {
+        Box::pin(async move {
+            if self.approve_at == Some(self.script.seen.len() + 1) {
+                let page = self
+                    .site
+                    .post(&self.approve_url, &[("decision", "approve")])
+                    .await;
+                assert_eq!(page.status, 200, "approving in the issuer app: {page:?}");
+            }
+            if self.script.seen.len() == self.answers {
+                return std::future::pending().await;
+            }
+            self.script.act(screen).await
+        })
     }
 }
 
@@ -326,7 +321,10 @@ async fn every_native_template_and_the_html_one() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On one thread: the issuer app's approval is served by the sandbox on the thread the
+/// SDK's challenge runs on, so it is only served because the driver awaits it (a
+/// driver that blocked for it would wait for ever).
+#[tokio::test(flavor = "current_thread")]
 async fn out_of_band_is_approved_in_the_issuer_app() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(&dir).await;
@@ -392,6 +390,23 @@ async fn cancel_and_the_sdk_timer_end_the_challenge_with_their_codes() {
     assert_eq!(timed_out.postauth["transStatus"], "N");
     assert_eq!(timed_out.postauth["challengeCancel"], "08");
     assert_eq!(timed_out.postauth["transStatusReason"], "26");
+    // A cardholder who never answers at all: the SDK's timer runs while it awaits them.
+    let silent = app
+        .pay_with(
+            &app.sdk,
+            &pan,
+            Journey {
+                version: MessageVersion::V2_3_1,
+                enc: Enc::A128Gcm,
+                actions: Vec::new(),
+                timer: Duration::from_millis(300),
+                approve_at: None,
+            },
+        )
+        .await;
+    assert_eq!(silent.status, Some(ChallengeStatus::TimedOut));
+    assert_eq!(silent.screens.len(), 0, "the script had no answer to give");
+    assert_eq!(silent.postauth["challengeCancel"], "08");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

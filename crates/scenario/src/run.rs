@@ -820,63 +820,45 @@ async fn decide(target: &Target, acs_id: &str, approve: bool) -> Result<(), Stri
         .map(|_| ())
 }
 
-/// The SDK's driver: the step's actions in order; approving in the issuer's app
-/// happens on a thread of its own (the driver is called inside the SDK's future).
-struct Cardholder {
+/// The SDK's driver: the step's actions in order. Approving (or denying) in the
+/// issuer's app is a request of its own, awaited before the next action; if it fails,
+/// the cardholder cancels and the step fails with why.
+struct Cardholder<'t> {
     acts: std::collections::VecDeque<Act>,
-    approve_url: String,
-    root: std::path::PathBuf,
+    target: &'t Target,
+    acs_trans_id: String,
+    failed: Option<String>,
 }
 
-impl sdk::ChallengeDriver for Cardholder {
-    fn act(&mut self, _screen: &Screen) -> Action {
-        loop {
-            let Some(act) = self.acts.pop_front() else {
-                return Action::Cancel;
-            };
-            return match act {
-                Act::Otp(code) => Action::Text(code),
-                Act::Select(options) => Action::Select(options),
-                Act::Continue => Action::Continue,
-                Act::Resend => Action::Resend,
-                Act::Cancel => Action::Cancel,
-                Act::Html(data) => Action::HtmlForm(data),
-                // The app channel has no SPC: the SDK carries on with what follows.
-                Act::SpcAccept | Act::SpcReject | Act::Abandon => continue,
-                // The SDK's own timer runs out (challengeCancel 08).
-                Act::Wait => Action::Wait,
-                Act::Approve | Act::Deny => {
-                    let decision = if act == Act::Approve {
-                        "approve"
-                    } else {
-                        "deny"
-                    };
-                    let (url, root) = (self.approve_url.clone(), self.root.clone());
-                    let _ = std::thread::spawn(move || {
-                        let runtime = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .ok()?;
-                        runtime.block_on(async {
-                            let tls = pki::tls::client_config(&root, None).ok()?;
-                            let client =
-                                transport::Client::new(&tls, transport::Timeouts::default())
-                                    .ok()?;
-                            client
-                                .post(
-                                    &url,
-                                    "application/x-www-form-urlencoded",
-                                    format!("decision={decision}").into_bytes(),
-                                )
-                                .await
-                                .ok()
-                        })
-                    })
-                    .join();
-                    continue;
-                }
-            };
-        }
+impl sdk::ChallengeDriver for Cardholder<'_> {
+    fn act<'a>(&'a mut self, _screen: &'a Screen) -> sdk::Answer<'a> {
+        Box::pin(async move {
+            loop {
+                let Some(act) = self.acts.pop_front() else {
+                    return Action::Cancel;
+                };
+                return match act {
+                    Act::Otp(code) => Action::Text(code),
+                    Act::Select(options) => Action::Select(options),
+                    Act::Continue => Action::Continue,
+                    Act::Resend => Action::Resend,
+                    Act::Cancel => Action::Cancel,
+                    Act::Html(data) => Action::HtmlForm(data),
+                    // The app channel has no SPC: the SDK carries on with what follows.
+                    Act::SpcAccept | Act::SpcReject | Act::Abandon => continue,
+                    // The SDK's own timer runs out (challengeCancel 08).
+                    Act::Wait => Action::Wait,
+                    Act::Approve | Act::Deny => {
+                        let approve = act == Act::Approve;
+                        if let Err(e) = decide(self.target, &self.acs_trans_id, approve).await {
+                            self.failed = Some(format!("in the issuer's app: {e}"));
+                            return Action::Cancel;
+                        }
+                        continue;
+                    }
+                };
+            }
+        })
     }
 }
 
@@ -925,15 +907,11 @@ async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
     let ares = &answer["ares"];
     if ares["transStatus"] == "C" {
         let challenge = ChallengeParameters::from_ares(ares).map_err(|e| e.to_string())?;
-        let root = target.sdk_root();
         let mut cardholder = Cardholder {
             acts: step.acts.iter().cloned().collect(),
-            approve_url: format!(
-                "{}/issuer-app/{}",
-                target.acs_site,
-                ares["acsTransID"].as_str().unwrap_or_default()
-            ),
-            root,
+            target,
+            acs_trans_id: ares["acsTransID"].as_str().unwrap_or_default().to_owned(),
+            failed: None,
         };
         if step.acts.first() != Some(&Act::Abandon) {
             // A cardholder who waits meets the SDK's timer soon, not after 20 s.
@@ -943,18 +921,15 @@ async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
                 .do_challenge(&challenge, &mut cardholder, &mut (), timer)
                 .await;
         }
+        if let Some(failed) = cardholder.failed {
+            return Err(failed);
+        }
     }
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
         transaction: Some(id),
         ..Ended::default()
     })
-}
-
-impl Target {
-    fn sdk_root(&self) -> std::path::PathBuf {
-        self.admin.root().to_owned()
-    }
 }
 
 /// What is not as the step expects.

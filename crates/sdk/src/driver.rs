@@ -1,9 +1,12 @@
 //! What the cardholder does with each challenge screen: a [`ChallengeDriver`] gets the
-//! screen (from the CRes) and answers with an [`Action`]. [`ScriptedDriver`] plays a
-//! list of actions (tests, scenarios); the CLI's driver asks a person at a prompt, and
-//! `tui::challenge::InteractiveDriver` draws the native screens in the terminal.
+//! screen (from the CRes) and answers with an [`Action`], which the SDK awaits.
+//! [`ScriptedDriver`] plays a list of actions (tests, scenarios); the CLI's driver asks
+//! a person at a prompt, and `tui::challenge::InteractiveDriver` draws the native
+//! screens in the terminal.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::Value;
 
@@ -76,9 +79,23 @@ pub enum Action {
     Wait,
 }
 
+/// A driver's answer to one screen, awaited by the SDK.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Action> + Send + 'a>>;
+
+/// An answer known at once.
+pub fn answer_now(action: Action) -> Answer<'static> {
+    Box::pin(std::future::ready(action))
+}
+
 /// Answers challenge screens.
+///
+/// The answer is a future because a cardholder may act elsewhere first (approve the
+/// payment in the issuer's app, out-of-band) and that is I/O: a driver awaits it
+/// rather than blocking the thread the SDK runs on, which may be the thread the
+/// issuer's servers need too. The SDK's timer runs while it waits: an answer that
+/// comes after it is not used (`challengeCancel=08`).
 pub trait ChallengeDriver: Send {
-    fn act(&mut self, screen: &Screen) -> Action;
+    fn act<'a>(&'a mut self, screen: &'a Screen) -> Answer<'a>;
 }
 
 /// Plays a fixed list of actions; when they run out, waits (so the SDK times out).
@@ -99,8 +116,8 @@ impl ScriptedDriver {
 }
 
 impl ChallengeDriver for ScriptedDriver {
-    fn act(&mut self, screen: &Screen) -> Action {
+    fn act<'a>(&'a mut self, screen: &'a Screen) -> Answer<'a> {
         self.seen.push(screen.clone());
-        self.actions.pop_front().unwrap_or(Action::Wait)
+        answer_now(self.actions.pop_front().unwrap_or(Action::Wait))
     }
 }

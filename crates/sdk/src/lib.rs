@@ -24,7 +24,7 @@ pub mod driver;
 mod transaction;
 
 pub use device::DeviceProfile;
-pub use driver::{Action, ChallengeDriver, Screen, ScriptedDriver};
+pub use driver::{Action, Answer, ChallengeDriver, Screen, ScriptedDriver, answer_now};
 pub use transaction::{
     AuthenticationRequestParameters, ChallengeParameters, ChallengeStatus, ChallengeStatusReceiver,
     Transaction,

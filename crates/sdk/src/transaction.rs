@@ -314,11 +314,10 @@ impl Transaction {
                 );
             }
             let screen = Screen::from_cres(&cres);
-            let action = if Instant::now() >= deadline {
-                Action::Wait
-            } else {
-                driver.act(&screen)
-            };
+            // The cardholder has until the SDK's timer runs out.
+            let action = tokio::time::timeout_at(deadline.into(), driver.act(&screen))
+                .await
+                .unwrap_or(Action::Wait);
             if action == Action::Wait {
                 tokio::time::sleep_until(deadline.into()).await;
             }

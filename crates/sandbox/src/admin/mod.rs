@@ -441,7 +441,6 @@ pub enum Live {
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     base: String,
-    root: std::path::PathBuf,
     client: transport::Client,
     /// A second factor is enrolled: requests need a session.
     needs_totp: bool,
@@ -464,17 +463,11 @@ impl AdminClient {
             .map_err(|e| e.to_string())?;
         Ok(AdminClient {
             base: url.trim_end_matches('/').to_owned(),
-            root: root.to_owned(),
             client,
             needs_totp,
             code: None,
             session: Arc::default(),
         })
-    }
-
-    /// The sandbox CA this client trusts.
-    pub fn root(&self) -> &std::path::Path {
-        &self.root
     }
 
     /// From the manifest `threeds up` wrote (`admin.url`, the admin certificate,

@@ -70,7 +70,15 @@ struct Driver {
 }
 
 impl sdk::ChallengeDriver for Driver {
-    fn act(&mut self, screen: &Screen) -> Action {
+    /// Reads the terminal where it is, on the CLI's own one-thread runtime: nothing
+    /// else there needs to run while a person types.
+    fn act<'a>(&'a mut self, screen: &'a Screen) -> sdk::Answer<'a> {
+        sdk::answer_now(self.ask(screen))
+    }
+}
+
+impl Driver {
+    fn ask(&mut self, screen: &Screen) -> Action {
         println!("\n--- screen (acsUiType {}) ---", screen.ui_type);
         for line in [&screen.header, &screen.label, &screen.text]
             .into_iter()
