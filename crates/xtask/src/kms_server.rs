@@ -1,16 +1,21 @@
 //! A KMS-compatible server for the tests: moto (PyPI `moto[server]`, in its own virtual
 //! environment under `target/kms-venv`), on a free loopback port, state in memory,
-//! stopped when the [`Server`] is dropped. Real KMS differs in ways the tests avoid
+//! stopped when the [`Server`] is dropped (and, if the run was killed, by the next
+//! run: its pid is kept in a [`crate::leftovers`] directory). Real KMS differs in ways the tests avoid
 //! (`../shared/real-peers.md`): they never parse its ciphertext blobs.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::leftovers;
 
 /// A running moto server.
 pub struct Server {
     child: Child,
+    /// Holds `moto.pid`, for the next run if this one is killed.
+    dir: PathBuf,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
 }
@@ -36,6 +41,7 @@ impl Server {
                 );
             }
         }
+        reap();
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -46,10 +52,17 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("{}: {e}", moto.display()))?;
+        let dir = leftovers::own_dir("kms");
         let server = Server {
             child,
+            dir,
             url: format!("http://127.0.0.1:{port}"),
         };
+        std::fs::create_dir_all(&server.dir)
+            .and_then(|()| {
+                std::fs::write(server.dir.join("moto.pid"), server.child.id().to_string())
+            })
+            .map_err(|e| format!("{}: {e}", server.dir.display()))?;
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if started.elapsed() > Duration::from_secs(20) {
@@ -78,5 +91,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Stops the moto servers of killed runs (checking the pid is still moto's, as pids
+/// are reused) and removes their directories.
+fn reap() {
+    for dir in leftovers::stale("kms") {
+        let pid = std::fs::read_to_string(dir.join("moto.pid"))
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok());
+        if let Some(pid) = pid
+            && leftovers::command_line(pid).is_some_and(|c| c.contains("moto_server"))
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        leftovers::remove(&dir, "a moto server");
     }
 }

@@ -21,6 +21,7 @@
 //! No dependencies, so it builds in seconds.
 
 mod kms_server;
+mod leftovers;
 mod postgres;
 
 use std::path::{Path, PathBuf};
@@ -31,10 +32,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("services") => services(),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [-- <nextest filter args>]\n\n\
-                 test   format check, clippy (warnings are errors), doctests, all tests"
+                "usage: cargo xtask test [-- <nextest filter args>]\n       cargo xtask services\n\n\
+                 test       format check, clippy (warnings are errors), doctests, all tests\n\
+                 services   start the test PostgreSQL and KMS-compatible servers, print the\n\
+                 \x20          environment the tests read, stop them on Enter"
             );
             ExitCode::from(2)
         }
@@ -114,28 +118,13 @@ fn test(extra: &[String]) -> ExitCode {
         eprintln!("xtask: the scenario pack failed; its report is {junit}");
         return ExitCode::FAILURE;
     }
-    // The PostgreSQL backend's tests need a server: a throw-away one, stopped when
-    // `postgres` is dropped at the end of this function.
-    let postgres = match postgres::Server::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("xtask: cannot start PostgreSQL for the tests: {why}");
-            return ExitCode::FAILURE;
-        }
+    // The PostgreSQL and AWS KMS backends' tests need servers: throw-away ones,
+    // stopped when `services` is dropped at the end of this function.
+    let Some(services) = Services::start() else {
+        return ExitCode::FAILURE;
     };
-    // The AWS KMS backend's tests need a KMS-compatible server (moto).
-    let kms = match kms_server::Server::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("xtask: cannot start the KMS-compatible server for the tests: {why}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut env = vec![
-        ("THREEDS_JOSE_PYTHON", jose_python.display().to_string()),
-        ("THREEDS_TEST_POSTGRES", postgres.url.clone()),
-    ];
-    env.extend(kms.env());
+    let mut env = vec![("THREEDS_JOSE_PYTHON", jose_python.display().to_string())];
+    env.extend(services.env());
     // The suite runs last, so its summary line closes the output.
     let ok = if has_nextest() || install_nextest() {
         let mut args = vec![
@@ -159,6 +148,64 @@ fn test(extra: &[String]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The servers the tests need: a throw-away PostgreSQL and a KMS-compatible server.
+struct Services {
+    postgres: postgres::Server,
+    kms: kms_server::Server,
+}
+
+impl Services {
+    /// Starts both, or says why not.
+    fn start() -> Option<Services> {
+        let postgres = postgres::Server::start()
+            .map_err(|why| eprintln!("xtask: cannot start PostgreSQL for the tests: {why}"))
+            .ok()?;
+        let kms = kms_server::Server::start()
+            .map_err(|why| {
+                eprintln!("xtask: cannot start the KMS-compatible server for the tests: {why}");
+            })
+            .ok()?;
+        Some(Services { postgres, kms })
+    }
+
+    /// What tells the tests where they are.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("THREEDS_TEST_POSTGRES", self.postgres.url.clone())];
+        env.extend(self.kms.env());
+        env
+    }
+}
+
+/// The servers `test` starts, for running some tests by hand: writes their environment
+/// as shell `export` lines to `<target>/services.env` (and prints it), and keeps them
+/// until Enter (or the end of standard input). Killed instead, they are cleaned up by
+/// the next run.
+fn services() -> ExitCode {
+    let Some(services) = Services::start() else {
+        return ExitCode::FAILURE;
+    };
+    let exports: String = services
+        .env()
+        .iter()
+        .map(|(name, value)| format!("export {name}={value}\n"))
+        .collect();
+    print!("{exports}");
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let file = Path::new(&target).join("services.env");
+    if let Err(e) = std::fs::write(&file, &exports) {
+        eprintln!("xtask: cannot write {}: {e}", file.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "xtask: servers running; in another shell: . {} — press Enter here to stop them",
+        file.display()
+    );
+    let _ = std::io::stdin().read_line(&mut String::new());
+    drop(services);
+    let _ = std::fs::remove_file(&file);
+    ExitCode::SUCCESS
 }
 
 fn run(name: &str, program: &str, args: &[&str]) -> bool {

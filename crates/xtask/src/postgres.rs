@@ -1,11 +1,14 @@
 //! A throw-away PostgreSQL server for the tests: a new cluster in a temporary
 //! directory, on a free loopback port, with trust authentication, stopped and removed
-//! when the [`Server`] is dropped. Debian's PostgreSQL is installed when no `initdb` is
-//! found. As root, the cluster is run by the `postgres` user (initdb refuses root).
+//! when the [`Server`] is dropped (and, if the run was killed, by the next run: see
+//! [`crate::leftovers`]). Debian's PostgreSQL is installed when no `initdb` is found.
+//! As root, the cluster is run by the `postgres` user (initdb refuses root).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
+
+use crate::leftovers;
 
 /// A running throw-away server.
 pub struct Server {
@@ -27,11 +30,22 @@ impl Server {
             }
         };
         let as_postgres = is_root();
+        for dir in leftovers::stale("pg") {
+            let stale = Server {
+                bin: bin.clone(),
+                dir,
+                as_postgres,
+                url: String::new(),
+            };
+            // Dropping it would stop it gently; a killed run's cluster need not be.
+            stale.stop("immediate");
+            leftovers::remove(&stale.dir, "a PostgreSQL cluster");
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let dir = std::env::temp_dir().join(format!("threeds-pg-{}", std::process::id()));
+        let dir = leftovers::own_dir("pg");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let server = Server {
@@ -105,13 +119,22 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stops the cluster if it runs (`mode`: `fast` or `immediate`).
+    fn stop(&self, mode: &str) {
+        let data = self.dir.join("data");
+        if data.join("postmaster.pid").exists() {
+            let _ = self.pg(
+                "pg_ctl",
+                &["-D", &data.to_string_lossy(), "-m", mode, "stop"],
+            );
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let _ = self.pg(
-            "pg_ctl",
-            &["-D", &data.to_string_lossy(), "-m", "fast", "stop"],
-        );
+        self.stop("fast");
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
