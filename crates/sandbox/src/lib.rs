@@ -839,8 +839,13 @@ impl Sandbox {
             .map_err(SandboxError::Setup)?;
         let needs_totp = totp.is_some();
         let audit_log = absolute(&config.data.join("audit.jsonl"));
-        let access = admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())
-            .map_err(SandboxError::Setup)?;
+        let access = Arc::new(
+            admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())
+                .map_err(SandboxError::Setup)?,
+        );
+        let refusals = access.clone();
+        let on_refused: transport::OnRefused =
+            Arc::new(move |remote, why: &str| refusals.handshake_refused(remote, why));
         let closing = tokio_util::sync::CancellationToken::new();
         let admin_tls = tls::server_config(
             &layout.tls_identity("merchant"),
@@ -848,19 +853,20 @@ impl Sandbox {
             ClientAuth::Required,
         )?;
         servers.push(
-            transport::serve(
+            transport::serve_watched(
                 admin_listener,
                 &admin_tls,
                 admin::app(admin::AdminState {
                     store: trace_store.clone(),
                     tracer: tracer.clone(),
-                    access: Arc::new(access),
+                    access,
                     issuer,
                     database: store.clone(),
                     retention: config.retention,
                     closing: closing.clone(),
                     faults: faults.clone(),
                 }),
+                Some(on_refused),
             )
             .map_err(setup)?,
         );

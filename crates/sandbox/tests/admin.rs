@@ -1,6 +1,7 @@
 //! Who may use the admin endpoint: the admin certificate and nothing else, and with a
 //! second factor enrolled, a session opened with a right TOTP code; wrong codes are
-//! counted, lock the endpoint out, and every refusal lands in the audit log.
+//! counted, lock the endpoint out, and every refusal lands in the audit log (those of
+//! the TLS handshake too).
 
 #![allow(
     clippy::unwrap_used,
@@ -112,6 +113,20 @@ async fn only_the_admin_certificate_gets_in() {
                     .as_str()
                     .unwrap()
                     .starts_with("refused: threeds requestor is not")),
+        "{log:#?}"
+    );
+    // The caller without a certificate never reached a handler: the TLS layer
+    // audited it.
+    assert!(
+        log.iter().any(|e| e["who"].is_null()
+            && e["action"]
+                .as_str()
+                .unwrap()
+                .starts_with("TLS handshake from 127.0.0.1:")
+            && e["result"]
+                .as_str()
+                .unwrap()
+                .contains("peer sent no certificates")),
         "{log:#?}"
     );
 }

@@ -26,5 +26,5 @@ pub use client::{Client, Reply, Timeouts, TransportError};
 pub use exchange::exchange;
 pub use ids::Ids;
 pub use protocol::{protocol_answer, protocol_refusal};
-pub use server::{Peer, TlsServer, serve};
+pub use server::{OnRefused, Peer, TlsServer, serve, serve_watched};
 pub use traced::{Observer, traced};

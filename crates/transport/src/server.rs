@@ -64,8 +64,23 @@ impl TlsServer {
     }
 }
 
+/// Told of each refused TLS handshake: the client's address and why (an untrusted or
+/// missing client certificate, an old protocol, no shared suite, a timeout).
+pub type OnRefused = Arc<dyn Fn(SocketAddr, &str) + Send + Sync>;
+
 /// Serves `app` on `listener` with `tls` (ALPN offers h2 and http/1.1).
 pub fn serve(listener: TcpListener, tls: &ServerConfig, app: Router) -> std::io::Result<TlsServer> {
+    serve_watched(listener, tls, app, None)
+}
+
+/// [`serve`], telling `on_refused` of each handshake it refuses (the admin endpoint
+/// audits them: they never reach a handler).
+pub fn serve_watched(
+    listener: TcpListener,
+    tls: &ServerConfig,
+    app: Router,
+    on_refused: Option<OnRefused>,
+) -> std::io::Result<TlsServer> {
     let local_addr = listener.local_addr()?;
     let mut config = tls.clone();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -90,7 +105,7 @@ pub fn serve(listener: TcpListener, tls: &ServerConfig, app: Router) -> std::io:
                 accepted = listener.accept() => accepted,
             };
             // Accept errors (e.g. too many open files) are transient: keep serving.
-            let Ok((tcp, _remote)) = accepted else {
+            let Ok((tcp, remote)) = accepted else {
                 continue;
             };
             // Small request/answer exchanges: without this, Nagle's algorithm meets the
@@ -101,13 +116,23 @@ pub fn serve(listener: TcpListener, tls: &ServerConfig, app: Router) -> std::io:
             let shutdown = shutdown.clone();
             let connections = connections.clone();
             let handshake_failures = handshake_failures.clone();
+            let on_refused = on_refused.clone();
             conn_tasks.spawn(async move {
-                let Ok(Ok(stream)) =
-                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                else {
-                    handshake_failures.fetch_add(1, Ordering::Relaxed);
-                    return;
-                };
+                let stream =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => stream,
+                        refused => {
+                            handshake_failures.fetch_add(1, Ordering::Relaxed);
+                            if let Some(on_refused) = on_refused {
+                                let why = match refused {
+                                    Ok(Err(e)) => e.to_string(),
+                                    _ => format!("no handshake within {HANDSHAKE_TIMEOUT:?}"),
+                                };
+                                on_refused(remote, &why);
+                            }
+                            return;
+                        }
+                    };
                 connections.fetch_add(1, Ordering::Relaxed);
                 let peer = Peer(
                     stream

@@ -164,6 +164,16 @@ impl Access {
         }
     }
 
+    /// Audits a TLS handshake the endpoint refused (no or another CA's certificate, an
+    /// old protocol): such a caller never reaches [`Access::check`].
+    pub fn handshake_refused(&self, remote: std::net::SocketAddr, why: &str) {
+        self.audit.record(
+            None,
+            &format!("TLS handshake from {remote}"),
+            &format!("refused: {why}"),
+        );
+    }
+
     /// Opens a session for `peer` if `code` is right now and the caller is not locked
     /// out. Every outcome is audited; a wrong code counts towards the lock-out.
     pub fn open_session(
