@@ -14,7 +14,8 @@
 //! checked against (`THREEDS_JOSE_PYTHON` tells the tests where it is). It starts a
 //! throw-away PostgreSQL server (`postgres`; Debian's package installed if missing)
 //! and tells the tests its URL (`THREEDS_TEST_POSTGRES`), so the store's tests and the
-//! scenario pack run on PostgreSQL as well as SQLite; and a KMS-compatible server
+//! scenario pack run on PostgreSQL as well as SQLite, and the sandbox crate's tests run
+//! a second time on it (`THREEDS_TEST_SANDBOX_ON=postgres`); and a KMS-compatible server
 //! (`kms_server`: moto from PyPI, in `target/kms-venv`) for the AWS KMS backend's tests
 //! (`THREEDS_TEST_KMS` and the AWS environment).
 //!
@@ -125,23 +126,33 @@ fn test(extra: &[String]) -> ExitCode {
     };
     let mut env = vec![("THREEDS_JOSE_PYTHON", jose_python.display().to_string())];
     env.extend(services.env());
-    // The suite runs last, so its summary line closes the output.
-    let ok = if has_nextest() || install_nextest() {
-        let mut args = vec![
-            "nextest",
-            "run",
-            "--workspace",
-            "--locked",
-            "--no-fail-fast",
-        ];
-        args.extend(&extra);
-        run_with(&env, "tests", "cargo", &args)
-    } else {
+    let nextest = has_nextest() || install_nextest();
+    if !nextest {
         eprintln!("xtask: cargo-nextest unavailable, falling back to cargo test");
-        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+    }
+    let suite = |name: &str, env: &[(&str, String)], scope: &[&str]| {
+        let mut args = if nextest {
+            vec!["nextest", "run"]
+        } else {
+            vec!["test"]
+        };
+        args.extend(scope);
+        args.extend(["--locked", "--no-fail-fast"]);
         args.extend(&extra);
-        run_with(&env, "tests", "cargo", &args)
+        run_with(env, name, "cargo", &args)
     };
+    // The sandbox's own integration tests once more, each sandbox on a PostgreSQL
+    // database of its own (`tests/support`'s `config_in`). The store's tests and the
+    // scenario pack run on both backends within the suite.
+    let mut on_postgres = env.clone();
+    on_postgres.push(("THREEDS_TEST_SANDBOX_ON", "postgres".into()));
+    let sandbox_ok = suite(
+        "sandbox tests on PostgreSQL",
+        &on_postgres,
+        &["-p", "sandbox"],
+    );
+    // The whole suite runs last, so its summary line closes the output.
+    let ok = suite("tests", &env, &["--workspace"]) && sandbox_ok;
     eprintln!("xtask: finished in {:.0?}", started.elapsed());
     if ok {
         ExitCode::SUCCESS

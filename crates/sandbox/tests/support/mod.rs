@@ -12,14 +12,41 @@ use serde_json::{Value, json};
 use transport::{Client, Timeouts};
 
 /// A sandbox configuration keeping its certificates and data under `dir`, on ports the
-/// OS chooses.
+/// OS chooses. Its database is the SQLite file in `dir`, or, when
+/// `THREEDS_TEST_SANDBOX_ON=postgres` (`cargo xtask test`'s second pass), a database of
+/// `dir`'s own on the `THREEDS_TEST_POSTGRES` server (a restart in `dir` finds it).
 pub fn config_in(dir: &Path) -> sandbox::SandboxConfig {
     sandbox::SandboxConfig {
         certs: dir.join("certs"),
         data: dir.join("data"),
         port_base: 0,
+        database: test_database(dir),
         ..sandbox::SandboxConfig::default()
     }
+}
+
+/// The database [`config_in`] gives for `dir`: `None` (the SQLite default), or a
+/// PostgreSQL database named after `dir`.
+pub fn test_database(dir: &Path) -> Option<store::Database> {
+    use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
+    match std::env::var("THREEDS_TEST_SANDBOX_ON").as_deref() {
+        Ok("postgres") => {
+            let server = std::env::var("THREEDS_TEST_POSTGRES")
+                .expect("THREEDS_TEST_SANDBOX_ON=postgres needs THREEDS_TEST_POSTGRES");
+            let name = BuildHasherDefault::<DefaultHasher>::default().hash_one(dir);
+            Some(store::Database::parse(&format!(
+                "{}/sandbox_{name:016x}",
+                server.trim_end_matches('/')
+            )))
+        }
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("THREEDS_TEST_SANDBOX_ON={other}: use postgres or sqlite"),
+    }
+}
+
+/// Whether the sandboxes of [`config_in`] keep their state in PostgreSQL.
+pub fn on_postgres() -> bool {
+    test_database(Path::new("")).is_some()
 }
 
 /// Ports a whole sandbox of the shipped ecosystem takes from `--port-base`: 3DS Server,
