@@ -27,20 +27,21 @@
 //!   KMS has no ephemeral ECDH, and `DeriveSharedSecret` needs a key per transaction);
 //!   the DS's device-data decryption key (ECDH-ES or RSA-OAEP: it stays a PKI file).
 //!
-//! Every KMS call is counted ([`AwsKms::calls`]) and written to the audit log given
-//! (one JSON line: when, who, operation, purpose, key id, result).
+//! Every KMS call is counted ([`AwsKms::calls`]). Every key operation is written to the
+//! audit log given ([`crate::audit`]): a KMS call (`via: kms`), a data key reused from
+//! the cache (`cache`), a digest with the local key (`local`).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditLog, Via, data_key_purpose};
 use crate::{DataKey, EncryptionContext, KeyError, KeyFuture, KeyService, MacPurpose, WrappedKey};
 
 /// Which KMS keys to use.
@@ -59,7 +60,8 @@ pub struct AwsKmsConfig {
     /// The KMS endpoint, instead of the AWS environment's (`AWS_ENDPOINT_URL`) or
     /// AWS's own: a KMS-compatible server.
     pub endpoint: Option<String>,
-    /// Where each KMS call is recorded, one JSON line each (`None`: not recorded).
+    /// Where each key operation is recorded, one JSON line each ([`crate::audit`];
+    /// `None`: not recorded).
     pub audit_log: Option<PathBuf>,
 }
 
@@ -114,6 +116,7 @@ pub struct AwsKms {
     /// The key of the digests computed locally (PAN lookup, challenge answers).
     local_mac: Zeroizing<[u8; 32]>,
     calls: [AtomicU64; 4],
+    audit: Option<AuditLog>,
 }
 
 struct Cached {
@@ -145,6 +148,10 @@ impl AwsKms {
     /// the keys: the MAC key must answer, as it derives the local digest key.
     pub async fn connect(config: AwsKmsConfig) -> Result<AwsKms, KeyError> {
         let shared = sdk_config(config.endpoint.as_deref()).await;
+        let audit = match &config.audit_log {
+            Some(path) => Some(AuditLog::open(path, &config.who)?),
+            None => None,
+        };
         let mut kms = AwsKms {
             client: aws_sdk_kms::Client::new(&shared),
             config,
@@ -153,6 +160,7 @@ impl AwsKms {
             asking: tokio::sync::Mutex::new(()),
             local_mac: Zeroizing::new([0; 32]),
             calls: Default::default(),
+            audit,
         };
         // The same key in every process and after every restart, and nothing stored:
         // KMS's MAC of a fixed label (it never changes for one KMS key).
@@ -181,31 +189,10 @@ impl AwsKms {
         self.calls[operation].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records one KMS call in the audit log.
-    fn audit(&self, operation: &str, purpose: &str, key_id: &str, result: &Result<(), String>) {
-        let Some(path) = &self.config.audit_log else {
-            return;
-        };
-        let line = serde_json::json!({
-            "at": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
-            "who": self.config.who,
-            "operation": operation,
-            "purpose": purpose,
-            "keyId": key_id,
-            "result": match result { Ok(()) => "ok".to_owned(), Err(e) => format!("failed: {e}") },
-        });
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        if let Err(e) = options
-            .open(path)
-            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()))
-        {
-            eprintln!("key audit: {}: {e}; lost: {line}", path.display());
+    /// Records one key operation in the audit log, if there is one.
+    fn audit(&self, operation: &str, purpose: &str, key_id: &str, via: Via, failed: Option<&str>) {
+        if let Some(audit) = &self.audit {
+            audit.record(operation, purpose, key_id, via, failed);
         }
     }
 
@@ -230,8 +217,8 @@ impl AwsKms {
                 .ok_or_else(|| KeyError::Backend(format!("{operation}: an incomplete answer"))),
             Err(e) => Err(service_error(operation, &e)),
         };
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.audit(operation, purpose, key_id, &outcome);
+        let failed = result.as_ref().err().map(ToString::to_string);
+        self.audit(operation, purpose, key_id, Via::Kms, failed.as_deref());
         result
     }
 
@@ -451,9 +438,7 @@ fn kms_context(context: &EncryptionContext) -> HashMap<String, String> {
 }
 
 fn describe(context: &HashMap<String, String>) -> String {
-    let mut pairs: Vec<String> = context.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.sort();
-    format!("data key ({})", pairs.join(", "))
+    data_key_purpose(context.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 fn service_error<E: std::error::Error>(operation: &str, e: &E) -> KeyError {
@@ -487,13 +472,23 @@ impl KeyService for AwsKms {
         Box::pin(async move {
             let kms_context = kms_context(context);
             let slot = describe(&kms_context);
+            let reused = |key: DataKey| {
+                self.audit(
+                    "GenerateDataKey",
+                    &slot,
+                    &key.wrapped.key_id,
+                    Via::Cache,
+                    None,
+                );
+                Ok(key)
+            };
             if let Some(key) = self.cached_for_sealing(&slot)? {
-                return Ok(key);
+                return reused(key);
             }
             let _asking = self.asking.lock().await;
             // Someone may have asked while this task waited.
             if let Some(key) = self.cached_for_sealing(&slot)? {
-                return Ok(key);
+                return reused(key);
             }
             let key = self.new_data_key(&kms_context).await?;
             self.sealing.lock().map_err(|_| poisoned())?.insert(
@@ -518,12 +513,17 @@ impl KeyService for AwsKms {
         Box::pin(async move {
             // The record's own binding is checked by the AEAD: a key opened for
             // another record of the same table cannot open this one.
+            let reused = |key: DataKey| {
+                let purpose = describe(&kms_context(context));
+                self.audit("Decrypt", &purpose, &wrapped.key_id, Via::Cache, None);
+                Ok(key)
+            };
             if let Some(key) = self.cached_for_opening(wrapped)? {
-                return Ok(key);
+                return reused(key);
             }
             let _asking = self.asking.lock().await;
             if let Some(key) = self.cached_for_opening(wrapped)? {
-                return Ok(key);
+                return reused(key);
             }
             let key = self.unwrap_key(wrapped, &kms_context(context)).await?;
             self.remember_opened(&key)?;
@@ -541,6 +541,8 @@ impl KeyService for AwsKms {
             match purpose {
                 MacPurpose::AuthenticationValue { .. } => self.kms_mac(&label, &labelled).await,
                 MacPurpose::PanLookup | MacPurpose::ChallengeAnswer => {
+                    let key_id = format!("{} (local digest key)", self.config.mac_key);
+                    self.audit("GenerateMac", &label, &key_id, Via::Local, None);
                     Ok(crate::hmac_sha256(&self.local_mac[..], &labelled))
                 }
             }

@@ -6,13 +6,15 @@
 //! purpose (PAN lookup hashes, authentication values), and so on. The default
 //! implementation, [`SoftwareKeys`], keeps one master key in the sandbox's data
 //! directory; [`AwsKms`] (`aws`) keeps the keys in AWS KMS or a KMS-compatible server,
-//! with a bounded data-key cache and an audit line per KMS call.
+//! with a bounded data-key cache. Either writes one [`audit`] line per key operation
+//! when given an audit log.
 //!
 //! [`envelope`] seals records with AES-256-GCM under a data key, binding the record
 //! through the encryption context, and zeroises plaintext keys after use. The crate's
-//! I/O is the software backend's key file and the KMS backend's calls and audit log; it
+//! I/O is the software backend's key file, the KMS backend's calls and the audit log; it
 //! never prints key material (`Debug` of keys is redacted).
 
+pub mod audit;
 pub mod aws;
 pub mod envelope;
 mod primitives;
@@ -25,6 +27,7 @@ use std::pin::Pin;
 
 use zeroize::Zeroizing;
 
+pub use audit::AuditLog;
 pub use aws::{AwsKms, AwsKmsConfig, CachePolicy, KmsCalls};
 pub use primitives::{aes_256_gcm_open, aes_256_gcm_seal, hmac_sha256};
 pub use software::SoftwareKeys;

@@ -1,6 +1,7 @@
 //! The default key service: one 256-bit master key in a file of the sandbox's data
 //! directory (owner-only), from which HKDF derives a key-encryption key and one MAC key
-//! per purpose. No key ever leaves the process except wrapped.
+//! per purpose. No key ever leaves the process except wrapped. Given an audit log
+//! ([`SoftwareKeys::audited`]), every operation writes a line to it (`via: local`).
 
 use std::fs;
 use std::io::Write;
@@ -11,6 +12,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditLog, Via, data_key_purpose};
 use crate::primitives::{aes_256_gcm_open, aes_256_gcm_seal, hmac_sha256};
 use crate::{DataKey, EncryptionContext, KeyError, KeyFuture, KeyService, MacPurpose, WrappedKey};
 
@@ -22,6 +24,7 @@ pub struct SoftwareKeys {
     key_id: String,
     kek: Zeroizing<[u8; 32]>,
     master: Zeroizing<[u8; 32]>,
+    audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for SoftwareKeys {
@@ -82,6 +85,30 @@ impl SoftwareKeys {
             key_id,
             kek,
             master,
+            audit: None,
+        }
+    }
+
+    /// These keys, writing a line per operation to `log`.
+    #[must_use]
+    pub fn audited(self, log: AuditLog) -> SoftwareKeys {
+        SoftwareKeys {
+            audit: Some(log),
+            ..self
+        }
+    }
+
+    /// Records an operation on the data key of `context`, or under `purpose`.
+    fn audit<T>(&self, operation: &str, purpose: &str, result: &Result<T, KeyError>) {
+        if let Some(audit) = &self.audit {
+            let failed = result.as_ref().err().map(ToString::to_string);
+            audit.record(
+                operation,
+                purpose,
+                &self.key_id,
+                Via::Local,
+                failed.as_deref(),
+            );
         }
     }
 
@@ -104,27 +131,66 @@ fn derive(master: &[u8; 32], label: &[u8]) -> Zeroizing<[u8; 32]> {
     out
 }
 
+impl SoftwareKeys {
+    fn new_data_key(&self, context: &EncryptionContext) -> DataKey {
+        let mut plaintext = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(plaintext.as_mut());
+        let mut nonce = [0u8; 12];
+        OsRng.fill_bytes(&mut nonce);
+        let mut blob = nonce.to_vec();
+        blob.extend(aes_256_gcm_seal(
+            &self.kek,
+            &nonce,
+            &SoftwareKeys::wrap_aad(context),
+            plaintext.as_ref(),
+        ));
+        DataKey {
+            plaintext,
+            wrapped: WrappedKey {
+                key_id: self.key_id.clone(),
+                blob,
+            },
+        }
+    }
+
+    fn unwrap_key(
+        &self,
+        wrapped: &WrappedKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey, KeyError> {
+        if wrapped.key_id != self.key_id {
+            return Err(KeyError::UnknownKey(wrapped.key_id.clone()));
+        }
+        if wrapped.blob.len() != 12 + 32 + 16 {
+            return Err(KeyError::Malformed("wrapped data key has the wrong length"));
+        }
+        let (nonce, ciphertext) = wrapped.blob.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| KeyError::Decrypt)?;
+        let opened = Zeroizing::new(aes_256_gcm_open(
+            &self.kek,
+            &nonce,
+            &SoftwareKeys::wrap_aad(context),
+            ciphertext,
+        )?);
+        let mut plaintext = Zeroizing::new([0u8; 32]);
+        plaintext.copy_from_slice(&opened);
+        Ok(DataKey {
+            plaintext,
+            wrapped: wrapped.clone(),
+        })
+    }
+}
+
 impl KeyService for SoftwareKeys {
     fn generate_data_key<'a>(&'a self, context: &'a EncryptionContext) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
-            let mut plaintext = Zeroizing::new([0u8; 32]);
-            OsRng.fill_bytes(plaintext.as_mut());
-            let mut nonce = [0u8; 12];
-            OsRng.fill_bytes(&mut nonce);
-            let mut blob = nonce.to_vec();
-            blob.extend(aes_256_gcm_seal(
-                &self.kek,
-                &nonce,
-                &SoftwareKeys::wrap_aad(context),
-                plaintext.as_ref(),
-            ));
-            Ok(DataKey {
-                plaintext,
-                wrapped: WrappedKey {
-                    key_id: self.key_id.clone(),
-                    blob,
-                },
-            })
+            let key = Ok(self.new_data_key(context));
+            self.audit(
+                "GenerateDataKey",
+                &data_key_purpose(context.shared().pairs()),
+                &key,
+            );
+            key
         })
     }
 
@@ -134,33 +200,19 @@ impl KeyService for SoftwareKeys {
         context: &'a EncryptionContext,
     ) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
-            if wrapped.key_id != self.key_id {
-                return Err(KeyError::UnknownKey(wrapped.key_id.clone()));
-            }
-            if wrapped.blob.len() != 12 + 32 + 16 {
-                return Err(KeyError::Malformed("wrapped data key has the wrong length"));
-            }
-            let (nonce, ciphertext) = wrapped.blob.split_at(12);
-            let nonce: [u8; 12] = nonce.try_into().map_err(|_| KeyError::Decrypt)?;
-            let opened = Zeroizing::new(aes_256_gcm_open(
-                &self.kek,
-                &nonce,
-                &SoftwareKeys::wrap_aad(context),
-                ciphertext,
-            )?);
-            let mut plaintext = Zeroizing::new([0u8; 32]);
-            plaintext.copy_from_slice(&opened);
-            Ok(DataKey {
-                plaintext,
-                wrapped: wrapped.clone(),
-            })
+            let key = self.unwrap_key(wrapped, context);
+            self.audit("Decrypt", &data_key_purpose(context.shared().pairs()), &key);
+            key
         })
     }
 
     fn mac<'a>(&'a self, purpose: &'a MacPurpose, message: &'a [u8]) -> KeyFuture<'a, [u8; 32]> {
         Box::pin(async move {
-            let key = derive(&self.master, format!("mac:{}", purpose.label()).as_bytes());
-            Ok(hmac_sha256(key.as_ref(), message))
+            let label = purpose.label();
+            let key = derive(&self.master, format!("mac:{label}").as_bytes());
+            let mac = Ok(hmac_sha256(key.as_ref(), message));
+            self.audit("GenerateMac", &label, &mac);
+            mac
         })
     }
 }

@@ -5,8 +5,8 @@
 //! Envelope encryption round trips through KMS data keys; a record opens only under its
 //! own context; the data-key cache keeps KMS calls to one per table (and per `max_uses`
 //! records), and reopening needs one `Decrypt` per data key, not per record; the
-//! authentication value is KMS's own HMAC (checked with `VerifyMac`); every KMS call is
-//! in the audit log.
+//! authentication value is KMS's own HMAC (checked with `VerifyMac`); every key
+//! operation is in the audit log, KMS call or not.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -123,22 +123,40 @@ async fn envelopes_round_trip_and_the_cache_keeps_kms_calls_per_table() {
             .unwrap()
     );
 
-    // Every KMS call audited, with who and which key.
+    // Every key operation audited, with who, which key and where it was: the KMS
+    // calls, the data keys reused from the cache, the local digests.
     let log = std::fs::read_to_string(&audit).unwrap();
     let lines: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let count = |op: &str, result: &str| {
+    let count = |op: &str, via: &str, result: &str| {
         lines
             .iter()
-            .filter(|l| l["operation"] == op && l["result"].as_str().unwrap().starts_with(result))
+            .filter(|l| {
+                l["operation"] == op
+                    && l["via"] == via
+                    && l["result"].as_str().unwrap().starts_with(result)
+            })
             .count()
     };
-    assert_eq!(count("GenerateDataKey", "ok"), 2);
-    assert_eq!(count("Decrypt", "ok"), 2);
-    assert_eq!(count("Decrypt", "failed"), 1);
-    assert_eq!(count("GenerateMac", "ok"), 3, "one per connect");
+    assert_eq!(count("GenerateDataKey", "kms", "ok"), 2);
+    assert_eq!(count("GenerateDataKey", "cache", "ok"), 498);
+    assert_eq!(count("Decrypt", "kms", "ok"), 2);
+    assert_eq!(count("Decrypt", "kms", "failed"), 1);
+    // 500 + the record opened under another id (the key was there; the AEAD refused)
+    // in the sealing process, 498 in the reader.
+    assert_eq!(count("Decrypt", "cache", "ok"), 501 + 498);
+    assert_eq!(count("GenerateMac", "kms", "ok"), 3, "one per connect");
+    assert_eq!(count("GenerateMac", "local", "ok"), 2, "the PAN digests");
+    assert_eq!(lines.len(), 2 + 498 + 2 + 1 + 999 + 3 + 2);
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["operation"] == "GenerateDataKey")
+            .all(|l| l["purpose"] == "data key (table=cards)"
+                || l["purpose"] == "data key (table=requests)")
+    );
     assert!(
         lines
             .iter()

@@ -187,3 +187,69 @@ fn debug_output_never_shows_key_material() {
         "{shown}"
     );
 }
+
+#[test]
+fn every_operation_is_audited_with_who_purpose_key_and_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys-audit.jsonl");
+    let keys = keys().audited(kms::AuditLog::open(&path, "kms test").unwrap());
+    let cards = EncryptionContext::new()
+        .with("table", "acs_cards")
+        .record("c1");
+    let sealed = block_on(seal(&keys, &cards, b"4000000000000002")).unwrap();
+    block_on(open(&keys, &cards, &sealed)).unwrap();
+    let elsewhere = EncryptionContext::new()
+        .with("table", "spc_credentials")
+        .record("c1");
+    assert!(block_on(open(&keys, &elsewhere, &sealed)).is_err());
+    block_on(keys.mac(&MacPurpose::ChallengeAnswer, b"123456")).unwrap();
+
+    let log = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["operation"].as_str().unwrap(),
+                l["purpose"].as_str().unwrap(),
+                l["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GenerateDataKey", "data key (table=acs_cards)", "ok"),
+            ("Decrypt", "data key (table=acs_cards)", "ok"),
+            (
+                "Decrypt",
+                "data key (table=spc_credentials)",
+                "failed: decryption failed (wrong key or encryption context, or the data was altered)"
+            ),
+            ("GenerateMac", "challenge-answer", "ok"),
+        ],
+        "{log}"
+    );
+    for line in &lines {
+        assert_eq!(line["who"], "kms test");
+        assert_eq!(line["keyId"], keys.key_id());
+        assert_eq!(line["via"], "local");
+        assert!(line["at"].as_u64().unwrap() > 1_700_000_000_000);
+    }
+    // Nothing of the data: no card number, no record id.
+    assert!(
+        !log.contains("4000000000000002") && !log.contains("c1"),
+        "{log}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}

@@ -422,19 +422,29 @@ fn check_root(report: &mut Report, root: &Path, warn_days: i64) {
     }
 }
 
+/// Who the doctor's key operations are audited as.
+const DOCTOR: &str = "threeds doctor";
+
 /// Opens the key backend and uses every purpose; the keys, when usable.
 async fn check_keys(
     report: &mut Report,
     info: &crate::KeysInfo,
 ) -> Option<Arc<dyn kms::KeyService>> {
     let (target, keys): (String, Result<Arc<dyn kms::KeyService>, String>) = match info {
-        crate::KeysInfo::Software { master_key } => {
+        crate::KeysInfo::Software {
+            master_key,
+            audit_log,
+        } => {
             let target = format!("software keys ({})", master_key.display());
             if !master_key.exists() {
                 report.push("keys", &target, Outcome::Fail, "no master key".into());
                 return None;
             }
             let keys = kms::SoftwareKeys::open_or_create(master_key)
+                .and_then(|keys| match audit_log {
+                    Some(path) => Ok(keys.audited(kms::AuditLog::open(path, DOCTOR)?)),
+                    None => Ok(keys),
+                })
                 .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
                 .map_err(|e| e.to_string());
             (target, keys)
@@ -458,7 +468,7 @@ async fn check_keys(
                 mac_key: mac_key.clone(),
                 sign_key: sign_key.clone(),
                 cache: kms::CachePolicy::default(),
-                who: "threeds doctor".into(),
+                who: DOCTOR.into(),
                 audit_log: audit_log.clone(),
                 endpoint: endpoint.clone(),
             };

@@ -100,10 +100,14 @@ impl Default for SandboxConfig {
     }
 }
 
+/// The key audit log's file in the data directory (`kms::audit`).
+const KEYS_AUDIT_LOG: &str = "keys-audit.jsonl";
+
 /// Which key service the components use (`kms`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyBackend {
-    /// Keys derived from a master key in `<data>/keys/master.key` (made if missing).
+    /// Keys derived from a master key in `<data>/keys/master.key` (made if missing),
+    /// every operation audited in `<data>/keys-audit.jsonl`.
     Software,
     /// AWS KMS, or a KMS-compatible server. Its audit log defaults to
     /// `<data>/keys-audit.jsonl`.
@@ -115,7 +119,12 @@ pub enum KeyBackend {
 #[serde(rename_all = "camelCase", tag = "backend")]
 pub enum KeysInfo {
     #[serde(rename_all = "camelCase")]
-    Software { master_key: PathBuf },
+    Software {
+        master_key: PathBuf,
+        /// Where every key operation is recorded (manifests before it have none).
+        #[serde(default)]
+        audit_log: Option<PathBuf>,
+    },
     #[serde(rename_all = "camelCase")]
     AwsKms {
         data_key: String,
@@ -495,18 +504,22 @@ impl Sandbox {
         let (keys, keys_info): (Arc<dyn kms::KeyService>, KeysInfo) = match &config.keys {
             KeyBackend::Software => {
                 let path = absolute(&config.data.join("keys/master.key"));
+                let audit_log = absolute(&config.data.join(KEYS_AUDIT_LOG));
+                let who = only.map_or_else(|| "sandbox".to_owned(), Component::name);
+                let keys = kms::SoftwareKeys::open_or_create(&path)?
+                    .audited(kms::AuditLog::open(&audit_log, &who)?);
                 (
-                    Arc::new(kms::SoftwareKeys::open_or_create(&path)?),
-                    KeysInfo::Software { master_key: path },
+                    Arc::new(keys),
+                    KeysInfo::Software {
+                        master_key: path,
+                        audit_log: Some(audit_log),
+                    },
                 )
             }
             KeyBackend::AwsKms(aws) => {
                 let mut aws = aws.clone();
                 if aws.audit_log.is_none() {
-                    std::fs::create_dir_all(&config.data).map_err(|e| {
-                        SandboxError::Setup(format!("{}: {e}", config.data.display()))
-                    })?;
-                    aws.audit_log = Some(absolute(&config.data.join("keys-audit.jsonl")));
+                    aws.audit_log = Some(absolute(&config.data.join(KEYS_AUDIT_LOG)));
                 }
                 if let Some(c) = only {
                     aws.who = c.name();

@@ -64,6 +64,24 @@ async fn a_fresh_sandbox_passes() {
     };
     assert!(detail("database", database).contains("no card number in clear"));
     assert!(report.checks.iter().all(|c| c.outcome == Outcome::Ok));
+    // The doctor's use of the keys is in the key audit log, under its name.
+    let sandbox::KeysInfo::Software {
+        audit_log: Some(audit_log),
+        ..
+    } = &sandbox.manifest.keys
+    else {
+        panic!("{:?}", sandbox.manifest.keys)
+    };
+    let audit = std::fs::read_to_string(audit_log).unwrap();
+    for operation in ["GenerateDataKey", "Decrypt", "GenerateMac"] {
+        assert!(
+            audit.lines().any(|l| {
+                let l: serde_json::Value = serde_json::from_str(l).unwrap();
+                l["who"] == "threeds doctor" && l["operation"] == operation && l["result"] == "ok"
+            }),
+            "{operation} by the doctor in {audit}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -51,14 +51,15 @@ async fn under_load_kms_data_key_calls_stay_below_one_per_transaction() {
         panic!("{:?}", sandbox.manifest.keys)
     };
     let audit_log = audit_log.clone();
-    let count = |operation: &str| {
+    let count_via = |operation: &str, via: &str| {
         std::fs::read_to_string(&audit_log)
             .unwrap_or_default()
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|l| l["operation"] == operation && l["result"] == "ok")
+            .filter(|l| l["operation"] == operation && l["via"] == via && l["result"] == "ok")
             .count()
     };
+    let count = |operation: &str| count_via(operation, "kms");
     let before = count("GenerateDataKey") + count("Decrypt");
 
     let requestor = support::client_as(&config.certs, "requestor");
@@ -99,6 +100,9 @@ async fn under_load_kms_data_key_calls_stay_below_one_per_transaction() {
     );
     // One GenerateMac per authentication value, and the one at connect.
     assert_eq!(count("GenerateMac"), TRANSACTIONS + 1);
+    // The data keys the cache served, and the local digests, are audited too.
+    assert!(count_via("GenerateDataKey", "cache") >= TRANSACTIONS - data_key_calls);
+    assert!(count_via("GenerateMac", "local") >= TRANSACTIONS);
 
     // An authentication value is the KMS key's HMAC of what the ACS authenticates.
     let ares = &answers[0]["ares"];

@@ -194,6 +194,10 @@ impl Services {
 /// until Enter (or the end of standard input). Killed instead, they are cleaned up by
 /// the next run.
 fn services() -> ExitCode {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let file = Path::new(&target).join("services.env");
+    // A killed run's file names servers that are gone.
+    let _ = std::fs::remove_file(&file);
     let Some(services) = Services::start() else {
         return ExitCode::FAILURE;
     };
@@ -203,8 +207,6 @@ fn services() -> ExitCode {
         .map(|(name, value)| format!("export {name}={value}\n"))
         .collect();
     print!("{exports}");
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let file = Path::new(&target).join("services.env");
     if let Err(e) = std::fs::write(&file, &exports) {
         eprintln!("xtask: cannot write {}: {e}", file.display());
         return ExitCode::FAILURE;
