@@ -124,6 +124,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
+    if let sandbox::KeysInfo::Software {
+        audit_log: Some(log),
+        ..
+    } = &running.manifest.keys
+    {
+        let audit = std::fs::metadata(log).map_or(0, |m| m.len());
+        let lines = std::fs::read(log).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+        println!(
+            "  key audit log: {lines} lines, {:.1} per authentication, {:.1} MB",
+            lines as f64 / latencies.len().max(1) as f64,
+            audit as f64 / 1e6
+        );
+    }
     running.shutdown().await;
     Ok(())
 }
