@@ -33,13 +33,14 @@ pub struct SignedContent {
     pub alg: String,
 }
 
+/// A remote signature: DER, or why there is none.
+pub type DerSignature<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+
 /// An ES256 key held elsewhere (a KMS): it signs, the ACS never sees it.
 pub trait RemoteEs256: Send + Sync + std::fmt::Debug {
     /// An ECDSA P-256 / SHA-256 signature of `message` (the signer hashes), DER-encoded.
-    fn sign_der<'a>(
-        &'a self,
-        message: &'a [u8],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+    fn sign_der<'a>(&'a self, message: &'a [u8]) -> DerSignature<'a>;
 }
 
 /// Who signs: a key in memory, or one held elsewhere.

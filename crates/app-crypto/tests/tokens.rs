@@ -201,8 +201,7 @@ fn signed_content_from_a_remote_es256_key_verifies() {
         fn sign_der<'a>(
             &'a self,
             message: &'a [u8],
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
-        {
+        ) -> app_crypto::signed_content::DerSignature<'a> {
             Box::pin(async move {
                 let mut signer =
                     openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &self.0)

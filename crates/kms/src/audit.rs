@@ -4,10 +4,11 @@
 //! data key's table, a MAC's purpose label), `keyId`, `via` (where the key was: [`Via`])
 //! and `result` (`ok` or `failed: why`).
 //!
-//! The file is opened once (append, owner-only) and each line is one `write` under a
-//! lock, so a line is in the file when the operation returns, at the cost of a system
-//! call (no `fsync`): cheap beside the sealing it records. A line that cannot be
-//! written goes to standard error rather than stopping the operation.
+//! [`JsonLines`], the file under it, is shared with the admin endpoint's audit: opened
+//! once (append, owner-only), each line one `write` under a lock, so a line is in the
+//! file when the operation returns, at the cost of a system call (no `fsync`): cheap
+//! beside the sealing it records. A line that cannot be written goes to standard error
+//! rather than stopping the operation.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::KeyError;
+use crate::{EncryptionContext, KeyError};
 
 /// Where the key of an operation was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +40,17 @@ impl Via {
     }
 }
 
-/// An open audit log.
+/// An append-only file of JSON lines, owner-only, kept open: what every audit log of
+/// the sandbox is written on (this key log, the admin endpoint's).
 #[derive(Debug)]
-pub struct AuditLog {
-    who: String,
+pub struct JsonLines {
     path: PathBuf,
     file: Mutex<File>,
 }
 
-impl AuditLog {
-    /// Opens (or creates, owner-only) the log at `path`, for operations done by `who`.
-    pub fn open(path: &Path, who: &str) -> Result<AuditLog, KeyError> {
+impl JsonLines {
+    /// Opens (or creates, owner-only, with its directory) the file at `path`.
+    pub fn open(path: &Path) -> Result<JsonLines, KeyError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
                 path: dir.to_owned(),
@@ -67,8 +68,7 @@ impl AuditLog {
             path: path.to_owned(),
             source,
         })?;
-        Ok(AuditLog {
-            who: who.to_owned(),
+        Ok(JsonLines {
             path: path.to_owned(),
             file: Mutex::new(file),
         })
@@ -77,6 +77,42 @@ impl AuditLog {
     /// Where the lines go.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Appends `value` as one line, in one `write`. A line that cannot be written must
+    /// not pass unnoticed, nor stop what it records: it goes to standard error.
+    pub fn append(&self, value: &serde_json::Value) {
+        let mut line = value.to_string();
+        line.push('\n');
+        let written = match self.file.lock() {
+            Ok(mut file) => file.write_all(line.as_bytes()),
+            Err(_) => Err(std::io::Error::other("the lock was poisoned")),
+        };
+        if let Err(e) = written {
+            eprintln!("audit: {}: {e}; lost: {line}", self.path.display());
+        }
+    }
+}
+
+/// The key audit log.
+#[derive(Debug)]
+pub struct AuditLog {
+    who: String,
+    lines: JsonLines,
+}
+
+impl AuditLog {
+    /// Opens (or creates, owner-only) the log at `path`, for operations done by `who`.
+    pub fn open(path: &Path, who: &str) -> Result<AuditLog, KeyError> {
+        Ok(AuditLog {
+            who: who.to_owned(),
+            lines: JsonLines::open(path)?,
+        })
+    }
+
+    /// Where the lines go.
+    pub fn path(&self) -> &Path {
+        self.lines.path()
     }
 
     /// Appends one operation's line: `failed` says why it failed, `None` if it did not.
@@ -95,7 +131,7 @@ impl AuditLog {
             None => "ok".to_owned(),
             Some(why) => format!("failed: {why}"),
         };
-        let mut line = serde_json::json!({
+        self.lines.append(&serde_json::json!({
             "at": at,
             "who": self.who,
             "operation": operation,
@@ -103,22 +139,17 @@ impl AuditLog {
             "keyId": key_id,
             "via": via.as_str(),
             "result": result,
-        })
-        .to_string();
-        line.push('\n');
-        let written = match self.file.lock() {
-            Ok(mut file) => file.write_all(line.as_bytes()),
-            Err(_) => Err(std::io::Error::other("the audit log's lock was poisoned")),
-        };
-        if let Err(e) = written {
-            eprintln!("key audit: {}: {e}; lost: {line}", self.path.display());
-        }
+        }));
     }
 }
 
-/// The purpose a data key is audited under: its context's shared pairs (the table).
-pub(crate) fn data_key_purpose<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<String> = pairs.map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.sort();
+/// The purpose a data key is audited under: its context without the record id, which
+/// is what one data key may serve (the table).
+pub(crate) fn data_key_purpose(context: &EncryptionContext) -> String {
+    let pairs: Vec<String> = context
+        .shared()
+        .pairs()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     format!("data key ({})", pairs.join(", "))
 }

@@ -240,16 +240,16 @@ impl AwsKms {
         .await
     }
 
-    async fn new_data_key(&self, context: &HashMap<String, String>) -> Result<DataKey, KeyError> {
+    async fn new_data_key(&self, context: &EncryptionContext) -> Result<DataKey, KeyError> {
         let key_id = &self.config.data_key;
         let sent = self
             .client
             .generate_data_key()
             .key_id(key_id)
             .key_spec(DataKeySpec::Aes256)
-            .set_encryption_context(Some(context.clone()))
+            .set_encryption_context(Some(kms_context(context)))
             .send();
-        let purpose = describe(context);
+        let purpose = data_key_purpose(context);
         self.call(
             Some(GENERATE_DATA_KEY),
             ("GenerateDataKey", &purpose, key_id),
@@ -270,16 +270,16 @@ impl AwsKms {
     async fn unwrap_key(
         &self,
         wrapped: &WrappedKey,
-        context: &HashMap<String, String>,
+        context: &EncryptionContext,
     ) -> Result<DataKey, KeyError> {
         let sent = self
             .client
             .decrypt()
             .key_id(&wrapped.key_id)
             .ciphertext_blob(Blob::new(wrapped.blob.clone()))
-            .set_encryption_context(Some(context.clone()))
+            .set_encryption_context(Some(kms_context(context)))
             .send();
-        let purpose = describe(context);
+        let purpose = data_key_purpose(context);
         self.call(
             Some(DECRYPT),
             ("Decrypt", &purpose, &wrapped.key_id),
@@ -437,10 +437,6 @@ fn kms_context(context: &EncryptionContext) -> HashMap<String, String> {
         .collect()
 }
 
-fn describe(context: &HashMap<String, String>) -> String {
-    data_key_purpose(context.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
 fn service_error<E: std::error::Error>(operation: &str, e: &E) -> KeyError {
     // The SDK's Display is terse ("service error"); its source chain says what.
     let mut why = e.to_string();
@@ -470,8 +466,8 @@ fn copy(key: &DataKey) -> DataKey {
 impl KeyService for AwsKms {
     fn generate_data_key<'a>(&'a self, context: &'a EncryptionContext) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
-            let kms_context = kms_context(context);
-            let slot = describe(&kms_context);
+            // A data key per table: the purpose is the slot of the cache.
+            let slot = data_key_purpose(context);
             let reused = |key: DataKey| {
                 self.audit(
                     "GenerateDataKey",
@@ -490,7 +486,7 @@ impl KeyService for AwsKms {
             if let Some(key) = self.cached_for_sealing(&slot)? {
                 return reused(key);
             }
-            let key = self.new_data_key(&kms_context).await?;
+            let key = self.new_data_key(context).await?;
             self.sealing.lock().map_err(|_| poisoned())?.insert(
                 slot,
                 Cached {
@@ -514,7 +510,7 @@ impl KeyService for AwsKms {
             // The record's own binding is checked by the AEAD: a key opened for
             // another record of the same table cannot open this one.
             let reused = |key: DataKey| {
-                let purpose = describe(&kms_context(context));
+                let purpose = data_key_purpose(context);
                 self.audit("Decrypt", &purpose, &wrapped.key_id, Via::Cache, None);
                 Ok(key)
             };
@@ -525,7 +521,7 @@ impl KeyService for AwsKms {
             if let Some(key) = self.cached_for_opening(wrapped)? {
                 return reused(key);
             }
-            let key = self.unwrap_key(wrapped, &kms_context(context)).await?;
+            let key = self.unwrap_key(wrapped, context).await?;
             self.remember_opened(&key)?;
             Ok(key)
         })

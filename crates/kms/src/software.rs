@@ -185,11 +185,7 @@ impl KeyService for SoftwareKeys {
     fn generate_data_key<'a>(&'a self, context: &'a EncryptionContext) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
             let key = Ok(self.new_data_key(context));
-            self.audit(
-                "GenerateDataKey",
-                &data_key_purpose(context.shared().pairs()),
-                &key,
-            );
+            self.audit("GenerateDataKey", &data_key_purpose(context), &key);
             key
         })
     }
@@ -201,7 +197,7 @@ impl KeyService for SoftwareKeys {
     ) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
             let key = self.unwrap_key(wrapped, context);
-            self.audit("Decrypt", &data_key_purpose(context.shared().pairs()), &key);
+            self.audit("Decrypt", &data_key_purpose(context), &key);
             key
         })
     }

@@ -346,11 +346,7 @@ struct KmsSigner {
 }
 
 impl app_crypto::signed_content::RemoteEs256 for KmsSigner {
-    fn sign_der<'a>(
-        &'a self,
-        message: &'a [u8],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
-    {
+    fn sign_der<'a>(&'a self, message: &'a [u8]) -> app_crypto::signed_content::DerSignature<'a> {
         Box::pin(async move {
             self.kms
                 .sign_es256_der(&self.key_id, message)
@@ -853,7 +849,7 @@ impl Sandbox {
         let needs_totp = totp.is_some();
         let audit_log = absolute(&config.data.join("audit.jsonl"));
         let access = Arc::new(
-            admin::access::Access::new(&admin_identity.cert, totp, audit_log.clone())
+            admin::access::Access::new(&admin_identity.cert, totp, &audit_log)
                 .map_err(SandboxError::Setup)?,
         );
         let refusals = access.clone();

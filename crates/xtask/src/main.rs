@@ -96,9 +96,9 @@ fn test(extra: &[String]) -> ExitCode {
     }
     // The scenario pack, as users run it, with its JUnit report kept for CI (in the
     // target directory).
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let target = target_dir();
     let _ = std::fs::create_dir_all(&target);
-    let junit = Path::new(&target).join("scenarios-junit.xml");
+    let junit = target.join("scenarios-junit.xml");
     let junit = junit.to_string_lossy();
     if !run(
         "scenarios",
@@ -194,8 +194,7 @@ impl Services {
 /// until Enter (or the end of standard input). Killed instead, they are cleaned up by
 /// the next run.
 fn services() -> ExitCode {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let file = Path::new(&target).join("services.env");
+    let file = target_dir().join("services.env");
     // A killed run's file names servers that are gone.
     let _ = std::fs::remove_file(&file);
     let Some(services) = Services::start() else {
@@ -219,6 +218,11 @@ fn services() -> ExitCode {
     drop(services);
     let _ = std::fs::remove_file(&file);
     ExitCode::SUCCESS
+}
+
+/// Cargo's target directory, where reports and the services' environment are kept.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
 fn run(name: &str, program: &str, args: &[&str]) -> bool {

@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -86,11 +86,7 @@ pub struct Session {
 impl Access {
     /// Accepts the certificate `admin_cert` (PEM) alone, with the second factor `totp`
     /// when enrolled; audits to `audit_log`.
-    pub fn new(
-        admin_cert: &Path,
-        totp: Option<Totp>,
-        audit_log: PathBuf,
-    ) -> Result<Access, String> {
+    pub fn new(admin_cert: &Path, totp: Option<Totp>, audit_log: &Path) -> Result<Access, String> {
         let admin = fingerprint(admin_cert)?;
         Ok(Access {
             admin,
@@ -99,7 +95,9 @@ impl Access {
                 sessions: HashMap::new(),
                 failures: VecDeque::new(),
             }),
-            audit: Audit { path: audit_log },
+            audit: Audit {
+                lines: kms::audit::JsonLines::open(audit_log).map_err(|e| e.to_string())?,
+            },
         })
     }
 
@@ -255,22 +253,17 @@ impl Access {
 /// The admin endpoint's audit log: one JSON object per line, appended.
 #[derive(Debug)]
 struct Audit {
-    path: PathBuf,
+    lines: kms::audit::JsonLines,
 }
 
 impl Audit {
     fn record(&self, peer: Option<&PeerIdentity>, action: &str, result: &str) {
-        let line = json!({
+        self.lines.append(&json!({
             "at": now_ms(),
             "who": peer.map(|p| json!({"commonName": p.common_name, "sha256": p.sha256})),
             "action": action,
             "result": result,
-        });
-        // An audit line that cannot be written must not pass unnoticed, nor stop the
-        // endpoint: it goes to stderr.
-        if let Err(e) = append_private(&self.path, &format!("{line}\n")) {
-            eprintln!("admin audit: {}: {e}; lost: {line}", self.path.display());
-        }
+        }));
     }
 }
 
