@@ -95,7 +95,8 @@ pub struct RunArgs {
     port_base: u16,
     /// Where the keys live: `software` (a master key in the data directory) or
     /// `aws-kms` (AWS KMS, or a KMS-compatible server: the standard AWS environment
-    /// applies — credentials, AWS_REGION, AWS_ENDPOINT_URL).
+    /// applies — credentials, AWS_REGION, AWS_ENDPOINT_URL). Either way every key
+    /// operation is a line of `<data>/keys-audit.jsonl`.
     #[arg(long, env = "THREEDS_KEYS", default_value = "software", value_parser = ["software", "aws-kms"])]
     keys: String,
     /// aws-kms: the symmetric key that wraps data keys (id, ARN or alias/…).

@@ -66,6 +66,14 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
     );
     println!("  trust anchor    {}", m.tls.root_ca.display());
     println!("  database        {}", m.database);
+    let (backend, key_audit) = match &m.keys {
+        sandbox::KeysInfo::Software { audit_log, .. } => ("software keys", audit_log),
+        sandbox::KeysInfo::AwsKms { audit_log, .. } => ("AWS KMS", audit_log),
+    };
+    match key_audit {
+        Some(log) => println!("  keys            {backend}  (audit: {})", log.display()),
+        None => println!("  keys            {backend}"),
+    }
     if running.tracer().is_enabled() {
         println!(
             "  trace           {}  (threeds trace, threeds tui)",
