@@ -6,6 +6,9 @@
 //! Chromium and chromedriver come from Debian (`cargo xtask test` installs them); the
 //! launch flags are the ones `../shared/real-peers.md` found to work on these machines.
 
+use std::io::{Read as _, Write as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,11 +18,16 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long any wait may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// A chromedriver process and one browser session; both end on drop.
+/// A chromedriver process and one browser session; both end on drop, with every
+/// Chromium process the session started and the session's profile directory.
 pub struct Browser {
     driver: Child,
     http: reqwest::Client,
     base: String,
+    /// chromedriver's port and the session's path (`/session/<id>`) once it exists.
+    port: u16,
+    session: Option<String>,
+    profile: PathBuf,
 }
 
 /// An element of the current page.
@@ -72,10 +80,12 @@ impl Browser {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
             probe.local_addr().expect("address").port()
         };
+        // A process group of its own, with the Chromium it starts: killed as one on drop.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver runs (Debian's chromium-driver; `cargo xtask test` installs it)");
         let http = reqwest::Client::builder().build().expect("client");
@@ -112,7 +122,14 @@ impl Browser {
         if !javascript {
             options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }
-        let mut browser = Browser { driver, http, base };
+        let mut browser = Browser {
+            driver,
+            http,
+            base,
+            port,
+            session: None,
+            profile,
+        };
         let session = browser
             .call(
                 "POST",
@@ -127,6 +144,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no browser session: {e}"));
         let id = session["sessionId"].as_str().expect("sessionId").to_owned();
         browser.base = format!("{}/session/{id}", browser.base);
+        browser.session = Some(format!("/session/{id}"));
         browser
     }
 
@@ -327,8 +345,33 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session dies with its driver.
+        // Killing chromedriver alone leaves its Chromium running (hundreds of processes
+        // after a suite): end the session first, which closes the browser, then kill
+        // what is left of the process group.
+        if let Some(session) = &self.session {
+            end_session(self.port, session);
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// `DELETE <session>` to chromedriver, synchronously (a drop cannot await): chromedriver
+/// answers once the browser has quit.
+fn end_session(port: u16, session: &str) {
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!(
+        "DELETE {session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if tcp.write_all(request.as_bytes()).is_ok() {
+        let _ = tcp.read_to_end(&mut Vec::new());
     }
 }
