@@ -78,6 +78,9 @@ pub struct AcsState {
     /// Where the ACS records what is not a message (challenge steps, timers); messages
     /// are recorded at the wire (`transport::traced`).
     pub tracer: trace::Tracer,
+    /// The common names of the TLS client certificates of the Directory Servers that
+    /// route to this ACS: `/areq` answers them only (none: it answers nobody).
+    pub ds_identities: Vec<String>,
 }
 
 impl AcsState {
@@ -106,6 +109,7 @@ impl AcsState {
             max_attempts: 3,
             signers: Arc::new(BTreeMap::new()),
             tracer: trace::Tracer::default(),
+            ds_identities: Vec::new(),
         })
     }
 }
@@ -125,9 +129,20 @@ pub(crate) fn note(state: &AcsState, challenge: &Challenge, label: String, findi
     state.tracer.emit(event);
 }
 
-/// The ACS's router: `POST /areq` (DS-facing, behind mutual TLS).
+/// The ACS's router: `POST /areq` (DS-facing, behind mutual TLS), for its Directory
+/// Servers' certificates only.
 pub fn app(state: AcsState) -> Router {
-    Router::new().route("/areq", post(areq)).with_state(state)
+    let directory_servers = transport::access::Callers::new(
+        "the Directory Servers that route to this ACS",
+        state.ds_identities.iter().cloned(),
+    );
+    Router::new()
+        .route("/areq", post(areq))
+        .route_layer(axum::middleware::from_fn(transport::access::only(
+            directory_servers,
+            Role::Acs,
+        )))
+        .with_state(state)
 }
 
 async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {

@@ -14,7 +14,9 @@
 //! Every routed AReq is recorded (`store`), so an RReq from the ACS can be relayed to
 //! the 3DS Server that sent the AReq (its `threeDSServerURL`) and the RRes relayed back.
 //! An RReq for a transaction the DS did not route, or whose ids disagree with it, is
-//! 301; one from an ACS other than the range's (by TLS certificate) is 303.
+//! 301; one from an ACS other than the range's (by TLS certificate) is refused (HTTP
+//! 403, `Erro` 303), as is a PReq or AReq from anyone but a registered 3DS Server
+//! (`DsConfig::server_identities`) and any message from a certificate not registered.
 //!
 //! `app(state)` builds the router; serving it over mutual TLS is the caller's
 //! (`transport::serve`).
@@ -39,8 +41,8 @@ pub struct AcsRoute {
     /// The ACS's AReq endpoint.
     pub acs_url: String,
     /// The common name of the ACS's TLS client certificate: RReqs for this range are
-    /// taken from that certificate only. `None`: from any certificate of the trust anchor.
-    pub acs_identity: Option<String>,
+    /// taken from that certificate only.
+    pub acs_identity: String,
 }
 
 /// The DS's configuration.
@@ -56,6 +58,9 @@ pub struct DsConfig {
     /// with it and goes on to the ACS as `deviceInfo`. None: app AReqs are refused
     /// (302), since the DS cannot read their device data.
     pub device_data_key: Option<Arc<app_crypto::device_data::DsPrivateKey>>,
+    /// The common names of the TLS client certificates of the 3DS Servers registered
+    /// with this DS: PReqs and AReqs are taken from them only.
+    pub server_identities: Vec<String>,
 }
 
 /// Everything the DS's handlers share.
@@ -95,9 +100,34 @@ impl DsState {
     }
 }
 
-/// The DS's router.
+/// The DS's router. Its one endpoint answers only the parties registered with it (3DS
+/// Servers and the ranges' ACSs); which message each may send is `receive`'s check.
 pub fn app(state: DsState) -> Router {
-    Router::new().route("/", post(receive)).with_state(state)
+    let registered = transport::access::Callers::new(
+        "the 3DS Servers and ACSs registered with this DS",
+        state
+            .config
+            .server_identities
+            .iter()
+            .chain(state.config.routes.iter().map(|r| &r.acs_identity))
+            .cloned(),
+    );
+    Router::new()
+        .route("/", post(receive))
+        .route_layer(axum::middleware::from_fn(transport::access::only(
+            registered,
+            Role::DirectoryServer,
+        )))
+        .with_state(state)
+}
+
+/// `Ok` when the caller is a 3DS Server registered with this DS (PReq, AReq), or why not.
+fn from_a_server(state: &DsState, peer: Option<&Peer>) -> Result<(), String> {
+    transport::access::Callers::new(
+        "the 3DS Servers registered with this DS",
+        state.config.server_identities.iter().cloned(),
+    )
+    .admit(peer)
 }
 
 async fn receive(
@@ -110,6 +140,12 @@ async fn receive(
         Ok(valid) => valid.message,
         Err(erro) => return protocol_answer(erro.to_json()),
     };
+    let peer = peer.map(|Extension(p)| p);
+    if matches!(message, Message::PReq(_) | Message::AReq(_))
+        && let Err(why) = from_a_server(&state, peer.as_ref())
+    {
+        return transport::access::refuse_caller(Role::DirectoryServer, &why);
+    }
     match message {
         Message::PReq(preq) => {
             let answer = match state.registry.read() {
@@ -137,10 +173,7 @@ async fn receive(
             }
         }
         Message::AReq(areq) => route_areq(&state, &validator, *areq).await,
-        Message::RReq(rreq) => {
-            let peer = peer.and_then(|Extension(Peer(p))| p);
-            relay_rreq(&state, &validator, rreq, peer).await
-        }
+        Message::RReq(rreq) => relay_rreq(&state, &validator, rreq, peer).await,
         other => protocol_answer(
             validator
                 .reject(
@@ -301,7 +334,7 @@ async fn relay_rreq(
     state: &DsState,
     validator: &Validator,
     rreq: RReq,
-    peer: Option<pki::tls::PeerIdentity>,
+    peer: Option<Peer>,
 ) -> Response {
     let id = |t: &Option<emv3ds::values::TransId>| t.as_ref().map(|t| t.as_str().to_owned());
     let ds_trans_id = id(&rreq.ds_trans_id).unwrap_or_default();
@@ -343,26 +376,24 @@ async fn relay_rreq(
             &about,
         );
     }
+    // Only the ACS of the range this authentication was routed to may send its RReq.
     let expected = state
         .config
         .routes
         .iter()
         .find(|r| r.acs_url == known.acs_url)
-        .and_then(|r| r.acs_identity.as_deref());
-    if let Some(expected) = expected {
-        let caller = peer.as_ref().and_then(|p| p.common_name.as_deref());
-        if caller != Some(expected) {
-            return erro(
-                validator,
-                ErrorCode::AccessDenied,
-                "",
-                &format!(
-                    "RReqs for this transaction come from the ACS \"{expected}\", not from \"{}\"",
-                    caller.unwrap_or("an unnamed certificate")
-                ),
-                &about,
-            );
-        }
+        .map(|r| {
+            transport::access::Callers::new(
+                &format!("the ACS \"{}\" for this transaction", r.acs_identity),
+                [r.acs_identity.clone()],
+            )
+        });
+    let admitted = expected.map_or_else(
+        || Err("the ACS of this transaction is no longer routed by this DS".to_owned()),
+        |callers| callers.admit(peer.as_ref()),
+    );
+    if let Err(why) = admitted {
+        return transport::access::refuse_caller(Role::DirectoryServer, &why);
     }
     let Some(server_url) = known.three_ds_server_url.as_deref() else {
         return erro(

@@ -144,13 +144,25 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
     for (identity, _) in TLS_IDENTITIES {
         let (cn, names, usage): (&str, &[&str], Usage) = match *identity {
             "3ds-server" => (
-                "threeds 3DS Server",
+                crate::names::THREEDS_SERVER,
                 &["3ds-server.localhost"],
                 Usage::ServerAndClient,
             ),
-            "acs" => ("threeds ACS", &["acs.localhost"], Usage::ServerAndClient),
-            "merchant" => ("threeds merchant", &["merchant.localhost"], Usage::Server),
-            _ => ("threeds requestor", &["requestor.localhost"], Usage::Client),
+            "acs" => (
+                crate::names::ACS,
+                &["acs.localhost"],
+                Usage::ServerAndClient,
+            ),
+            "merchant" => (
+                crate::names::MERCHANT,
+                &["merchant.localhost"],
+                Usage::Server,
+            ),
+            _ => (
+                crate::names::REQUESTOR,
+                &["requestor.localhost"],
+                Usage::Client,
+            ),
         };
         let (cert, key) = generator.tls_leaf(cn, names, usage, &root)?;
         write_pair(
@@ -166,10 +178,7 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
         let files = layout.scheme(&scheme.name);
         let ds_name = format!("ds-{}.localhost", scheme.name);
         let (cert, key) = generator.tls_leaf(
-            &format!(
-                "threeds DS {} ({})",
-                scheme.name, scheme.directory_server_id
-            ),
+            &crate::names::directory_server(&scheme.name, &scheme.directory_server_id),
             &[&ds_name, "ds.localhost"],
             Usage::ServerAndClient,
             &root,

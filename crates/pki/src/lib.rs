@@ -28,6 +28,24 @@ pub use generate::{
     admin_identity, faulty_identities, init,
 };
 pub use inspect::{CertInfo, Inventory, inventory};
+
+/// The common names on the TLS certificates `init` issues: what endpoints admit callers
+/// by (`transport::access`).
+pub mod names {
+    /// The 3DS Server's certificate (server and client).
+    pub const THREEDS_SERVER: &str = "threeds 3DS Server";
+    /// The ACS's certificate (server and client).
+    pub const ACS: &str = "threeds ACS";
+    /// The mock merchant's web shop (server only).
+    pub const MERCHANT: &str = "threeds merchant";
+    /// The requestor (merchant backend): client of the requestor API.
+    pub const REQUESTOR: &str = "threeds requestor";
+
+    /// A scheme's Directory Server (server and client).
+    pub fn directory_server(scheme: &str, directory_server_id: &str) -> String {
+        format!("threeds DS {scheme} ({directory_server_id})")
+    }
+}
 pub use layout::{Layout, SchemeLayout};
 
 use std::path::PathBuf;

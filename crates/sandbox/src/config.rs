@@ -76,6 +76,28 @@ pub struct ServerSection {
     pub range_refresh_secs: u64,
     /// Where DSs reach the 3DS Server (RReq endpoint base); derived from ports if absent.
     pub url: Option<String>,
+    /// The common name of the 3DS Server's TLS client certificate, which the DSs take
+    /// PReqs and AReqs from; the sandbox 3DS Server's if absent.
+    pub identity: Option<String>,
+    /// The common names of the requestor certificates the requestor API answers; the
+    /// sandbox requestor's if absent.
+    pub requestor_identities: Option<Vec<String>>,
+}
+
+impl ServerSection {
+    /// Whom the DSs take PReqs and AReqs from.
+    pub fn identity(&self) -> String {
+        self.identity
+            .clone()
+            .unwrap_or_else(|| pki::names::THREEDS_SERVER.to_owned())
+    }
+
+    /// Whom the requestor API answers.
+    pub fn requestor_identities(&self) -> Vec<String> {
+        self.requestor_identities
+            .clone()
+            .unwrap_or_else(|| vec![pki::names::REQUESTOR.to_owned()])
+    }
 }
 
 fn default_refresh() -> u64 {
@@ -110,6 +132,9 @@ pub struct SchemeSection {
     pub eci: Eci,
     /// This scheme's DS as the 3DS Server calls it; derived from ports if absent.
     pub url: Option<String>,
+    /// The common name of this DS's TLS client certificate (the 3DS Server takes its
+    /// RReqs, the ACS its AReqs from it only); the sandbox DS's if absent.
+    pub identity: Option<String>,
     #[serde(default)]
     pub ranges: Vec<RangeSection>,
     #[serde(default)]
@@ -166,7 +191,16 @@ pub struct CardSection {
 }
 
 /// The common name on the sandbox ACS's TLS certificate.
-pub const SANDBOX_ACS_IDENTITY: &str = "threeds ACS";
+pub const SANDBOX_ACS_IDENTITY: &str = pki::names::ACS;
+
+impl SchemeSection {
+    /// Whom the 3DS Server takes this scheme's RReqs from, and the ACS its AReqs.
+    pub fn identity(&self) -> String {
+        self.identity
+            .clone()
+            .unwrap_or_else(|| pki::names::directory_server(&self.name, &self.directory_server_id))
+    }
+}
 
 /// The outcome name of a card in no range.
 pub const NOT_ENROLLED: &str = "not-enrolled";
@@ -365,11 +399,10 @@ impl Ecosystem {
                     .acs_url
                     .clone()
                     .unwrap_or_else(|| default_acs_url.to_owned()),
-                acs_identity: Some(
-                    r.acs_identity
-                        .clone()
-                        .unwrap_or_else(|| SANDBOX_ACS_IDENTITY.to_owned()),
-                ),
+                acs_identity: r
+                    .acs_identity
+                    .clone()
+                    .unwrap_or_else(|| SANDBOX_ACS_IDENTITY.to_owned()),
             })
             .collect()
     }
@@ -585,10 +618,7 @@ mod tests {
             Some("https://acs.localhost:2/3ds-method")
         );
         assert_eq!(routes[1].range.three_ds_method_url, None);
-        assert_eq!(
-            routes[0].acs_identity.as_deref(),
-            Some(SANDBOX_ACS_IDENTITY)
-        );
+        assert_eq!(routes[0].acs_identity, SANDBOX_ACS_IDENTITY);
         let issuer = e.issuer_data();
         assert_eq!(
             issuer

@@ -694,6 +694,7 @@ impl Sandbox {
                 "acs",
             )?);
             acs_state.tracer = tracer.clone();
+            acs_state.ds_identities = ecosystem.schemes.iter().map(|s| s.identity()).collect();
             let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
             let site_tls = tls::server_config(&identity, &root, ClientAuth::None)?;
             let acs_app =
@@ -733,6 +734,7 @@ impl Sandbox {
                         urls.acs_site.as_deref().unwrap_or(""),
                     ),
                     device_data_key: Some(Arc::new(device_data_key(&files)?)),
+                    server_identities: vec![ecosystem.threeds_server.identity()],
                 };
                 let state = DsState::new(ds_config, client, store.clone())
                     .map_err(SandboxError::Setup)?
@@ -769,7 +771,8 @@ impl Sandbox {
                 operator_id: own.operator_id.clone(),
                 url: format!("{}/rreq", needed(&urls.server)?),
                 versions: versions(&own.versions),
-                directory_servers: schemes
+                directory_servers: ecosystem
+                    .schemes
                     .iter()
                     .zip(&urls.ds)
                     .map(|(s, url)| {
@@ -777,12 +780,14 @@ impl Sandbox {
                             scheme: s.name.clone(),
                             directory_server_id: s.directory_server_id.clone(),
                             url: needed(url)?,
+                            identity: s.identity(),
                         })
                     })
                     .collect::<Result<_, SandboxError>>()?,
                 requestor_id: own.requestor_id.clone(),
                 requestor_name: own.requestor_name.clone(),
                 requestor_url: own.requestor_url.clone(),
+                requestor_identities: own.requestor_identities(),
             };
             let server_state = ServerState::new(server_config, ds_client, store.clone())
                 .with_ids_and_clock(config.ids.stream("3ds-server"), config.clock.clone());

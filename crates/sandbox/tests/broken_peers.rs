@@ -58,12 +58,25 @@ fn range() -> RangeEntry {
     }
 }
 
-async fn call(app: axum::Router, method: &str, uri: &str, body: Vec<u8>) -> (u16, Value) {
-    let request = Request::builder()
+/// `body` sent to `app` as the party whose certificate's common name is `caller`.
+async fn call(
+    app: axum::Router,
+    caller: &str,
+    method: &str,
+    uri: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .body(Body::from(body))
         .unwrap();
+    request
+        .extensions_mut()
+        .insert(transport::Peer(Some(pki::tls::PeerIdentity {
+            common_name: Some(caller.to_owned()),
+            sha256: String::new(),
+        })));
     let response = app.oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -106,14 +119,22 @@ async fn ds_calling(acs_url: String) -> (u16, Value) {
         routes: vec![directory_server::AcsRoute {
             range: range(),
             acs_url,
-            acs_identity: None,
+            acs_identity: pki::names::ACS.into(),
         }],
         device_data_key: None,
+        server_identities: vec![pki::names::THREEDS_SERVER.into()],
     };
     let dir = tempfile::tempdir().unwrap();
     let state = directory_server::DsState::new(config, client(), store(&dir).await).unwrap();
     let areq = serde_json::to_vec(&example("2.2.0", "AReq-browser")).unwrap();
-    call(directory_server::app(state), "POST", "/", areq).await
+    call(
+        directory_server::app(state),
+        pki::names::THREEDS_SERVER,
+        "POST",
+        "/",
+        areq,
+    )
+    .await
 }
 
 async fn acs_doing(respond: impl wiremock::Respond + 'static) -> MockServer {
@@ -242,10 +263,12 @@ async fn server_against(ds: &MockServer) -> (u16, Value) {
             scheme: "alpha".into(),
             directory_server_id: "F000000001".into(),
             url: ds.uri(),
+            identity: pki::names::directory_server("alpha", "F000000001"),
         }],
         requestor_id: "R".into(),
         requestor_name: "Shop".into(),
         requestor_url: "https://localhost/".into(),
+        requestor_identities: vec![pki::names::REQUESTOR.into()],
     };
     let dir = tempfile::tempdir().unwrap();
     let state = threeds_server::ServerState::new(config, client(), store(&dir).await);
@@ -264,6 +287,7 @@ async fn server_against(ds: &MockServer) -> (u16, Value) {
     }
     call(
         threeds_server::app(state),
+        pki::names::REQUESTOR,
         "POST",
         "/v1/auth",
         serde_json::to_vec(&body).unwrap(),

@@ -581,12 +581,15 @@ async fn the_ds_checks_rreqs_before_relaying_them() {
                 .post_json(&ds, serde_json::to_vec(&body).unwrap())
                 .await
                 .unwrap();
-            assert_eq!(reply.status, 200);
-            serde_json::from_slice::<Value>(&reply.body).unwrap()
+            (
+                reply.status,
+                serde_json::from_slice::<Value>(&reply.body).unwrap(),
+            )
         }
     };
     // The right ACS, a transaction whose result is final: the 3DS Server says 305.
-    let answer = send(as_identity("acs"), rreq(&ares["dsTransID"])).await;
+    let (status, answer) = send(as_identity("acs"), rreq(&ares["dsTransID"])).await;
+    assert_eq!(status, 200);
     assert_eq!(
         (
             &answer["messageType"],
@@ -598,7 +601,8 @@ async fn the_ds_checks_rreqs_before_relaying_them() {
     );
     // Unknown dsTransID: the DS says 301.
     let unknown = json!("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
-    let answer = send(as_identity("acs"), rreq(&unknown)).await;
+    let (status, answer) = send(as_identity("acs"), rreq(&unknown)).await;
+    assert_eq!(status, 200);
     assert_eq!(
         (
             &answer["errorCode"],
@@ -608,8 +612,9 @@ async fn the_ds_checks_rreqs_before_relaying_them() {
         (&json!("301"), &json!("D"), &json!("dsTransID")),
         "{answer}"
     );
-    // Another party's certificate (the 3DS Server's): access denied.
-    let answer = send(as_identity("3ds-server"), rreq(&ares["dsTransID"])).await;
+    // Another party's certificate (the 3DS Server's): access denied, as HTTP 403.
+    let (status, answer) = send(as_identity("3ds-server"), rreq(&ares["dsTransID"])).await;
+    assert_eq!(status, 403);
     assert_eq!(
         (&answer["errorCode"], &answer["errorComponent"]),
         (&json!("303"), &json!("D")),
@@ -621,6 +626,153 @@ async fn the_ds_checks_rreqs_before_relaying_them() {
     assert_eq!(
         (post["source"].as_str(), post["transStatus"].as_str()),
         (Some("ARes"), Some("Y"))
+    );
+    run.sandbox.shutdown().await;
+}
+
+/// Every server-to-server endpoint × every identity the PKI issues (plus no certificate,
+/// an expired one and one from a foreign CA): only the endpoint's own callers get past
+/// the TLS handshake and the access check; every other caller is refused (TLS, or HTTP
+/// 403 with `Erro` 303), and the transaction waiting for its result is unchanged.
+#[tokio::test]
+async fn every_endpoint_answers_only_the_parties_it_serves() {
+    let run = start().await;
+    // A challenge left open: the RReq a forger would send names it.
+    let (_, auth) = authenticate(&run, &card("alpha", "challenge")).await;
+    let ares = auth["ares"].clone();
+    assert_eq!(ares["transStatus"], "C", "{ares}");
+    let id = ares["threeDSServerTransID"].as_str().unwrap().to_owned();
+
+    let certs = run.dirs.path().join("certs");
+    let layout = pki::Layout::new(&certs);
+    let root = layout.tls_root_ca();
+    let client = |identity: Option<pki::tls::Identity>| {
+        let tls = pki::tls::client_config(&root, identity.as_ref()).unwrap();
+        Client::new(&tls, Timeouts::default()).unwrap()
+    };
+    let faulty = pki::faulty_identities(&certs, "3ds-server").unwrap();
+    let callers: Vec<(&str, Client)> = vec![
+        ("requestor", client(Some(layout.tls_identity("requestor")))),
+        (
+            "3ds-server",
+            client(Some(layout.tls_identity("3ds-server"))),
+        ),
+        ("acs", client(Some(layout.tls_identity("acs")))),
+        ("merchant", client(Some(layout.tls_identity("merchant")))),
+        (
+            "ds-alpha",
+            client(Some(layout.scheme("alpha").ds_tls_identity())),
+        ),
+        (
+            "ds-beta",
+            client(Some(layout.scheme("beta").ds_tls_identity())),
+        ),
+        ("admin", client(Some(pki::admin_identity(&certs).unwrap()))),
+        ("expired", client(Some(faulty.expired))),
+        ("foreign CA", client(Some(faulty.wrong_ca))),
+        ("none", client(None)),
+    ];
+    let example = |name: &str| -> Value {
+        serde_json::from_str(emv3ds::examples::get("2.2.0", name).unwrap().json).unwrap()
+    };
+    // A valid RReq of this transaction's version, naming it, saying Y.
+    let version = ares["messageVersion"].as_str().unwrap();
+    let mut rreq: Value =
+        serde_json::from_str(emv3ds::examples::get(version, "RReq-browser").unwrap().json).unwrap();
+    for name in ["threeDSServerTransID", "acsTransID", "dsTransID"] {
+        rreq[name] = ares[name].clone();
+    }
+    rreq["transStatus"] = json!("Y");
+    let endpoints = &run.sandbox.manifest.endpoints;
+    let api = endpoints.requestor_api.trim_end_matches('/');
+    let alpha = &run.sandbox.manifest.schemes[0].directory_server;
+    let beta = &run.sandbox.manifest.schemes[1].directory_server;
+    // (endpoint, message, the callers it serves)
+    let matrix: Vec<(String, Option<Value>, &[&str])> = vec![
+        (
+            format!("{api}/v1/preauth"),
+            Some(json!({"acctNumber": card("alpha", "frictionless-Y")})),
+            &["requestor"],
+        ),
+        (
+            format!("{api}/v1/auth"),
+            Some(browser(&card("alpha", "frictionless-Y"), "2.2.0")),
+            &["requestor"],
+        ),
+        (format!("{api}/v1/postauth/{id}"), None, &["requestor"]),
+        // Results: from the DS of this transaction only (alpha's).
+        (format!("{api}/rreq"), Some(rreq.clone()), &["ds-alpha"]),
+        (alpha.clone(), Some(example("PReq")), &["3ds-server"]),
+        (beta.clone(), Some(example("AReq-browser")), &["3ds-server"]),
+        // The RReq of an alpha transaction, at alpha's DS: from the ACS only.
+        (alpha.clone(), Some(rreq.clone()), &["acs"]),
+        (
+            endpoints.acs.clone(),
+            Some(example("AReq-browser")),
+            &["ds-alpha", "ds-beta"],
+        ),
+    ];
+    let mut refused = 0;
+    for (url, body, serves) in &matrix {
+        for (who, client) in &callers {
+            if serves.contains(who) {
+                continue;
+            }
+            let reply = match body {
+                Some(body) => {
+                    client
+                        .post_json(url, serde_json::to_vec(body).unwrap())
+                        .await
+                }
+                None => client.get(url).await,
+            };
+            match reply {
+                // Refused in the handshake (no, expired or foreign certificate; the
+                // merchant's is a server certificate only).
+                Err(_) => {}
+                Ok(reply) => {
+                    let answer: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+                    assert_eq!(
+                        (reply.status, answer["errorCode"].as_str()),
+                        (403, Some("303")),
+                        "{url} let {who} in: {answer}"
+                    );
+                    assert!(
+                        answer["errorDescription"]
+                            .as_str()
+                            .is_some_and(|d| d.contains("only")),
+                        "the refusal says whom {url} serves: {answer}"
+                    );
+                }
+            }
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused,
+        matrix
+            .iter()
+            .map(|(_, _, s)| callers.len() - s.len())
+            .sum::<usize>()
+    );
+    // The legitimate caller of an endpoint that changes nothing gets through.
+    let reply = callers[1]
+        .1
+        .post_json(alpha, serde_json::to_vec(&example("PReq")).unwrap())
+        .await
+        .unwrap();
+    let pres: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(
+        (reply.status, pres["messageType"].as_str()),
+        (200, Some("PRes")),
+        "{pres}"
+    );
+    // Nobody's forged result was taken: the challenge still waits for its RReq.
+    let (_, post) = run.postauth(&id).await;
+    assert_eq!(
+        (post["source"].as_str(), post["transStatus"].as_str()),
+        (Some("ARes"), Some("C")),
+        "{post}"
     );
     run.sandbox.shutdown().await;
 }

@@ -94,9 +94,10 @@ async fn topology() -> Topology {
                 three_ds_method_url: None,
             },
             acs_url,
-            acs_identity: Some("threeds ACS".into()),
+            acs_identity: pki::names::ACS.into(),
         }],
         device_data_key: None,
+        server_identities: vec![pki::names::THREEDS_SERVER.into()],
     };
     let ds = directory_server::DsState::new(
         ds_config,
@@ -117,10 +118,12 @@ async fn topology() -> Topology {
             scheme: "alpha".into(),
             directory_server_id: "F000000001".into(),
             url: ds_url.clone(),
+            identity: pki::names::directory_server("alpha", "F000000001"),
         }],
         requestor_id: "R".into(),
         requestor_name: "Shop".into(),
         requestor_url: "https://localhost/".into(),
+        requestor_identities: vec![pki::names::REQUESTOR.into()],
     };
     let server = threeds_server::ServerState::new(
         server_config,

@@ -16,15 +16,24 @@ use store::{NewServerTransaction, Source, Status};
 
 use crate::ServerState;
 
-/// The 3DS Server's router: the requestor API.
+/// The 3DS Server's router: the requestor API, for requestor certificates only, and
+/// the RReq endpoint, for its Directory Servers only (`results` then checks that the
+/// RReq comes from the DS of that transaction).
 pub fn app(state: ServerState) -> Router {
-    Router::new()
+    use axum::middleware::from_fn;
+    use transport::access::only;
+    let requestors = only(state.requestors(), Role::ThreeDsServer);
+    let directory_servers = only(state.directory_servers(), Role::ThreeDsServer);
+    let api = Router::new()
         .route("/v1/preauth", post(preauth))
         .route("/v1/auth", post(auth))
         .route("/v1/auth/{id}/spc", post(crate::spc::second_auth))
         .route("/v1/postauth/{id}", get(postauth))
+        .route_layer(from_fn(requestors));
+    let results = Router::new()
         .route("/rreq", post(crate::results::rreq))
-        .with_state(state)
+        .route_layer(from_fn(directory_servers));
+    api.merge(results).with_state(state)
 }
 
 pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {

@@ -35,6 +35,9 @@ pub struct DsPeer {
     pub scheme: String,
     pub directory_server_id: String,
     pub url: String,
+    /// The common name of the DS's TLS client certificate: RReqs for this DS's
+    /// transactions are taken from that certificate only.
+    pub identity: String,
 }
 
 /// The 3DS Server's configuration.
@@ -50,6 +53,9 @@ pub struct ServerConfig {
     pub requestor_id: String,
     pub requestor_name: String,
     pub requestor_url: String,
+    /// The common names of the requestor (merchant backend) certificates the requestor
+    /// API answers.
+    pub requestor_identities: Vec<String>,
 }
 
 /// Everything the 3DS Server's handlers share.
@@ -88,6 +94,25 @@ impl ServerState {
         self.ids = ids;
         self.clock = clock;
         self
+    }
+
+    /// Who may call the requestor API.
+    pub(crate) fn requestors(&self) -> transport::access::Callers {
+        transport::access::Callers::new(
+            "the 3DS Requestors of this 3DS Server",
+            self.config.requestor_identities.iter().cloned(),
+        )
+    }
+
+    /// Who may send RReqs: the DSs this 3DS Server sends AReqs to.
+    pub(crate) fn directory_servers(&self) -> transport::access::Callers {
+        transport::access::Callers::new(
+            "the Directory Servers of this 3DS Server",
+            self.config
+                .directory_servers
+                .iter()
+                .map(|ds| ds.identity.clone()),
+        )
     }
 
     /// Refreshes the card ranges every `every` until the task is aborted; failures are

@@ -4,8 +4,11 @@
 //! left the result open (`C` or `D`; 305 otherwise, as an RReq cannot overwrite a final
 //! result) with the same `acsTransID` and `dsTransID` (301). It is recorded as the final
 //! result before the RRes is sent, so postauth shows it as soon as the ACS knows it was
-//! delivered.
+//! delivered. Only the DS that handled the transaction may deliver it (its TLS client
+//! certificate, `DsPeer::identity`): any other caller is refused with HTTP 403 and
+//! `Erro` 303 before anything is recorded.
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
@@ -14,11 +17,15 @@ use emv3ds::messages::{RReq, RRes};
 use emv3ds::{Context, ErrorCode, Message, Role, Validator};
 use serde_json::Value;
 use store::{Source, Status};
-use transport::{protocol_answer, protocol_refusal as refuse};
+use transport::{Peer, protocol_answer, protocol_refusal as refuse};
 
 use crate::ServerState;
 
-pub(crate) async fn rreq(State(state): State<ServerState>, body: Bytes) -> Response {
+pub(crate) async fn rreq(
+    State(state): State<ServerState>,
+    peer: Option<Extension<Peer>>,
+    body: Bytes,
+) -> Response {
     let validator = Validator::new(Role::ThreeDsServer);
     let rreq = match validator.validate(&body, &Context::default()) {
         Ok(valid) => match valid.message {
@@ -40,9 +47,18 @@ pub(crate) async fn rreq(State(state): State<ServerState>, body: Bytes) -> Respo
         Err(erro) => return protocol_answer(erro.to_json()),
     };
     let about = Message::RReq(rreq.clone());
-    match check_and_record(&state, &rreq, &about).await {
+    let peer = peer.map(|Extension(p)| p);
+    match check_and_record(&state, &rreq, &about, peer.as_ref()).await {
         Ok(()) => protocol_answer(Message::RRes(results_response(&rreq)).to_json()),
-        Err((code, detail, why)) => refuse(&validator, code, &detail, &why, &about),
+        Err((code, detail, why)) => {
+            let mut answer = refuse(&validator, code, &detail, &why, &about);
+            // A caller refused is refused as the access layer refuses (403), not as
+            // a message that failed.
+            if code == ErrorCode::AccessDenied {
+                *answer.status_mut() = axum::http::StatusCode::FORBIDDEN;
+            }
+            answer
+        }
     }
 }
 
@@ -52,6 +68,7 @@ async fn check_and_record(
     state: &ServerState,
     rreq: &RReq,
     about: &Message,
+    peer: Option<&Peer>,
 ) -> Result<(), Refusal> {
     let id = rreq
         .three_ds_server_trans_id
@@ -76,6 +93,24 @@ async fn check_and_record(
             "this 3DS Server sent no AReq with this threeDSServerTransID".into(),
         ));
     };
+    // Only the DS this transaction's AReq went to may deliver its result.
+    let handled_by = state
+        .config
+        .directory_servers
+        .iter()
+        .find(|ds| ds.directory_server_id == tx.directory_server_id);
+    let from_that_ds = handled_by.map(|ds| {
+        transport::access::Callers::new(
+            &format!("the DS {} for this transaction", ds.directory_server_id),
+            [ds.identity.clone()],
+        )
+    });
+    if let Err(why) = from_that_ds.map_or_else(
+        || Err("the DS of this transaction is no longer configured".to_owned()),
+        |callers| callers.admit(peer),
+    ) {
+        return Err((ErrorCode::AccessDenied, String::new(), why));
+    }
     let ares = tx
         .result
         .as_ref()

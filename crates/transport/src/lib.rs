@@ -8,10 +8,11 @@
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
 //! how every service answers; `clock` is where every component reads the time, `ids`
 //! where transaction ids come from, `faults` the faults a sandbox applies to its own traffic, and `html`
-//! what the browser-facing sites share. [`traced`] records
+//! what the browser-facing sites share, and `access` who may call an endpoint. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
 
+pub mod access;
 mod client;
 pub mod clock;
 mod exchange;
