@@ -142,6 +142,12 @@ pub fn app(state: AcsState) -> Router {
             directory_servers,
             Role::Acs,
         )))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            transport::access::MESSAGE_BODY_LIMIT,
+        ))
+        .layer(axum::middleware::from_fn(transport::access::length_limit(
+            transport::access::MESSAGE_BODY_LIMIT,
+        )))
         .with_state(state)
 }
 

@@ -70,6 +70,12 @@ pub fn site(state: AcsState) -> Router {
             "/issuer-app/{id}",
             get(issuer_app_request).post(issuer_app_decision),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            transport::access::FORM_BODY_LIMIT,
+        ))
+        .layer(axum::middleware::from_fn(transport::access::length_limit(
+            transport::access::FORM_BODY_LIMIT,
+        )))
         .with_state(state)
 }
 

@@ -118,6 +118,12 @@ pub fn app(state: DsState) -> Router {
             registered,
             Role::DirectoryServer,
         )))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            transport::access::MESSAGE_BODY_LIMIT,
+        ))
+        .layer(axum::middleware::from_fn(transport::access::length_limit(
+            transport::access::MESSAGE_BODY_LIMIT,
+        )))
         .with_state(state)
 }
 

@@ -77,3 +77,17 @@ fn serialise_areq(bencher: Bencher<'_, '_>) {
     let msg = emv3ds::Message::parse(AREQ).expect("example");
     bencher.bench(|| black_box(&msg).to_json());
 }
+
+/// Parsing cost against the number of object members: a body of `objects` arrays'
+/// worth of 1,000-member objects (the member limit is 1,024). Linear parsing makes ten
+/// times the members cost about ten times the time; compare the two arguments.
+#[divan::bench(args = [4, 40])]
+fn parse_members(bencher: Bencher<'_, '_>, objects: usize) {
+    let object: String = {
+        let members: Vec<String> = (0..1000).map(|i| format!("\"member{i}\":\"x\"")).collect();
+        format!("{{{}}}", members.join(","))
+    };
+    let text = format!("[{}]", vec![object; objects].join(","));
+    bencher
+        .bench(|| emv3ds::json::Json::parse_str(divan::black_box(&text)).map(|j| j.compact_len()));
+}

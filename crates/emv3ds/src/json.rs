@@ -146,13 +146,57 @@ impl fmt::Debug for Object<'_> {
 // ---------------------------------------------------------------------------------------
 // Building the tree from bytes.
 
+/// The deepest nesting of arrays and objects a tree may have. The deepest legal 3DS
+/// message nests four levels (a PRes's `cardRangeData` → a range → `acsInfoInd`); the
+/// limit leaves room for merchant extensions and stops deep input long before
+/// serde_json's own recursion limit of 128.
+pub const MAX_DEPTH: usize = 32;
+
+/// The most members one object may have. The largest object of any message (an AReq)
+/// has about 130 elements; past this limit parsing stops at once.
+pub const MAX_MEMBERS: usize = 1024;
+
+/// Objects with more members than this index their keys in a hash set to find
+/// duplicates; smaller ones scan the few members that share a filter bit.
+const INDEX_PAST: usize = 32;
+
+/// The most duplicate names one object records (`errorDetail` names them); more are
+/// still refused, just not listed.
+const MAX_DUPLICATES_LISTED: usize = 32;
+
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TreeVisitor)
+        deserializer.deserialize_any(TreeVisitor { depth: 0 })
     }
 }
 
-struct TreeVisitor;
+/// Reads one value at `depth` (the number of arrays and objects around it).
+#[derive(Clone, Copy)]
+struct TreeVisitor {
+    depth: usize,
+}
+
+impl TreeVisitor {
+    /// The visitor for the values inside an array or object at this depth.
+    fn inner<E: de::Error>(self) -> Result<TreeVisitor, E> {
+        if self.depth >= MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "arrays and objects nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(TreeVisitor {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TreeVisitor {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
 
 impl<'de> Visitor<'de> for TreeVisitor {
     type Value = Json<'de>;
@@ -190,32 +234,55 @@ impl<'de> Visitor<'de> for TreeVisitor {
         Ok(Json::String(Cow::Owned(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let inner = self.inner()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let inner = self.inner()?;
         let mut obj = Object {
             members: Vec::with_capacity(16),
             duplicates: Vec::new(),
         };
         // A 128-bit filter of the keys seen so far: only a key whose bit is already set
-        // can be a duplicate, so the linear scan runs for a handful of keys instead of
-        // every one (an AReq has ~60 members: 1,800 comparisons otherwise).
+        // can be a duplicate, so the scan runs for a handful of keys instead of every
+        // one (an AReq has ~60 members: 1,800 comparisons otherwise). Past
+        // `INDEX_PAST` members the filter is full and a hash set takes over, so the
+        // cost stays linear in the number of members (SipHash: keys an attacker
+        // chooses cannot make it collide).
         let mut seen = 0u128;
+        let mut index: Option<std::collections::HashSet<Cow<'de, str>>> = None;
+        let mut count = 0usize;
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let value: Json<'de> = map.next_value()?;
-            let bit = 1u128 << key_bucket(&key.0);
-            let maybe_duplicate = seen & bit != 0;
-            seen |= bit;
-            if maybe_duplicate && obj.members.iter().any(|(k, _)| *k == key.0) {
-                if !obj.duplicates.contains(&key.0) {
+            count += 1;
+            if count > MAX_MEMBERS {
+                return Err(de::Error::custom(format_args!(
+                    "an object with more than {MAX_MEMBERS} members"
+                )));
+            }
+            let value: Json<'de> = map.next_value_seed(inner)?;
+            let duplicate = match &mut index {
+                Some(index) => !index.insert(key.0.clone()),
+                None => {
+                    let bit = 1u128 << key_bucket(&key.0);
+                    let maybe = seen & bit != 0;
+                    seen |= bit;
+                    maybe && obj.members.iter().any(|(k, _)| *k == key.0)
+                }
+            };
+            if duplicate {
+                if obj.duplicates.len() < MAX_DUPLICATES_LISTED && !obj.duplicates.contains(&key.0)
+                {
                     obj.duplicates.push(key.0);
                 }
             } else {
                 obj.members.push((key.0, value));
+                if index.is_none() && obj.members.len() == INDEX_PAST {
+                    index = Some(obj.members.iter().map(|(k, _)| k.clone()).collect());
+                }
             }
         }
         Ok(Json::Object(obj))
@@ -320,7 +387,9 @@ impl Serialize for RawJson {
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(RawJson(
-            deserializer.deserialize_any(TreeVisitor)?.into_owned(),
+            deserializer
+                .deserialize_any(TreeVisitor { depth: 0 })?
+                .into_owned(),
         ))
     }
 }
@@ -532,6 +601,51 @@ impl<'de> Deserializer<'de> for KeyDe<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An object of `n` distinct members `k0`…, then `extra` verbatim.
+    fn object_of(n: usize, extra: &str) -> String {
+        let members: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+        format!("{{{}{extra}}}", members.join(","))
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_objects_too() {
+        for n in [
+            3,
+            INDEX_PAST - 1,
+            INDEX_PAST,
+            INDEX_PAST + 1,
+            MAX_MEMBERS - 3,
+        ] {
+            let text = object_of(n, ",\"k1\":0,\"k1\":1,\"k0\":2");
+            let json = Json::parse_str(&text).expect("parses");
+            let obj = json.as_object().expect("object");
+            assert_eq!(obj.members.len(), n, "{n} members");
+            assert_eq!(obj.duplicates, ["k1", "k0"], "{n} members");
+        }
+    }
+
+    #[test]
+    fn members_and_depth_are_bounded() {
+        assert!(Json::parse_str(&object_of(MAX_MEMBERS, "")).is_ok());
+        let too_many = Json::parse_str(&object_of(MAX_MEMBERS + 1, "")).unwrap_err();
+        assert!(
+            too_many.to_string().contains("more than 1024 members"),
+            "{too_many}"
+        );
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(Json::parse_str(&nested(MAX_DEPTH)).is_ok());
+        let deep = Json::parse_str(&nested(MAX_DEPTH + 1)).unwrap_err();
+        assert!(deep.to_string().contains("nested deeper than 32"), "{deep}");
+        // Many duplicate names: a bounded list, each once.
+        let dups: String = (0..200).map(|i| format!(",\"k{i}\":0")).collect();
+        let text = object_of(200, &dups);
+        let json = Json::parse_str(&text).expect("parses");
+        assert_eq!(
+            json.as_object().expect("object").duplicates.len(),
+            MAX_DUPLICATES_LISTED
+        );
+    }
 
     #[test]
     fn keeps_order_and_records_duplicates() {

@@ -142,6 +142,12 @@ pub fn app(state: MerchantState) -> Router {
         .route("/spc/{id}", post(spc_done))
         .route("/notify", post(notify))
         .route("/result/{id}", get(result))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            transport::access::FORM_BODY_LIMIT,
+        ))
+        .layer(axum::middleware::from_fn(transport::access::length_limit(
+            transport::access::FORM_BODY_LIMIT,
+        )))
         .with_state(state)
 }
 

@@ -33,7 +33,11 @@ pub fn app(state: ServerState) -> Router {
     let results = Router::new()
         .route("/rreq", post(crate::results::rreq))
         .route_layer(from_fn(directory_servers));
-    api.merge(results).with_state(state)
+    api.merge(results)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            transport::access::MESSAGE_BODY_LIMIT,
+        ))
+        .with_state(state)
 }
 
 pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {

@@ -116,3 +116,57 @@ mod tests {
         assert!(callers.admit(None).is_err());
     }
 }
+
+/// The largest request body a protocol endpoint reads (AReq, ARes, RReq, PReq, the
+/// requestor API): the largest legal message is an app AReq, whose `sdkEncData` alone
+/// may be 64,000 characters; the rest of its elements stay well under 64 KiB more. A
+/// larger body is answered 413 when its length says so, before it is read, and
+/// otherwise once this much has been read.
+pub const MESSAGE_BODY_LIMIT: usize = 128 * 1024;
+
+/// The largest request body a browser-facing page reads (3DS Method and CReq forms,
+/// challenge steps, SPC registrations with their attestation): a few KiB in practice.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// `router` reading at most `limit` bytes of any request body: a body whose
+/// `Content-Length` is larger is answered 413 before a byte of it is read
+/// ([`length_limit`]), and one sent without a length (chunked) fails with 413 once
+/// `limit` bytes have arrived (axum's `DefaultBodyLimit`).
+pub fn body_limit<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    limit: usize,
+) -> axum::Router<S> {
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(length_limit(limit)))
+}
+
+/// A middleware answering 413 to a request whose `Content-Length` exceeds `limit`,
+/// without reading its body.
+pub fn length_limit(
+    limit: usize,
+) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |request: Request, next: Next| {
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        Box::pin(async move {
+            match announced {
+                Some(length) if length > limit as u64 => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "a request body of {length} bytes; this endpoint takes at most {limit}"
+                    ),
+                )
+                    .into_response(),
+                _ => next.run(request).await,
+            }
+        })
+    }
+}

@@ -27,5 +27,7 @@ pub use client::{Client, Reply, Timeouts, TransportError};
 pub use exchange::exchange;
 pub use ids::Ids;
 pub use protocol::{protocol_answer, protocol_refusal};
-pub use server::{OnRefused, Peer, TlsServer, serve, serve_watched};
+pub use server::{
+    BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, OnRefused, Peer, TlsServer, serve, serve_watched,
+};
 pub use traced::{Observer, traced};

@@ -28,6 +28,11 @@ pub struct Peer(pub Option<PeerIdentity>);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to send a request's headers (HTTP/1.1), and then its
+/// body: a slow client is cut off instead of holding a connection and a task.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// See [`HEADER_READ_TIMEOUT`].
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running server.
 #[derive(Debug)]
@@ -144,9 +149,18 @@ pub fn serve_watched(
                 let service =
                     app.map_request(move |mut request: Request<hyper::body::Incoming>| {
                         request.extensions_mut().insert(peer.clone());
-                        request
+                        request.map(|body| {
+                            axum::body::Body::new(Deadline {
+                                inner: body,
+                                sleep: Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)),
+                            })
+                        })
                     });
-                let builder = auto::Builder::new(TokioExecutor::new());
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT);
                 let connection = builder
                     .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
                 let mut connection = std::pin::pin!(connection);
@@ -161,4 +175,42 @@ pub fn serve_watched(
         }
     });
     Ok(server)
+}
+
+/// A request body that fails once [`BODY_READ_TIMEOUT`] has passed since its headers
+/// arrived, so a handler reading it gets an error (axum answers 400) instead of waiting
+/// on a client that sends a byte a minute.
+struct Deadline {
+    inner: hyper::body::Incoming,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = axum::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future;
+        let this = self.get_mut();
+        if this.sleep.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(format!(
+                "the request body did not arrive within {BODY_READ_TIMEOUT:?}"
+            )
+            .into())));
+        }
+        std::pin::Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -173,3 +173,44 @@ async fn after_shutdown_nothing_is_accepted() {
         .await;
     assert!(err.is_err(), "{err:?}");
 }
+
+/// A body larger than the endpoint's limit is refused from its announced length (the
+/// handler never runs and nothing of the body is buffered).
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let layout = layout();
+    let config = tls::server_config(
+        &layout.scheme("alpha").ds_tls_identity(),
+        &layout.tls_root_ca(),
+        ClientAuth::None,
+    )
+    .expect("server config");
+    let app = Router::new()
+        .route("/echo", post(|body: axum::body::Bytes| async move { body }))
+        .layer(axum::extract::DefaultBodyLimit::max(1024));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = serve(listener, &config, app).expect("serve");
+
+    let mut client =
+        (*tls::client_config(&layout.tls_root_ca(), None).expect("client config")).clone();
+    client.alpn_protocols.clear();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("handshake");
+    let mut request =
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    request.extend(std::iter::repeat_n(b'x', 2000));
+    tls.write_all(&request).await.expect("write");
+    let mut answer = vec![0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut answer))
+        .await
+        .expect("answered")
+        .expect("read");
+    let head = String::from_utf8_lossy(&answer[..read]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    server.shutdown().await;
+}
