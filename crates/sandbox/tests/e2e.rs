@@ -776,3 +776,36 @@ async fn every_endpoint_answers_only_the_parties_it_serves() {
     );
     run.sandbox.shutdown().await;
 }
+
+/// A malformed element is reported as itself before any lookup: a card number with
+/// letters is 203 naming `acctNumber`, not "not enrolled" (305), on both API calls.
+#[tokio::test]
+async fn requestor_elements_are_checked_before_they_are_looked_up() {
+    let run = start().await;
+    let mut body = browser(&card("alpha", "frictionless-Y"), "2.2.0");
+    body["acctNumber"] = json!("41111111abcd1111");
+    body["threeDSServerTransID"] = json!("not-a-uuid");
+    let (status, answer) = run.post("/v1/auth", &body).await;
+    assert_eq!(
+        (
+            status,
+            answer["errorCode"].as_str(),
+            answer["errorDetail"].as_str()
+        ),
+        (400, Some("203"), Some("acctNumber,threeDSServerTransID")),
+        "{answer}"
+    );
+    let (status, answer) = run
+        .post("/v1/preauth", &json!({"acctNumber": "41111111abcd1111"}))
+        .await;
+    assert_eq!(
+        (
+            status,
+            answer["errorCode"].as_str(),
+            answer["errorDetail"].as_str()
+        ),
+        (400, Some("203"), Some("acctNumber")),
+        "{answer}"
+    );
+    run.sandbox.shutdown().await;
+}

@@ -106,11 +106,53 @@ fn missing_acct_number() -> Response {
     )
 }
 
+/// The requestor's elements that the API looks up before it assembles the AReq: the card
+/// (range lookup) and the transaction id (store lookup).
+const LOOKED_UP: [&str; 2] = ["acctNumber", "threeDSServerTransID"];
+
+/// The elements the API looks up, checked against the data dictionary first, so a
+/// malformed one is answered as itself (203 naming it), never as a downstream condition
+/// such as "not enrolled". Every other element is checked by the full validation of the
+/// assembled AReq, in the spec's order (201 before 203), before anything is sent.
+fn formats_first(request: &Map<String, Value>) -> Result<(), Response> {
+    let version = request
+        .get("messageVersion")
+        .and_then(Value::as_str)
+        .and_then(MessageVersion::parse);
+    let mut wrong = Vec::new();
+    let mut why = Vec::new();
+    for name in LOOKED_UP {
+        let (Some(element), Some(text)) = (
+            emv3ds::dictionary::element(name),
+            request.get(name).and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if let Err(reason) = element.check_string(text, version) {
+            why.push(format!("{name}: {reason}"));
+            wrong.push(name);
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(erro(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidFormat,
+        &wrong.join(","),
+        &why.join("; "),
+        None,
+    ))
+}
+
 async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
     let request = match parse_object(&body) {
         Ok(r) => r,
         Err(why) => return bad_body(&why),
     };
+    if let Err(refused) = formats_first(&request) {
+        return refused;
+    }
     let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
         return missing_acct_number();
     };
@@ -167,6 +209,9 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(why) => return bad_body(&why),
     };
+    if let Err(refused) = formats_first(&fields) {
+        return refused;
+    }
     let Some(pan) = fields
         .get("acctNumber")
         .and_then(Value::as_str)

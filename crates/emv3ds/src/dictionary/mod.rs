@@ -261,6 +261,42 @@ impl std::fmt::Debug for Channels {
 }
 
 impl Element {
+    /// Whether the string `value` has this element's format in some version (in
+    /// `version` alone when it is given), or the reason it has none: the check a
+    /// receiver can make before it knows the message's version, so a malformed element
+    /// is reported as itself before any lookup uses it. Elements that are not strings
+    /// in any version pass (their shape is the full validation's).
+    pub fn check_string(
+        &self,
+        value: &str,
+        version: Option<MessageVersion>,
+    ) -> Result<(), format::FormatError> {
+        let mut first_error = None;
+        for form in self.forms {
+            let in_version = version.is_none_or(|v| form.versions.contains(v));
+            let Type::Str(format) = form.ty else {
+                continue;
+            };
+            if !in_version {
+                continue;
+            }
+            let at = version.unwrap_or_else(|| {
+                MessageVersion::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| form.versions.contains(*v))
+                    .unwrap_or(MessageVersion::V2_2_0)
+            });
+            match format.check(value, at) {
+                Ok(()) => return Ok(()),
+                Err(why) => {
+                    first_error.get_or_insert(why);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// The element's type in `version`, if it exists there.
     pub fn ty(&self, version: MessageVersion) -> Option<&Type> {
         self.forms
