@@ -156,6 +156,13 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
             "threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL",
         );
     };
+    // The page posts to this URL: anything but https (http on loopback) would run
+    // script on the ACS's origin, the relying party of SPC.
+    if let Err(why) = emv3ds::dictionary::safe_url(notify, false) {
+        return bad(&format!(
+            "threeDSMethodData: threeDSMethodNotificationURL is refused: {why}"
+        ));
+    }
     let header = |name: header::HeaderName| {
         headers
             .get(name)

@@ -809,3 +809,69 @@ async fn requestor_elements_are_checked_before_they_are_looked_up() {
     );
     run.sandbox.shutdown().await;
 }
+
+/// URLs are data: a 3DS Method whose notification URL would run script on the ACS's
+/// origin gets an error page naming the field, and no form posts there; the requestor
+/// API refuses such a URL too (203 naming it).
+#[tokio::test]
+async fn a_script_url_never_becomes_a_form_action() {
+    use base64::Engine;
+    let run = start().await;
+    let site = run
+        .sandbox
+        .manifest
+        .endpoints
+        .acs_site
+        .trim_end_matches('/');
+    for notify in [
+        "javascript:alert(document.domain)",
+        "JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://shop.example/notify",
+    ] {
+        let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            json!({
+                "threeDSServerTransID": "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+                "threeDSMethodNotificationURL": notify,
+            })
+            .to_string(),
+        );
+        let form = format!("threeDSMethodData={data}");
+        let reply = run
+            .requestor
+            .post(
+                &format!("{site}/3ds-method"),
+                "application/x-www-form-urlencoded",
+                form.into_bytes(),
+            )
+            .await
+            .unwrap();
+        let page = String::from_utf8_lossy(&reply.body);
+        assert_eq!(reply.status, 400, "{notify}: {page}");
+        assert!(
+            page.contains("threeDSMethodNotificationURL is refused"),
+            "{notify}: {page}"
+        );
+        assert!(!page.contains("<form"), "{notify}: {page}");
+    }
+    let (status, answer) = run
+        .post(
+            "/v1/preauth",
+            &json!({
+                "acctNumber": card("alpha", "frictionless-Y"),
+                "threeDSMethodNotificationURL": "javascript:alert(1)",
+            }),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            answer["errorCode"].as_str(),
+            answer["errorDetail"].as_str()
+        ),
+        (400, Some("203"), Some("threeDSMethodNotificationURL")),
+        "{answer}"
+    );
+    run.sandbox.shutdown().await;
+}

@@ -153,6 +153,20 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
     if let Err(refused) = formats_first(&request) {
         return refused;
     }
+    // Goes into threeDSMethodData, and from there into the ACS's page as a form action.
+    if let Some(notify) = request
+        .get("threeDSMethodNotificationURL")
+        .and_then(Value::as_str)
+        && let Err(why) = emv3ds::dictionary::safe_url(notify, false)
+    {
+        return erro(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidFormat,
+            "threeDSMethodNotificationURL",
+            &format!("threeDSMethodNotificationURL: {why}"),
+            None,
+        );
+    }
     let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
         return missing_acct_number();
     };

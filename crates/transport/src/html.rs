@@ -54,6 +54,15 @@ pub fn auto_post(
     fields: &[(&str, &str)],
     button: &str,
 ) -> String {
+    // Every caller checks its URLs where they arrive; this is the last line, so a
+    // forgotten check shows as a refusal instead of script on our origin.
+    if let Err(why) = emv3ds::dictionary::safe_url(action, false) {
+        return format!(
+            r#"<p class="notice error" role="alert" id="{}">The destination of this page was refused: {}</p>"#,
+            escape(id),
+            escape(&why)
+        );
+    }
     let inputs: String = fields
         .iter()
         .map(|(name, value)| {

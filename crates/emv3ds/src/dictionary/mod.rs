@@ -29,7 +29,7 @@ use crate::codes::{DeviceChannel, MessageType};
 use crate::version::{MessageVersion, Versions};
 
 pub use elements::ELEMENTS;
-pub use format::{DateFormat, Format};
+pub use format::{DateFormat, Format, safe_url};
 pub use rules::{CROSS_RULES, CrossRule};
 
 /// A data element of a message.

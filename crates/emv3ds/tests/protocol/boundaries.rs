@@ -1,7 +1,8 @@
 //! The protocol core stays pure: no async runtime, no HTTP, no database, no I/O crates.
 //! The allowed list is short on purpose; adding to it is a design decision.
 
-const ALLOWED: &[&str] = &["serde", "serde_json", "thiserror"];
+/// `url`: the WHATWG URL parser, pure, for the URL elements' format (`safe_url`).
+const ALLOWED: &[&str] = &["serde", "serde_json", "thiserror", "url"];
 
 #[test]
 fn the_protocol_core_depends_on_nothing_that_does_io() {
