@@ -110,11 +110,12 @@ fn missing_acct_number() -> Response {
 /// (range lookup) and the transaction id (store lookup).
 const LOOKED_UP: [&str; 2] = ["acctNumber", "threeDSServerTransID"];
 
-/// The elements the API looks up, checked against the data dictionary first, so a
+/// The elements the API looks up, checked against the data dictionary first (the
+/// refusal, if any), so a
 /// malformed one is answered as itself (203 naming it), never as a downstream condition
 /// such as "not enrolled". Every other element is checked by the full validation of the
 /// assembled AReq, in the spec's order (201 before 203), before anything is sent.
-fn formats_first(request: &Map<String, Value>) -> Result<(), Response> {
+fn formats_first(request: &Map<String, Value>) -> Option<Response> {
     let version = request
         .get("messageVersion")
         .and_then(Value::as_str)
@@ -134,9 +135,9 @@ fn formats_first(request: &Map<String, Value>) -> Result<(), Response> {
         }
     }
     if wrong.is_empty() {
-        return Ok(());
+        return None;
     }
-    Err(erro(
+    Some(erro(
         StatusCode::BAD_REQUEST,
         ErrorCode::InvalidFormat,
         &wrong.join(","),
@@ -150,7 +151,7 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(why) => return bad_body(&why),
     };
-    if let Err(refused) = formats_first(&request) {
+    if let Some(refused) = formats_first(&request) {
         return refused;
     }
     // Goes into threeDSMethodData, and from there into the ACS's page as a form action.
@@ -223,7 +224,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(why) => return bad_body(&why),
     };
-    if let Err(refused) = formats_first(&fields) {
+    if let Some(refused) = formats_first(&fields) {
         return refused;
     }
     let Some(pan) = fields

@@ -18,6 +18,9 @@ use emv3ds::{ErrorCode, Role, Validator};
 
 use crate::Peer;
 
+/// What a middleware of this module returns.
+pub type Answer = std::pin::Pin<Box<dyn Future<Output = Response> + Send>>;
+
 /// The parties an endpoint answers: their certificates' common names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callers {
@@ -77,11 +80,7 @@ pub fn refuse_caller(role: Role, why: &str) -> Response {
 pub fn only(
     callers: Callers,
     role: Role,
-) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
+) -> impl Fn(Request, Next) -> Answer + Clone + Send + Sync + 'static {
     move |request: Request, next: Next| {
         let admitted = callers.admit(request.extensions().get::<Peer>());
         Box::pin(async move {
@@ -90,30 +89,6 @@ pub fn only(
                 Err(why) => refuse_caller(role, &why),
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pki::tls::PeerIdentity;
-
-    fn peer(name: Option<&str>) -> Peer {
-        Peer(Some(PeerIdentity {
-            common_name: name.map(str::to_owned),
-            sha256: "AB".into(),
-        }))
-    }
-
-    #[test]
-    fn only_the_named_certificates_are_admitted() {
-        let callers = Callers::new("the DS", ["threeds DS alpha".to_owned()]);
-        assert_eq!(callers.admit(Some(&peer(Some("threeds DS alpha")))), Ok(()));
-        let other = callers.admit(Some(&peer(Some("threeds requestor"))));
-        assert!(other.is_err_and(|why| why.contains("\"threeds requestor\" is not one")));
-        assert!(callers.admit(Some(&peer(None))).is_err());
-        assert!(callers.admit(Some(&Peer(None))).is_err());
-        assert!(callers.admit(None).is_err());
     }
 }
 
@@ -145,11 +120,7 @@ pub fn body_limit<S: Clone + Send + Sync + 'static>(
 /// without reading its body.
 pub fn length_limit(
     limit: usize,
-) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
+) -> impl Fn(Request, Next) -> Answer + Clone + Send + Sync + 'static {
     move |request: Request, next: Next| {
         let announced = request
             .headers()
@@ -168,5 +139,29 @@ pub fn length_limit(
                 _ => next.run(request).await,
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pki::tls::PeerIdentity;
+
+    fn peer(name: Option<&str>) -> Peer {
+        Peer(Some(PeerIdentity {
+            common_name: name.map(str::to_owned),
+            sha256: "AB".into(),
+        }))
+    }
+
+    #[test]
+    fn only_the_named_certificates_are_admitted() {
+        let callers = Callers::new("the DS", ["threeds DS alpha".to_owned()]);
+        assert_eq!(callers.admit(Some(&peer(Some("threeds DS alpha")))), Ok(()));
+        let other = callers.admit(Some(&peer(Some("threeds requestor"))));
+        assert!(other.is_err_and(|why| why.contains("\"threeds requestor\" is not one")));
+        assert!(callers.admit(Some(&peer(None))).is_err());
+        assert!(callers.admit(Some(&Peer(None))).is_err());
+        assert!(callers.admit(None).is_err());
     }
 }

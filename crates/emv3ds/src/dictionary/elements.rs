@@ -1967,7 +1967,7 @@ pub static ELEMENTS: &[Element] = &[
     el(
         "threeDSRequestorAppURL",
         "URL to bring the requestor app back after OOB (2.2.0+).",
-        &[f(ALL, url(256))],
+        &[f(ALL, s(Format::AppUrl { max: 256 }))],
         &[u(m(&[CReq]), &[r(V22, APP, O)])],
     ),
     el(

@@ -48,6 +48,11 @@ pub enum Format {
     HttpsUrl {
         max: u16,
     },
+    /// An absolute URL of any scheme, at most `max` characters: an app's deep link
+    /// (`threeDSRequestorAppURL`), which no sandbox page ever uses as a link or action.
+    AppUrl {
+        max: u16,
+    },
     /// An `https` origin (scheme, host, optional port; no path).
     HttpsOrigin,
     Date(DateFormat),
@@ -166,6 +171,19 @@ impl Format {
             }
             Format::Url { max } => url(s, max, false),
             Format::HttpsUrl { max } => url(s, max, true),
+            Format::AppUrl { max } => {
+                if s.len() > max as usize {
+                    return Err(format!("length {}, at most {max}", s.len()));
+                }
+                if s.bytes()
+                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+                {
+                    return Err("a URL with white space or control characters".into());
+                }
+                url::Url::parse(s)
+                    .map(drop)
+                    .map_err(|e| format!("not an absolute URL ({e})"))
+            }
             Format::HttpsOrigin => {
                 url(s, 2048, true)?;
                 let rest = &s["https://".len()..];
@@ -261,6 +279,7 @@ impl Format {
             Format::Uuid => "UUID (36 characters)".into(),
             Format::Url { max } => format!("URL, at most {max} characters"),
             Format::HttpsUrl { max } => format!("https URL, at most {max} characters"),
+            Format::AppUrl { max } => format!("absolute URL, at most {max} characters"),
             Format::HttpsOrigin => "https origin".into(),
             Format::Date(d) => d.pattern().into(),
             Format::Base64 { len } => format!("base64, {len} characters"),
