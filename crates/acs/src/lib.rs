@@ -136,19 +136,16 @@ pub fn app(state: AcsState) -> Router {
         "the Directory Servers that route to this ACS",
         state.ds_identities.iter().cloned(),
     );
-    Router::new()
-        .route("/areq", post(areq))
-        .route_layer(axum::middleware::from_fn(transport::access::only(
-            directory_servers,
-            Role::Acs,
-        )))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            transport::access::MESSAGE_BODY_LIMIT,
-        ))
-        .layer(axum::middleware::from_fn(transport::access::length_limit(
-            transport::access::MESSAGE_BODY_LIMIT,
-        )))
-        .with_state(state)
+    transport::access::body_limit(
+        Router::new()
+            .route("/areq", post(areq))
+            .route_layer(axum::middleware::from_fn(transport::access::only(
+                directory_servers,
+                Role::Acs,
+            ))),
+        transport::access::MESSAGE_BODY_LIMIT,
+    )
+    .with_state(state)
 }
 
 async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {

@@ -58,25 +58,22 @@ pub fn issuer(state: AcsState) -> Router {
 
 /// The site's router.
 pub fn site(state: AcsState) -> Router {
-    Router::new()
-        .route("/3ds-method", post(method))
-        .route("/challenge", post(first_creq))
-        .route("/challenge/{id}", post(step))
-        .route("/challenge/{id}/status", get(status))
-        .route("/challenge/{id}/spc/register", post(register))
-        .route(crate::app::CREQ_PATH, post(crate::app::creq))
-        .route("/issuer-app", get(issuer_app))
-        .route(
-            "/issuer-app/{id}",
-            get(issuer_app_request).post(issuer_app_decision),
-        )
-        .layer(axum::extract::DefaultBodyLimit::max(
-            transport::access::FORM_BODY_LIMIT,
-        ))
-        .layer(axum::middleware::from_fn(transport::access::length_limit(
-            transport::access::FORM_BODY_LIMIT,
-        )))
-        .with_state(state)
+    transport::access::body_limit(
+        Router::new()
+            .route("/3ds-method", post(method))
+            .route("/challenge", post(first_creq))
+            .route("/challenge/{id}", post(step))
+            .route("/challenge/{id}/status", get(status))
+            .route("/challenge/{id}/spc/register", post(register))
+            .route(crate::app::CREQ_PATH, post(crate::app::creq))
+            .route("/issuer-app", get(issuer_app))
+            .route(
+                "/issuer-app/{id}",
+                get(issuer_app_request).post(issuer_app_decision),
+            ),
+        transport::access::FORM_BODY_LIMIT,
+    )
+    .with_state(state)
 }
 
 /// The fields of a form body (a name may repeat: multi-select).

@@ -112,19 +112,16 @@ pub fn app(state: DsState) -> Router {
             .chain(state.config.routes.iter().map(|r| &r.acs_identity))
             .cloned(),
     );
-    Router::new()
-        .route("/", post(receive))
-        .route_layer(axum::middleware::from_fn(transport::access::only(
-            registered,
-            Role::DirectoryServer,
-        )))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            transport::access::MESSAGE_BODY_LIMIT,
-        ))
-        .layer(axum::middleware::from_fn(transport::access::length_limit(
-            transport::access::MESSAGE_BODY_LIMIT,
-        )))
-        .with_state(state)
+    transport::access::body_limit(
+        Router::new()
+            .route("/", post(receive))
+            .route_layer(axum::middleware::from_fn(transport::access::only(
+                registered,
+                Role::DirectoryServer,
+            ))),
+        transport::access::MESSAGE_BODY_LIMIT,
+    )
+    .with_state(state)
 }
 
 /// `Ok` when the caller is a 3DS Server registered with this DS (PReq, AReq), or why not.

@@ -134,21 +134,18 @@ impl MerchantState {
 
 /// The shop's router.
 pub fn app(state: MerchantState) -> Router {
-    Router::new()
-        .route("/", get(shop))
-        .route("/checkout", post(checkout))
-        .route("/3ds-method/done", post(method_done))
-        .route("/authenticate/{id}", post(authenticate))
-        .route("/spc/{id}", post(spc_done))
-        .route("/notify", post(notify))
-        .route("/result/{id}", get(result))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            transport::access::FORM_BODY_LIMIT,
-        ))
-        .layer(axum::middleware::from_fn(transport::access::length_limit(
-            transport::access::FORM_BODY_LIMIT,
-        )))
-        .with_state(state)
+    transport::access::body_limit(
+        Router::new()
+            .route("/", get(shop))
+            .route("/checkout", post(checkout))
+            .route("/3ds-method/done", post(method_done))
+            .route("/authenticate/{id}", post(authenticate))
+            .route("/spc/{id}", post(spc_done))
+            .route("/notify", post(notify))
+            .route("/result/{id}", get(result)),
+        transport::access::FORM_BODY_LIMIT,
+    )
+    .with_state(state)
 }
 
 fn shown(status: StatusCode, body: String) -> Response {

@@ -33,10 +33,7 @@ pub fn app(state: ServerState) -> Router {
     let results = Router::new()
         .route("/rreq", post(crate::results::rreq))
         .route_layer(from_fn(directory_servers));
-    api.merge(results)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            transport::access::MESSAGE_BODY_LIMIT,
-        ))
+    transport::access::body_limit(api.merge(results), transport::access::MESSAGE_BODY_LIMIT)
         .with_state(state)
 }
 

@@ -186,9 +186,10 @@ async fn an_oversized_body_is_refused_with_413() {
         ClientAuth::None,
     )
     .expect("server config");
-    let app = Router::new()
-        .route("/echo", post(|body: axum::body::Bytes| async move { body }))
-        .layer(axum::extract::DefaultBodyLimit::max(1024));
+    let app = transport::access::body_limit(
+        Router::new().route("/echo", post(|body: axum::body::Bytes| async move { body })),
+        1024,
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let server = serve(listener, &config, app).expect("serve");
 
