@@ -55,21 +55,33 @@ pub const SHIPPED_PORTS: u16 = 6;
 
 /// The first of [`SHIPPED_PORTS`] consecutive ports free now, for a sandbox that must
 /// be found by port (served components, a restart on the same ports).
+///
+/// The ports come from below the kernel's ephemeral range: every outgoing connection of
+/// the tests running beside this one takes a port from that range, so a base found free
+/// there can be taken by a client before the sandbox binds it (CI saw `AddrInUse`).
 pub fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let base = probe.local_addr().map(|a| a.port()).unwrap_or(0);
-        drop(probe);
-        if base == 0 || base > 60_000 {
-            continue;
-        }
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000_u16, ephemeral_low.saturating_sub(SHIPPED_PORTS));
+    let span = u32::from(high.saturating_sub(low).max(1));
+    // Tests run in processes of their own: start each at a different place.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let start = (std::process::id().wrapping_mul(7_919) ^ nanos) % span;
+    for step in 0..200_u32 {
+        let offset = (start + step * u32::from(SHIPPED_PORTS) * 7) % span;
+        let base = low + u16::try_from(offset).unwrap_or(0);
         let all_free = (0..SHIPPED_PORTS)
             .all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if all_free {
             return base;
         }
     }
-    panic!("no {SHIPPED_PORTS} consecutive free ports");
+    panic!("no {SHIPPED_PORTS} consecutive free ports below {ephemeral_low}");
 }
 
 /// A client presenting the sandbox TLS identity `name` (`requestor`, `acs`, …) of the
