@@ -116,8 +116,8 @@ pub(crate) fn answer_from_form(fields: &[(String, String)]) -> Answer {
     }
 }
 
-fn shown(status: StatusCode, body: String) -> Response {
-    html::page(status, body)
+fn shown(status: StatusCode, page: html::Page) -> Response {
+    page.respond(status)
 }
 
 fn failure(why: &str) -> Response {

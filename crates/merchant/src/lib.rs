@@ -148,8 +148,8 @@ pub fn app(state: MerchantState) -> Router {
     .with_state(state)
 }
 
-fn shown(status: StatusCode, body: String) -> Response {
-    html::page(status, body)
+fn shown(status: StatusCode, page: html::Page) -> Response {
+    page.respond(status)
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {

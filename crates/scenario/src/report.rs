@@ -50,20 +50,22 @@ pub fn summary(outcomes: &[Outcome]) -> String {
     }
 }
 
-/// `text` for XML: escaped as for HTML (`&#39;` is XML too), and the control
-/// characters XML 1.0 forbids replaced by spaces.
+/// `text` for XML text or a double-quoted attribute: the five markup characters as
+/// entities, and the control characters XML 1.0 forbids replaced by spaces.
 fn escape(text: &str) -> String {
-    let allowed: String = text
-        .chars()
-        .map(|c| {
-            if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    transport::html::escape(&allowed)
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// JUnit XML for `outcomes` (one test suite, one test case per scenario).

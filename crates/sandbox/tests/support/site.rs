@@ -100,9 +100,68 @@ async fn send(request: reqwest::RequestBuilder, method: &str, url: &str) -> Page
         .send()
         .await
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    Page {
-        status: response.status().as_u16(),
-        html: response.text().await.expect("body"),
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let html = response.text().await.expect("body");
+    let is_html = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if is_html {
+        check_page_policy(method, url, &headers, &html);
+    }
+    Page { status, html }
+}
+
+/// What every page of the sandbox must be sent with (SECURITY.md, "pages"): a
+/// Content-Security-Policy that runs script only by a nonce, `nosniff`, no referrer;
+/// and markup whose every script carries that nonce, with no inline event handler.
+/// Every test that loads a page through [`Site`] checks it.
+fn check_page_policy(method: &str, url: &str, headers: &reqwest::header::HeaderMap, html: &str) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{method} {url}: no {name} header"))
+            .to_owned()
+    };
+    let policy = header("content-security-policy");
+    assert_eq!(
+        header("x-content-type-options"),
+        "nosniff",
+        "{method} {url}"
+    );
+    assert_eq!(header("referrer-policy"), "no-referrer", "{method} {url}");
+    let nonce = policy
+        .split("script-src 'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("{method} {url}: no script nonce in {policy}"));
+    assert!(
+        policy.starts_with("default-src 'none';") && !policy.contains("unsafe-"),
+        "{method} {url}: {policy}"
+    );
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..html[i..].find('>').map_or(html.len(), |e| e + i)];
+        assert!(
+            tag.contains(&format!(r#"nonce="{nonce}""#))
+                || tag.contains(r#"type="application/json""#),
+            "{method} {url}: a script without the page's nonce: {tag}"
+        );
+    }
+    let lower = html.to_ascii_lowercase();
+    for handler in [
+        " onclick=",
+        " onload=",
+        " onerror=",
+        " onsubmit=",
+        r#"href="javascript:"#,
+        r#"action="javascript:"#,
+    ] {
+        assert!(
+            !lower.contains(handler),
+            "{method} {url}: the page holds {handler}"
+        );
     }
 }
 
