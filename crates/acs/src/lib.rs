@@ -50,7 +50,7 @@ use challenge::{Answer, Challenge, Delivery, Expected, Method, Phase, Proofs, Pu
 pub use issuer::{Card, IssuerData, Outcome};
 pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
-pub use site::{issuer, site};
+pub use site::{CReqForm, CReqRefused, MethodData, issuer, read_creq_form, read_method_form, site};
 
 /// Everything the ACS's handlers share.
 #[derive(Debug, Clone)]

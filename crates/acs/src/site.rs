@@ -127,21 +127,25 @@ fn failure(why: &str) -> Response {
     )
 }
 
-async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) -> Response {
-    let fields = form(&body);
-    let bad = |why: &str| {
-        shown(
-            StatusCode::BAD_REQUEST,
-            pages::error("This 3DS Method request cannot be used", why, None),
-        )
-    };
+/// What a 3DS Method form carries (`threeDSMethodData`, base64url JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodData {
+    pub three_ds_server_trans_id: String,
+    /// Checked by [`emv3ds::dictionary::safe_url`]: the page posts to it.
+    pub notification_url: String,
+}
+
+/// Reads a 3DS Method form body. The error says, for the page, which field is wrong.
+/// Pure, so it is fuzzed (`crates/fuzzing`).
+pub fn read_method_form(body: &[u8]) -> Result<MethodData, String> {
+    let fields = form(body);
     let Some(data) = field(&fields, "threeDSMethodData") else {
-        return bad("the form field threeDSMethodData is missing");
+        return Err("the form field threeDSMethodData is missing".into());
     };
     let Some(parsed) =
         html::base64url_decode(data).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
     else {
-        return bad("threeDSMethodData is not base64url-encoded JSON");
+        return Err("threeDSMethodData is not base64url-encoded JSON".into());
     };
     let (Some(trans_id), Some(notify)) = (
         parsed.get("threeDSServerTransID").and_then(Value::as_str),
@@ -149,17 +153,36 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
             .get("threeDSMethodNotificationURL")
             .and_then(Value::as_str),
     ) else {
-        return bad(
-            "threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL",
+        return Err(
+            "threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL".into(),
         );
     };
     // The page posts to this URL: anything but https (http on loopback) would run
     // script on the ACS's origin, the relying party of SPC.
     if let Err(why) = emv3ds::dictionary::safe_url(notify, false) {
-        return bad(&format!(
+        return Err(format!(
             "threeDSMethodData: threeDSMethodNotificationURL is refused: {why}"
         ));
     }
+    Ok(MethodData {
+        three_ds_server_trans_id: trans_id.to_owned(),
+        notification_url: notify.to_owned(),
+    })
+}
+
+async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let MethodData {
+        three_ds_server_trans_id: trans_id,
+        notification_url: notify,
+    } = match read_method_form(&body) {
+        Ok(data) => data,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_REQUEST,
+                pages::error("This 3DS Method request cannot be used", &why, None),
+            );
+        }
+    };
     let header = |name: header::HeaderName| {
         headers
             .get(name)
@@ -172,40 +195,78 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
         "acceptLanguage": header(header::ACCEPT_LANGUAGE),
         "at": state.clock.now_ms(),
     });
-    if let Err(e) = state.store.record_method_run(trans_id, &facts).await {
+    if let Err(e) = state.store.record_method_run(&trans_id, &facts).await {
         return failure(&format!("the ACS could not record the 3DS Method: {e}"));
     }
     let answer = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(json!({ "threeDSServerTransID": trans_id }).to_string());
-    shown(StatusCode::OK, pages::method_done(notify, &answer))
+    shown(StatusCode::OK, pages::method_done(&notify, &answer))
 }
 
 /// A CReq the ACS refuses: the page says why and shows the `Erro`.
 fn refused_creq(code: ErrorCode, detail: &str, why: &str, about: Option<&Message>) -> Response {
-    let erro = Validator::new(Role::Acs).reject(code, detail, why, about);
+    refused_page(&CReqRefused::new(code, detail, why, about))
+}
+
+fn refused_page(refused: &CReqRefused) -> Response {
     shown(
         StatusCode::BAD_REQUEST,
-        pages::error("This challenge cannot be shown", why, Some(&erro)),
+        pages::error(
+            "This challenge cannot be shown",
+            &refused.why,
+            Some(&refused.erro),
+        ),
     )
 }
 
-async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
-    let fields = form(&body);
+/// Why a browser's first CReq form is refused: the `Erro` the page shows and, for the
+/// cardholder, why.
+#[derive(Debug)]
+pub struct CReqRefused {
+    pub erro: Box<emv3ds::Erro>,
+    pub why: String,
+}
+
+impl CReqRefused {
+    fn new(code: ErrorCode, detail: &str, why: &str, about: Option<&Message>) -> Self {
+        CReqRefused {
+            erro: Validator::new(Role::Acs).reject(code, detail, why, about),
+            why: why.to_owned(),
+        }
+    }
+}
+
+/// A browser's first CReq form, read and validated as the ACS receives it.
+#[derive(Debug)]
+pub struct CReqForm {
+    /// A valid browser CReq.
+    pub creq: emv3ds::messages::CReq,
+    /// The same, as a message (for the ids of an `Erro` about it).
+    pub message: Message,
+    /// `threeDSSessionData`, as posted (handed back with the final CRes).
+    pub session_data: Option<String>,
+}
+
+/// Reads the form a merchant's page posts to `/challenge`: the field `creq`
+/// (base64url), validated as a browser CReq, and `threeDSSessionData`. Pure, so it is
+/// fuzzed (`crates/fuzzing`).
+pub fn read_creq_form(body: &[u8]) -> Result<CReqForm, CReqRefused> {
+    let fields = form(body);
     let Some(creq) = field(&fields, "creq") else {
-        return refused_creq(
+        return Err(CReqRefused::new(
             ErrorCode::RequiredElementMissing,
             "creq",
             "the form field creq is missing",
             None,
-        );
+        ));
     };
     let Some(bytes) = html::base64url_decode(creq) else {
-        return refused_creq(
+        return Err(CReqRefused::new(
             ErrorCode::MessageInvalid,
             "creq",
             "creq is not base64url",
             None,
-        );
+        ));
     };
     let context = Context {
         channel: Some(DeviceChannel::Browser),
@@ -215,20 +276,33 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
         Ok(valid) => valid.message,
         Err(erro) => {
             let why = format!("{} ({})", erro.error_description, erro.error_detail);
-            return shown(
-                StatusCode::BAD_REQUEST,
-                pages::error("This challenge cannot be shown", &why, Some(&erro)),
-            );
+            return Err(CReqRefused { erro, why });
         }
     };
     let Message::CReq(creq) = &message else {
         let why = format!("expected a CReq, got {}", message.message_type());
-        return refused_creq(
+        return Err(CReqRefused::new(
             ErrorCode::MessageInvalid,
             "messageType",
             &why,
             Some(&message),
-        );
+        ));
+    };
+    Ok(CReqForm {
+        creq: creq.clone(),
+        message,
+        session_data: field(&fields, "threeDSSessionData").map(str::to_owned),
+    })
+}
+
+async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
+    let CReqForm {
+        creq,
+        message,
+        session_data,
+    } = match read_creq_form(&body) {
+        Ok(form) => form,
+        Err(refused) => return refused_page(&refused),
     };
     let acs_trans_id = creq.acs_trans_id.as_ref().map_or("", |t| t.as_str());
     let loaded = match results::load(&state, acs_trans_id).await {
@@ -259,7 +333,6 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
             Some(&message),
         );
     }
-    let session_data = field(&fields, "threeDSSessionData").map(str::to_owned);
     let window = creq
         .challenge_window_size
         .as_ref()
@@ -518,5 +591,56 @@ async fn issuer_app_decision(
     match stored {
         Ok(()) => issuer_app_request(State(state), Path(id)).await,
         Err(e) => failure(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn method_form(data: &Value) -> Vec<u8> {
+        format!(
+            "threeDSMethodData={}",
+            URL_SAFE_NO_PAD.encode(data.to_string())
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_method_form_is_read_only_with_a_safe_notification_url() {
+        let id = "8a880dc0-d2d2-4067-bcb1-b08d1690b26e";
+        let good = read_method_form(&method_form(&json!({
+            "threeDSServerTransID": id,
+            "threeDSMethodNotificationURL": "https://shop.example/method-done",
+        })))
+        .unwrap_or_else(|why| panic!("{why}"));
+        assert_eq!(good.three_ds_server_trans_id, id);
+        let script = read_method_form(&method_form(&json!({
+            "threeDSServerTransID": id,
+            "threeDSMethodNotificationURL": "javascript:alert(1)",
+        })))
+        .unwrap_err();
+        assert!(script.contains("threeDSMethodNotificationURL"), "{script}");
+        for (body, says) in [
+            (&b""[..], "threeDSMethodData is missing"),
+            (b"threeDSMethodData=%%%", "not base64url"),
+        ] {
+            let why = read_method_form(body).unwrap_err();
+            assert!(why.contains(says), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_creq_form_names_what_is_wrong() {
+        let missing = read_creq_form(b"threeDSSessionData=abc").unwrap_err();
+        assert_eq!(missing.erro.error_code, ErrorCode::RequiredElementMissing);
+        assert_eq!(missing.erro.error_detail, "creq");
+        let garbled = read_creq_form(b"creq=***").unwrap_err();
+        assert_eq!(garbled.erro.error_code, ErrorCode::MessageInvalid);
+        assert_eq!(garbled.erro.error_detail, "creq");
+        let not_json = read_creq_form(format!("creq={}", URL_SAFE_NO_PAD.encode("[1")).as_bytes())
+            .unwrap_err();
+        assert!(!not_json.why.is_empty());
     }
 }
