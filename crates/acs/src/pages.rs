@@ -244,7 +244,8 @@ pub(crate) fn challenge(c: &Challenge) -> Page {
 /// browser page's, so one reader serves both. No script; the policy travels in the
 /// page and lets forms post only to the SDK's address.
 pub(crate) fn app_html(c: &Challenge) -> String {
-    let mut csp = Csp::new(Framing::Nobody);
+    // Seeded runs must give the same CRes: no nonce, the style by its hash.
+    let mut csp = Csp::without_scripts(Framing::Nobody, STYLE);
     csp.forms_to(APP_ACTION);
     let fields = match c.method {
         Method::Otp => otp_fields(false),
