@@ -232,6 +232,12 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
             if check.get_ref().message.trim().is_empty() {
                 return Err(reader.spanned(check, "a trace check needs the message it is about"));
             }
+            if check.get_ref().count.is_none() && check.get_ref().fields.is_empty() {
+                return Err(reader.spanned(
+                    check,
+                    "a trace check needs `count` or `fields`: with neither it checks nothing",
+                ));
+            }
         }
         steps.push(Step {
             name,
