@@ -161,6 +161,58 @@ async fn every_frictionless_outcome_for_both_schemes() {
     run.sandbox.shutdown().await;
 }
 
+/// The `authenticationValue` recomputed outside the sandbox, with OpenSSL rather than
+/// the `hkdf`/`hmac` crates the key service uses: HKDF-SHA-256 of the software master key
+/// (salt `threeds-kms-software-v1`, info `mac:authentication-value:<directory server
+/// ID>`) keys an HMAC-SHA-256 over `acsTransID|PAN|purchaseAmount|transStatus`, whose
+/// first 20 bytes are the value (a CAVV/AAV's length). So the value is the issuer's and
+/// binds the transaction, not merely 28 characters of base64.
+#[tokio::test]
+async fn the_authentication_value_is_the_issuers_mac_over_the_transaction() {
+    use base64::Engine;
+    use openssl::{
+        hash::MessageDigest, md::Md, pkey::Id, pkey::PKey, pkey_ctx::PkeyCtx, sign::Signer,
+    };
+    let run = start().await;
+    let master = std::fs::read(run.dirs.path().join("data/keys/master.key")).unwrap();
+    let value = |issuer: &str, message: &str| {
+        let mut ctx = PkeyCtx::new_id(Id::HKDF).unwrap();
+        ctx.derive_init().unwrap();
+        ctx.set_hkdf_md(Md::sha256()).unwrap();
+        ctx.set_hkdf_key(&master).unwrap();
+        ctx.set_hkdf_salt(b"threeds-kms-software-v1").unwrap();
+        ctx.add_hkdf_info(format!("mac:authentication-value:{issuer}").as_bytes())
+            .unwrap();
+        let mut key = [0u8; 32];
+        ctx.derive(Some(&mut key)).unwrap();
+        let key = PKey::hmac(&key).unwrap();
+        let mut signer = Signer::new(MessageDigest::sha256(), &key).unwrap();
+        signer.update(message.as_bytes()).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(&signer.sign_to_vec().unwrap()[..20])
+    };
+    for (scheme, issuer, other) in [
+        ("alpha", "F000000001", "F000000002"),
+        ("beta", "F000000002", "F000000001"),
+    ] {
+        for (outcome, status) in [("frictionless-Y", "Y"), ("frictionless-A", "A")] {
+            let pan = card(scheme, outcome);
+            let (_, auth) = authenticate(&run, &pan).await;
+            let ares = &auth["ares"];
+            assert_eq!(ares["transStatus"], status, "{ares}");
+            let message = format!(
+                "{}|{pan}|12345|{status}",
+                ares["acsTransID"].as_str().unwrap()
+            );
+            let got = ares["authenticationValue"].as_str().unwrap();
+            assert_eq!(got, value(issuer, &message), "{scheme} {outcome}");
+            // Under another issuer's key, or for another amount, it would differ.
+            assert_ne!(got, value(other, &message));
+            assert_ne!(got, value(issuer, &message.replace("|12345|", "|12346|")));
+        }
+    }
+    run.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn every_version_works_end_to_end() {
     let run = start().await;
