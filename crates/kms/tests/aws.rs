@@ -18,11 +18,7 @@ use kms::{AwsKms, AwsKmsConfig, CachePolicy, EncryptionContext, KeyService, MacP
 
 /// The test server's URL, or `None` (test skipped).
 fn server() -> Option<String> {
-    let url = std::env::var("THREEDS_TEST_KMS").ok();
-    if url.is_none() {
-        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
-    }
-    url
+    test_services::kms()
 }
 
 /// A client of the test server, to make keys and check MACs as an outsider.

@@ -24,8 +24,7 @@ const TRANSACTIONS: usize = 200;
 
 #[tokio::test]
 async fn under_load_kms_data_key_calls_stay_below_one_per_transaction() {
-    let Ok(url) = std::env::var("THREEDS_TEST_KMS") else {
-        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
+    let Some(url) = test_services::kms() else {
         return;
     };
     let kms = aws_sdk_kms::Client::new(&kms::aws::sdk_config(Some(&url)).await);
@@ -145,8 +144,7 @@ async fn an_app_challenge_signed_by_kms_verifies_in_the_sdk() {
     use sdk::backend::{self, Purchase};
     use sdk::{Action, ChallengeParameters, ChallengeStatus, ScriptedDriver, ThreeDs2Service};
 
-    let Ok(url) = std::env::var("THREEDS_TEST_KMS") else {
-        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
+    let Some(url) = test_services::kms() else {
         return;
     };
     let kms = aws_sdk_kms::Client::new(&kms::aws::sdk_config(Some(&url)).await);

@@ -39,10 +39,7 @@ impl Db {
         let database = match backend {
             Backend::Sqlite => Database::Sqlite(dir.path().join("db/sandbox.db")),
             Backend::Postgres => {
-                let Ok(server) = std::env::var("THREEDS_TEST_POSTGRES") else {
-                    eprintln!("THREEDS_TEST_POSTGRES is not set: PostgreSQL not tested here");
-                    return None;
-                };
+                let server = test_services::postgres()?;
                 let nanos = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap()

@@ -930,8 +930,7 @@ fn run_passes_the_pack_and_reports_failures_with_their_trace() {
 /// name; `cargo xtask test` starts a throw-away server and sets it).
 #[test]
 fn the_pack_passes_on_postgresql_and_leaves_no_card_data_there() {
-    let Ok(server) = std::env::var("THREEDS_TEST_POSTGRES") else {
-        eprintln!("THREEDS_TEST_POSTGRES is not set: PostgreSQL not tested here");
+    let Some(server) = test_services::postgres() else {
         return;
     };
     let url = format!(
@@ -1004,8 +1003,7 @@ fn up_on_aws_kms_starts_and_the_doctor_uses_its_keys() {
         "{}",
         String::from_utf8_lossy(&missing.stderr)
     );
-    let Ok(url) = std::env::var("THREEDS_TEST_KMS") else {
-        eprintln!("THREEDS_TEST_KMS is not set: AWS KMS not tested here");
+    let Some(url) = test_services::kms() else {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -183,7 +183,11 @@ impl Services {
 
     /// What tells the tests where they are.
     fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = vec![("THREEDS_TEST_POSTGRES", self.postgres.url.clone())];
+        // The promise makes a test that finds a service missing fail instead of skip.
+        let mut env = vec![
+            ("THREEDS_TEST_SERVICES", "postgres,kms".to_owned()),
+            ("THREEDS_TEST_POSTGRES", self.postgres.url.clone()),
+        ];
         env.extend(self.kms.env());
         env
     }

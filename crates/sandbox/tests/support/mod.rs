@@ -31,7 +31,7 @@ pub fn test_database(dir: &Path) -> Option<store::Database> {
     use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
     match std::env::var("THREEDS_TEST_SANDBOX_ON").as_deref() {
         Ok("postgres") => {
-            let server = std::env::var("THREEDS_TEST_POSTGRES")
+            let server = test_services::postgres()
                 .expect("THREEDS_TEST_SANDBOX_ON=postgres needs THREEDS_TEST_POSTGRES");
             let name = BuildHasherDefault::<DefaultHasher>::default().hash_one(dir);
             Some(store::Database::parse(&format!(
