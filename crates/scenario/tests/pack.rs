@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use transport::faults::{CertificateProblem, FaultKind, HOPS};
+use serde_json::{Value, json};
+use transport::faults::{FaultKind, HOPS};
 
 #[test]
 fn every_fault_kind_and_every_hop_has_a_scenario() {
@@ -31,58 +32,13 @@ fn every_fault_kind_and_every_hop_has_a_scenario() {
             kinds.insert(name);
         }
     }
-    // Every variant, named through an exhaustive match so a new one fails to compile
-    // here until it is listed (and given a scenario).
-    let every = |kind: &FaultKind| -> &'static [&'static str] {
-        match kind {
-            FaultKind::Delay { .. } => &["delay"],
-            FaultKind::Timeout => &["timeout"],
-            FaultKind::Refused => &["refused"],
-            FaultKind::HttpStatus { .. } => &["http-status"],
-            FaultKind::Erro { .. } => &["erro"],
-            FaultKind::Remove { .. } => &["remove"],
-            FaultKind::Empty { .. } => &["empty"],
-            FaultKind::Set { .. } => &["set"],
-            FaultKind::Version { .. } => &["version"],
-            FaultKind::Certificate { problem } => match problem {
-                CertificateProblem::WrongName
-                | CertificateProblem::Expired
-                | CertificateProblem::WrongCa => &[
-                    "certificate:wrong-name",
-                    "certificate:expired",
-                    "certificate:wrong-ca",
-                ],
-            },
-        }
-    };
-    let expected: BTreeSet<String> = [
-        FaultKind::Delay { ms: 0 },
-        FaultKind::Timeout,
-        FaultKind::Refused,
-        FaultKind::HttpStatus { status: 500 },
-        FaultKind::Erro {
-            code: String::new(),
-        },
-        FaultKind::Remove {
-            field: String::new(),
-        },
-        FaultKind::Empty {
-            field: String::new(),
-        },
-        FaultKind::Set {
-            field: String::new(),
-            value: serde_json::Value::Null,
-        },
-        FaultKind::Version {
-            version: String::new(),
-        },
-        FaultKind::Certificate {
-            problem: CertificateProblem::Expired,
-        },
-    ]
-    .iter()
-    .flat_map(|k| every(k).iter().map(|s| (*s).to_owned()))
-    .collect();
+    // Every variant, as serde names them: read from the enums themselves, so a new kind
+    // or problem fails this test until a scenario uses it. Nothing here lists them.
+    let mut expected = variants::<FaultKind>(json!({ "kind": "\u{0}" }));
+    assert!(expected.remove("certificate"), "{expected:?}");
+    for problem in variants::<FaultKind>(json!({ "kind": "certificate", "problem": "\u{0}" })) {
+        expected.insert(format!("certificate:{problem}"));
+    }
     let missing: Vec<_> = expected.difference(&kinds).collect();
     assert!(
         missing.is_empty(),
@@ -93,4 +49,23 @@ fn every_fault_kind_and_every_hop_has_a_scenario() {
         missing.is_empty(),
         "no scenario on {missing:?} (have {hops:?})"
     );
+}
+
+/// The variant names `T`'s deserializer accepts where `unknown` has a name it does not:
+/// those its refusal lists (serde's "unknown variant `…`, expected one of `a`, `b`").
+fn variants<T: serde::de::DeserializeOwned + std::fmt::Debug>(unknown: Value) -> BTreeSet<String> {
+    let refusal = serde_json::from_value::<T>(unknown)
+        .unwrap_err()
+        .to_string();
+    let (_, expected) = refusal
+        .split_once("expected")
+        .unwrap_or_else(|| panic!("not serde's unknown-variant refusal: {refusal}"));
+    let names: BTreeSet<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    assert!(names.len() > 1, "{refusal}");
+    names
 }
