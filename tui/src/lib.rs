@@ -23,20 +23,43 @@ pub use terminal::{Source, run};
 /// Transactions kept in memory (older ones are paged from the store on demand).
 pub const WINDOW: usize = 10_000;
 
-/// Reads a JSON Lines trace (what `threeds trace --format json` writes) into a model;
-/// the error names the line that is not an event.
+/// The longest line [`load_file`] reads: far above any event the sandbox writes (bodies
+/// are bounded by the endpoints' limits), so a longer one is not a trace.
+pub const MAX_LINE: usize = 8 << 20;
+
+/// Reads a JSON Lines trace (what `threeds trace --format json` writes) into a model,
+/// a line at a time (memory is the model's window, not the file's size); the error
+/// names the line that is not an event.
 pub fn load_file(path: &std::path::Path, capacity: usize) -> Result<Model, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::{BufRead, Read};
+    let at = |line: usize| format!("{}:{line}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
     let mut model = Model::new(capacity);
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("{}: {e}", at(number)))?;
+        if read == 0 {
+            break;
+        }
+        if line.len() > MAX_LINE {
+            return Err(format!(
+                "{}: a line longer than {} MiB is not a trace event",
+                at(number),
+                MAX_LINE >> 20
+            ));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let event: trace::Event = serde_json::from_str(line).map_err(|e| {
+        let event: trace::Event = serde_json::from_slice(&line).map_err(|e| {
             format!(
-                "{}:{}: not a trace event ({e}); write one with `threeds trace --format json`",
-                path.display(),
-                i + 1
+                "{}: not a trace event ({e}); write one with `threeds trace --format json`",
+                at(number)
             )
         })?;
         model.ingest(event);

@@ -122,7 +122,14 @@ pub struct Transaction {
     pub outcome: Outcome,
     final_from_rreq: bool,
     pub events: Vec<Arc<Event>>,
+    /// Events past [`MAX_EVENTS`] not kept (shown in the sequence's title).
+    pub omitted: u64,
 }
+
+/// Events kept per transaction: an authentication has tens, a long challenge a few
+/// hundred. A foreign component repeating one transaction ID cannot grow the TUI
+/// without bound (or make each insert slower than the last).
+pub const MAX_EVENTS: usize = 2_000;
 
 impl Transaction {
     fn new(id: &str, event: &Event) -> Transaction {
@@ -139,6 +146,7 @@ impl Transaction {
             outcome: Outcome::Pending,
             final_from_rreq: false,
             events: Vec::new(),
+            omitted: 0,
         }
     }
 
@@ -147,6 +155,10 @@ impl Transaction {
     }
 
     fn take(&mut self, event: Arc<Event>) {
+        if self.events.len() >= MAX_EVENTS {
+            self.omitted += 1;
+            return;
+        }
         self.first_at = self.first_at.min(event.at_ms);
         self.last_at = self.last_at.max(event.at_ms);
         let summarises = matches!(
@@ -327,7 +339,17 @@ fn amount(minor: &str, currency: &str, exponent: &str) -> String {
         "756" => "CHF",
         other => other,
     };
-    let exponent: usize = exponent.parse().unwrap_or(2);
+    // One digit, as the element is defined (ISO 4217 exponents are 0 to 4). The value
+    // comes from a foreign AReq or a `--file`: taken as a number it would size the
+    // padding below, so anything else is shown as it came, never used.
+    let exponent = match exponent.as_bytes() {
+        [] => 2,
+        [digit @ b'0'..=b'9'] => usize::from(digit - b'0'),
+        _ => return format!("{code} {minor} (minor units; exponent {exponent:?} is not a digit)"),
+    };
+    if !minor.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("{code} {minor} (not a number of minor units)");
+    }
     let digits = minor.trim_start_matches('0');
     let digits = format!("{digits:0>width$}", width = exponent + 1);
     if exponent == 0 {
@@ -459,6 +481,16 @@ mod tests {
         assert_eq!(amount("5", "840", "2"), "USD 0.05");
         assert_eq!(amount("1000", "392", "0"), "JPY 1000");
         assert_eq!(amount("", "978", "2"), "");
+        // A foreign AReq's exponent never sizes an allocation.
+        assert_eq!(
+            amount("5", "978", "18446744073709551615"),
+            "EUR 5 (minor units; exponent \"18446744073709551615\" is not a digit)"
+        );
+        assert_eq!(amount("5", "978", "9"), "EUR 0.000000005");
+        assert_eq!(
+            amount("1e9", "978", "2"),
+            "EUR 1e9 (not a number of minor units)"
+        );
     }
 
     fn event(seq: u64, tx: &str) -> Event {
@@ -479,5 +511,17 @@ mod tests {
         // Older than the window: not kept.
         model.ingest(event(0, "z"));
         assert_eq!(model.len(), 2);
+    }
+
+    #[test]
+    fn one_transaction_keeps_at_most_max_events_and_counts_the_rest() {
+        let mut model = Model::new(2);
+        for seq in 0..(MAX_EVENTS as u64 + 10) {
+            model.ingest(event(seq, "a"));
+        }
+        let t = model.get("a").unwrap();
+        assert_eq!(t.events.len(), MAX_EVENTS);
+        assert_eq!(t.omitted, 10);
+        assert_eq!(t.events.last().map(|e| e.seq), Some(MAX_EVENTS as u64 - 1));
     }
 }

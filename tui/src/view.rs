@@ -356,6 +356,12 @@ fn arrow_row(width: usize, xs: &[usize], hop: &Hop) -> (Vec<char>, Option<(usize
 
 fn sequence(frame: &mut Frame<'_>, app: &mut App, hops: &[Hop], area: Rect) {
     let title = match app.current() {
+        Some(t) if t.omitted > 0 => format!(
+            " Sequence · {} · {} hops · {} more events not kept ",
+            short_id(&t.id),
+            hops.len(),
+            t.omitted
+        ),
         Some(t) => format!(" Sequence · {} · {} hops ", short_id(&t.id), hops.len()),
         None => " Sequence ".into(),
     };

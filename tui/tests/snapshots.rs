@@ -248,4 +248,15 @@ fn a_file_that_is_not_a_trace_says_which_line() {
     .unwrap();
     let err = tui::load_file(&file, 10).unwrap_err();
     assert!(err.contains("bad.jsonl:2:"), "{err}");
+    // A line past the limit is refused when the limit is reached, not read whole.
+    let mut long =
+        b"{\"seq\":1,\"atMs\":1,\"kind\":\"note\",\"observer\":\"acs\",\"label\":\"x\"}\n".to_vec();
+    long.extend(std::iter::repeat_n(b' ', tui::MAX_LINE + 1));
+    std::fs::write(&file, &long).unwrap();
+    let err = tui::load_file(&file, 10).unwrap_err();
+    assert!(
+        err.contains("bad.jsonl:2: a line longer than 8 MiB"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
