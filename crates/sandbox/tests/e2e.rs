@@ -467,6 +467,11 @@ async fn the_ds_answers_bad_areqs_with_the_right_erro() {
     let erro = send(b"not json".to_vec()).await;
     assert_eq!(erro["errorCode"], "101");
 
+    // Nested past any parser's limit, under the body limit: the trace's one-pass
+    // redaction recursed per level and once aborted the process on this.
+    let erro = send(b"[".repeat(100_000)).await;
+    assert_eq!(erro["messageType"], "Erro", "{erro}");
+
     // And a good one is routed to the ACS and answered (this PAN has no card record).
     let ares = send(serde_json::to_vec(&example).unwrap()).await;
     assert_eq!(ares["messageType"], "ARes", "{ares}");
