@@ -22,15 +22,14 @@ pub fn redact(value: &mut Value) {
                 let name = name.as_str();
                 if REMOVED_MEMBERS.contains(&name) {
                     *member = Value::String("[removed]".into());
-                } else if SECRET_MEMBERS.contains(&name) {
-                    if let Value::String(s) = member {
-                        *member = Value::String(format!("[redacted: {} characters]", s.len()));
-                    }
-                } else if CARD_NUMBER_MEMBERS.contains(&name) {
-                    if let Value::String(s) = member {
-                        *s = mask_pan(s);
-                    }
+                } else if let (true, Value::String(s)) = (SECRET_MEMBERS.contains(&name), &member) {
+                    *member = Value::String(format!("[redacted: {} characters]", s.len()));
+                } else if let (true, Value::String(s)) =
+                    (CARD_NUMBER_MEMBERS.contains(&name), &mut *member)
+                {
+                    *s = mask_pan(s);
                 } else {
+                    // Not a string where one is expected: what it holds is redacted.
                     redact(member);
                 }
             }
@@ -127,16 +126,27 @@ struct Scanner<'a> {
 }
 
 /// What a string value becomes, by the member it is the value of (if any).
-fn replacement(member: Option<&str>, raw: &str) -> Option<String> {
+/// `value` is the string unescaped: a sender may write `\u0034000…` for a card number, or
+/// escape a member's name, and the redaction must see what a reader sees.
+fn replacement(member: Option<&str>, value: &str) -> Option<String> {
     match member {
-        Some(name) if REMOVED_MEMBERS.contains(&name) => Some("[removed]".into()),
         Some(name) if SECRET_MEMBERS.contains(&name) => {
-            Some(format!("[redacted: {} characters]", raw.len()))
+            Some(format!("[redacted: {} characters]", value.len()))
         }
-        Some(name) if CARD_NUMBER_MEMBERS.contains(&name) => Some(mask_pan(raw)),
-        _ if emv3ds::values::is_card_number(raw) => Some(mask_pan(raw)),
+        Some(name) if CARD_NUMBER_MEMBERS.contains(&name) => Some(mask_pan(value)),
+        _ if emv3ds::values::is_card_number(value) => Some(mask_pan(value)),
         _ => None,
     }
+}
+
+/// A string's raw content (between the quotes, already checked) with its escapes
+/// decoded.
+fn unescape(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('\\') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    // The scanner checked every escape, so this parses.
+    std::borrow::Cow::Owned(serde_json::from_str(&format!("\"{raw}\"")).unwrap_or_default())
 }
 
 /// Levels of nesting the scanner follows: serde_json's own limit (127), so both accept
@@ -257,12 +267,9 @@ impl Scanner<'_> {
             b'[' => self.array(depth + 1)?,
             b'"' => {
                 let raw = self.string()?.to_owned();
-                match replacement(member, &raw) {
-                    Some(text) => {
-                        self.out.push('"');
-                        self.out.push_str(&text);
-                        self.out.push('"');
-                    }
+                match replacement(member, &unescape(&raw)) {
+                    // Escaped again: a masked value keeps characters of the original.
+                    Some(text) => self.out.push_str(&Value::String(text).to_string()),
                     None => {
                         self.out.push('"');
                         self.out.push_str(&raw);
@@ -278,7 +285,10 @@ impl Scanner<'_> {
                     self.at += 1;
                 }
                 let literal = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
-                if !matches!(literal, "true" | "false" | "null") && !is_json_number(literal) {
+                // A number past f64's range is refused, as serde_json refuses it.
+                let number =
+                    || is_json_number(literal) && literal.parse::<f64>().is_ok_and(f64::is_finite);
+                if !matches!(literal, "true" | "false" | "null") && !number() {
                     return None;
                 }
                 self.out.push_str(literal);
@@ -300,10 +310,11 @@ impl Scanner<'_> {
             if self.bytes.get(self.at) != Some(&b'"') {
                 return None;
             }
-            let name = self.string()?.to_owned();
+            let raw_name = self.string()?.to_owned();
             self.out.push('"');
-            self.out.push_str(&name);
+            self.out.push_str(&raw_name);
             self.out.push('"');
+            let name = unescape(&raw_name).into_owned();
             self.space();
             if self.bytes.get(self.at) != Some(&b':') {
                 return None;
@@ -314,6 +325,11 @@ impl Scanner<'_> {
             let value_start = self.at;
             let out_start = self.out.len();
             self.value(Some(&name), depth)?;
+            if REMOVED_MEMBERS.contains(&name.as_str()) {
+                // Whatever its type: a CVV written as a number is still a CVV.
+                self.out.truncate(out_start);
+                self.out.push_str("\"[removed]\"");
+            }
             if depth == 1 {
                 let raw = match self.bytes.get(value_start) {
                     // The string as the redacted text shows it.
@@ -394,6 +410,10 @@ mod text_tests {
             r#"["\ude00"]"#.into(),
             r#"["\ud83d\u0041"]"#.into(),
             r#"["\ud83dx"]"#.into(),
+            "[1e400]".into(),
+            "[-1e400]".into(),
+            "[0e400]".into(),
+            "[1e-400]".into(),
         ];
         for case in &cases {
             let serde = serde_json::from_str::<Value>(case).is_ok();
@@ -409,6 +429,26 @@ mod text_tests {
             let shown: String = case.chars().take(60).collect();
             assert_eq!(ours, serde, "{} {shown}", case.len());
         }
+    }
+
+    /// Escapes and types do not hide card data: an escaped member name or card number
+    /// is redacted as its reader sees it, and a removed member is removed whatever its
+    /// type.
+    #[test]
+    fn escapes_and_types_do_not_hide_card_data() {
+        let text = br#"{"acct\u004eumber":"4000000000001000","n":"\u0034000000000001000","cvv":123,"cardSecurityCode":{"a":1},"authenticationValue":"A\u0041","x":["ab\"cdefghijk"],"pan":"ab\"cdefghijk"}"#;
+        let scanned = redact_text(text).unwrap_or_else(|| panic!("JSON"));
+        let got: Value =
+            serde_json::from_str(&scanned.text).unwrap_or_else(|e| panic!("{e}: {}", scanned.text));
+        let mut tree: Value = serde_json::from_slice(text).unwrap_or_else(|e| panic!("{e}"));
+        redact(&mut tree);
+        assert_eq!(got, tree);
+        assert_eq!(got["acctNumber"], "400000******1000");
+        assert_eq!(got["n"], "400000******1000");
+        assert_eq!(got["cvv"], "[removed]");
+        assert_eq!(got["cardSecurityCode"], "[removed]");
+        assert_eq!(got["authenticationValue"], "[redacted: 2 characters]");
+        assert_eq!(got["pan"], "ab\"cde**hijk");
     }
 
     /// The one-pass redaction agrees with the tree one on every example message of the
