@@ -174,6 +174,7 @@ pub fn decrypt(
             header.get("enc").unwrap_or(&Value::Null)
         )));
     }
+    crate::jose::check_iv_and_tag(token, ENC).map_err(|why| fail(&why))?;
     let alg = header_str(&header, "alg").unwrap_or_default();
     let (payload, _) = match (alg, key) {
         ("ECDH-ES", DsPrivateKey::Ec(ds)) | ("dir", DsPrivateKey::Ec(ds))

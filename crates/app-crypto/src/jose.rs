@@ -46,6 +46,32 @@ pub(crate) fn compact_header(
     }
 }
 
+/// Checks a compact JWE's IV and tag lengths against its `enc` before josekit sees them:
+/// with an IV shorter than the cipher's, OpenSSL's wrapper panics (a finding of the
+/// `app_jwe` fuzz target), and a CReq JWE comes from anyone.
+pub(crate) fn check_iv_and_tag(token: &str, enc: &str) -> Result<(), String> {
+    let (iv, tag) = match enc {
+        "A128CBC-HS256" => (16, 16),
+        "A128GCM" => (12, 16),
+        other => return Err(format!("enc {other:?} is not A128CBC-HS256 or A128GCM")),
+    };
+    let parts: Vec<&str> = token.split('.').collect();
+    let length = |index: usize| {
+        parts
+            .get(index)
+            .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+            .map(|bytes| bytes.len())
+    };
+    match (length(2), length(4)) {
+        (Some(found), _) if found != iv => Err(format!("the IV is {found} bytes; {enc} uses {iv}")),
+        (_, Some(found)) if found != tag => Err(format!(
+            "the authentication tag is {found} bytes; {enc} uses {tag}"
+        )),
+        (Some(_), Some(_)) => Ok(()),
+        _ => Err("the IV or the tag is not base64url".into()),
+    }
+}
+
 pub(crate) fn header_str<'a>(header: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     header.get(name).and_then(Value::as_str)
 }

@@ -134,6 +134,7 @@ impl SessionKey {
         let enc = header_str(&header, "enc")
             .and_then(Enc::from_name)
             .ok_or_else(|| fail(&"enc must be A128CBC-HS256 or A128GCM"))?;
+        crate::jose::check_iv_and_tag(token, enc.name()).map_err(|why| fail(&why))?;
         let decrypter = jwe::Dir
             .decrypter_from_bytes(self.key_for(direction, enc))
             .map_err(|e| fail(&e))?;
@@ -164,6 +165,27 @@ mod tests {
             SessionKey::derive(&sdk, &acs.public(), reference),
             SessionKey::derive(&acs, &sdk.public(), reference),
         )
+    }
+
+    /// A short IV or tag is refused as 302 before OpenSSL sees it (its wrapper
+    /// asserted on a short IV: found by the `app_jwe` fuzz target).
+    #[test]
+    fn a_short_iv_or_tag_is_refused_not_a_panic() {
+        use base64::Engine;
+        let (sdk, acs) = pair();
+        for enc in Enc::ALL {
+            let token = sdk
+                .seal(Direction::SdkToAcs, enc, "k", b"{}")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let parts: Vec<&str> = token.split('.').collect();
+            let short = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0u8]);
+            for at in [2, 4] {
+                let mut bad = parts.clone();
+                bad[at] = &short;
+                let result = acs.open(Direction::SdkToAcs, &bad.join("."));
+                assert!(matches!(result, Err(CryptoError::Decrypt { .. })), "{result:?}");
+            }
+        }
     }
 
     #[test]
