@@ -90,6 +90,8 @@ pub struct App {
     /// Older events may be in the store.
     pub more_in_store: bool,
     pub status: String,
+    /// The live sandbox's trace health (`/admin/status`), when it could be read.
+    pub trace_health: Option<sandbox::admin::Status>,
     pub areas: Areas,
 }
 
@@ -111,6 +113,7 @@ impl App {
             detail_scroll: 0,
             more_in_store: false,
             status: String::new(),
+            trace_health: None,
             areas: Areas::default(),
         }
     }

@@ -113,6 +113,8 @@ pub async fn run(source: Source) -> Result<(), String> {
     let mut dirty = true;
     let mut last_draw = Instant::now() - Duration::from_secs(1);
     let mut tick = tokio::time::interval(Duration::from_millis(33));
+    // The trace's health (events it could not store), asked for every two seconds.
+    let mut health = tokio::time::interval(Duration::from_secs(2));
     loop {
         if dirty && last_draw.elapsed() >= Duration::from_millis(33) {
             terminal
@@ -153,6 +155,14 @@ pub async fn run(source: Source) -> Result<(), String> {
                         app.status = "the sandbox ended the live stream (stopped?)".into();
                         live = None;
                     }
+                }
+                None
+            }
+            _ = health.tick(), if admin.is_some() => {
+                if let Some(admin) = &admin {
+                    let status = admin.status().await.ok();
+                    dirty |= status != app.trace_health;
+                    app.trace_health = status;
                 }
                 None
             }

@@ -138,6 +138,17 @@ fn title(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Span::styled("‖ paused", Style::default().fg(Color::Yellow))
         },
     ];
+    if let Some(health) = &app.trace_health {
+        let warning = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+        if health.lost() > 0 {
+            spans.push(Span::styled(
+                format!("  ⚠ trace: {} events not stored", health.lost()),
+                warning,
+            ));
+        } else if health.store_error.is_some() {
+            spans.push(Span::styled("  ⚠ trace store unreadable", warning));
+        }
+    }
     let mut filters = Vec::new();
     if app.channel != 0 {
         filters.push(format!("channel={}", CHANNELS[app.channel]));

@@ -59,6 +59,30 @@ fn select(app: &mut App, pick: impl Fn(&tui::model::Transaction) -> bool) {
     app.hop = 0;
 }
 
+/// Events the sandbox could not store show in the title, in red, until it restarts.
+#[test]
+fn the_title_says_when_the_trace_lost_events() {
+    let mut app = App::new(Model::new(10), "manifest.json");
+    app.trace_health = Some(sandbox::admin::Status {
+        last_seq: Some(40),
+        failed_commits: 2,
+        events_not_stored: 12,
+        dropped: 3,
+        ..Default::default()
+    });
+    let frame = render(&mut app, 120, 30);
+    assert!(
+        frame
+            .lines()
+            .next()
+            .unwrap()
+            .contains("⚠ trace: 15 events not stored"),
+        "{frame}"
+    );
+    app.trace_health = Some(sandbox::admin::Status::default());
+    assert!(!render(&mut app, 120, 30).contains("⚠"));
+}
+
 #[test]
 fn an_empty_sandbox() {
     let mut app = App::new(Model::new(10), "manifest.json");

@@ -183,7 +183,10 @@ mod tests {
                 let mut bad = parts.clone();
                 bad[at] = &short;
                 let result = acs.open(Direction::SdkToAcs, &bad.join("."));
-                assert!(matches!(result, Err(CryptoError::Decrypt { .. })), "{result:?}");
+                assert!(
+                    matches!(result, Err(CryptoError::Decrypt { .. })),
+                    "{result:?}"
+                );
             }
         }
     }

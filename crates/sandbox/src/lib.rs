@@ -557,10 +557,12 @@ impl Sandbox {
             tracer = trace::Tracer::default();
         }
         let stop_recorder = tokio_util::sync::CancellationToken::new();
+        let trace_losses = Arc::new(admin::TraceLosses::default());
         let recorder = tokio::spawn(admin::record(
             trace_store.clone(),
             recorded,
             stop_recorder.clone(),
+            trace_losses.clone(),
         ));
         let faults = transport::faults::Faults::default();
         let observer = |party: trace::Party| transport::Observer {
@@ -879,6 +881,7 @@ impl Sandbox {
                     retention: config.retention,
                     closing: closing.clone(),
                     faults: faults.clone(),
+                    losses: trace_losses,
                 }),
                 Some(on_refused),
             )

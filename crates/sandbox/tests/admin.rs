@@ -263,3 +263,50 @@ async fn an_enrolled_second_factor_is_required_and_wrong_codes_are_counted() {
         .unwrap();
     assert!(!sealed.contains(secret));
 }
+
+/// A trace commit that fails is counted, not silent: `/admin/status` says how many
+/// commits failed, how many events they held and why, and still answers while the
+/// trace store is unreadable.
+#[tokio::test]
+async fn failed_trace_commits_are_counted_in_the_status() {
+    let dirs = tempfile::tempdir().unwrap();
+    let config = support::config_in(dirs.path());
+    let sandbox = Sandbox::start(&config).await.unwrap();
+    let admin = AdminClient::of(&sandbox.manifest).unwrap();
+    let before = admin.status().await.unwrap();
+    assert_eq!((before.failed_commits, before.lost()), (0, 0), "{before:?}");
+
+    // The trace store goes away; the sandbox keeps answering.
+    sandbox.trace_store().close().await;
+    let requestor = support::client_as(&config.certs, "requestor");
+    let api = &sandbox.manifest.endpoints.requestor_api;
+    let pan = support::card("alpha", "frictionless-Y");
+    let pre = requestor
+        .post_json(
+            &format!("{api}/v1/preauth"),
+            serde_json::to_vec(&json!({ "acctNumber": pan })).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pre.status, 200);
+
+    let mut status = admin.status().await.unwrap();
+    for _ in 0..100 {
+        if status.failed_commits > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = admin.status().await.unwrap();
+    }
+    assert!(status.failed_commits >= 1, "{status:?}");
+    assert!(
+        status.events_not_stored >= 2,
+        "the call and its answer: {status:?}"
+    );
+    assert!(status.last_commit_error.is_some(), "{status:?}");
+    assert!(
+        status.store_error.is_some() && status.last_seq.is_none(),
+        "{status:?}"
+    );
+    sandbox.shutdown().await;
+}

@@ -14,7 +14,10 @@
 //!   events after `SEQ` (or the `Last-Event-ID` header), then live ones as they happen.
 //!   Each is `id: <seq>`, `event: trace`, `data: <event JSON>`; a subscriber that fell
 //!   behind gets `event: lagged` with how many it missed (read them with `after`);
-//! - `GET /admin/status` — the last `seq` and how many events the recorder dropped;
+//! - `GET /admin/status` — the last `seq`, and every event the trace lost: dropped
+//!   because the recorder's queue was full (`dropped`), or in a commit that failed
+//!   (`failedCommits`, `eventsNotStored`, `lastCommitError`); it answers when the trace
+//!   store itself is broken, which is when it matters;
 //! - `GET|POST|DELETE /admin/faults` — the faults in force (`transport::faults`):
 //!   list them, add one or a list (JSON), clear them all;
 //! - `POST /admin/purge` — the retention purge now (`{"retentionSeconds": N}` optional);
@@ -57,6 +60,31 @@ pub struct AdminState {
     pub closing: tokio_util::sync::CancellationToken,
     /// The faults the sandbox's clients apply (`/admin/faults`).
     pub faults: transport::faults::Faults,
+    /// What the recorder could not store ([`record`]).
+    pub losses: Arc<TraceLosses>,
+}
+
+/// Events the recorder could not store: counted, never silent. Shown by
+/// `GET /admin/status` and in the TUI's title.
+#[derive(Debug, Default)]
+pub struct TraceLosses {
+    pub failed_commits: std::sync::atomic::AtomicU64,
+    pub events_not_stored: std::sync::atomic::AtomicU64,
+    /// The last failure, for the operator (a database error: no message content).
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl TraceLosses {
+    fn failed(&self, events: usize, error: &store::StoreError) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.failed_commits.fetch_add(1, Relaxed);
+        self.events_not_stored
+            .fetch_add(u64::try_from(events).unwrap_or(u64::MAX), Relaxed);
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error.to_string());
+    }
 }
 
 /// A fresh session token (256 random bits, hex).
@@ -240,13 +268,47 @@ async fn events(State(state): State<AdminState>, Query(params): Query<TraceParam
 }
 
 async fn status(State(state): State<AdminState>) -> Response {
-    match state.store.last_seq().await {
-        Ok(last) => axum::Json(serde_json::json!({
-            "lastSeq": last,
-            "dropped": state.tracer.dropped(),
-        }))
-        .into_response(),
-        Err(e) => failed(&e),
+    use std::sync::atomic::Ordering::Relaxed;
+    let (last_seq, store_error) = match state.store.last_seq().await {
+        Ok(last) => (Some(last), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let losses = &state.losses;
+    let last_error = losses
+        .last_error
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    axum::Json(Status {
+        last_seq,
+        store_error,
+        dropped: state.tracer.dropped(),
+        failed_commits: losses.failed_commits.load(Relaxed),
+        events_not_stored: losses.events_not_stored.load(Relaxed),
+        last_commit_error: last_error,
+    })
+    .into_response()
+}
+
+/// `GET /admin/status`: the trace's health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// The last stored `seq`; `None` when the store cannot be read (`store_error`).
+    pub last_seq: Option<u64>,
+    pub store_error: Option<String>,
+    /// Events dropped because the recorder's queue was full.
+    pub dropped: u64,
+    /// Commits of the trace store that failed, and the events they held.
+    pub failed_commits: u64,
+    pub events_not_stored: u64,
+    pub last_commit_error: Option<String>,
+}
+
+impl Status {
+    /// Events the trace lost in all (dropped or not stored).
+    pub fn lost(&self) -> u64 {
+        self.dropped.saturating_add(self.events_not_stored)
     }
 }
 
@@ -401,6 +463,7 @@ pub async fn record(
     store: TraceStore,
     mut recorded: mpsc::Receiver<Arc<Event>>,
     stop: tokio_util::sync::CancellationToken,
+    losses: Arc<TraceLosses>,
 ) {
     let mut batch = Vec::with_capacity(1024);
     loop {
@@ -414,15 +477,20 @@ pub async fn record(
                 while let Ok(event) = recorded.try_recv() {
                     batch.push(event);
                 }
-                if !batch.is_empty() {
-                    let _ = store.record(&batch).await;
+                if !batch.is_empty()
+                    && let Err(e) = store.record(&batch).await
+                {
+                    losses.failed(batch.len(), &e);
                 }
                 return;
             }
         }
         // A failed commit loses this batch's events, not the sandbox: the trace is
-        // evidence, and the messages themselves already went through.
-        let _ = store.record(&batch).await;
+        // evidence, and the messages themselves already went through. The loss is
+        // counted and shown (`/admin/status`, the TUI).
+        if let Err(e) = store.record(&batch).await {
+            losses.failed(batch.len(), &e);
+        }
         batch.clear();
     }
 }
@@ -579,6 +647,18 @@ impl AdminClient {
             return Err(format!("clearing faults: HTTP {status}"));
         }
         Ok(())
+    }
+
+    /// The trace's health (`GET /admin/status`).
+    pub async fn status(&self) -> Result<Status, String> {
+        let (status, reply) = self.call("GET", "/admin/status", Vec::new()).await?;
+        if status != 200 {
+            return Err(format!(
+                "the admin endpoint answered HTTP {status}: {}",
+                String::from_utf8_lossy(&reply).trim()
+            ));
+        }
+        serde_json::from_slice(&reply).map_err(|e| format!("/admin/status: {e}"))
     }
 
     /// Stored events, as `query` selects them.
