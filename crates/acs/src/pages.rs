@@ -415,19 +415,27 @@ pub(crate) fn issuer_app(waiting: &[Challenge]) -> Page {
 }
 
 /// One request in the app, with approve and deny.
-pub(crate) fn issuer_app_request(c: &Challenge) -> Page {
+/// The issuer app's page for one request. `tried` is the answer the cardholder just
+/// gave, if any: when it did not count (the request had ended, or ended while it was
+/// being stored), the page says so and what really happened.
+pub(crate) fn issuer_app_request(c: &Challenge, tried: Option<Approval>) -> Page {
     let answered = match (c.phase, c.approval) {
         (Phase::Decided, _) | (_, Some(_)) => Some(match c.approval {
-            Some(Approval::Approved) => "You approved this payment.",
-            Some(Approval::Denied) => "You declined this payment.",
-            None => "This request is over.",
+            Some(Approval::Approved) => "You approved this payment.".to_owned(),
+            Some(Approval::Denied) => "You declined this payment.".to_owned(),
+            None => format!("This request is over: {}", ending(c)),
         }),
         _ => None,
     };
+    let not_taken = tried
+        .filter(|t| c.approval != Some(*t))
+        .map(|_| format!("Your answer was not taken: {}", ending(c)));
     let body = html! {
         h1 { "Approve a payment" }
         (purchase(c))
-        @if let Some(said) = answered {
+        @if let Some(said) = not_taken {
+            p.notice role="alert" id="not-taken" { (said) }
+        } @else if let Some(said) = answered {
             p.notice role="status" id="answered" { (said) }
         } @else {
             p { "Do you want to approve this payment?" }
@@ -441,4 +449,21 @@ pub(crate) fn issuer_app_request(c: &Challenge) -> Page {
         p { a href="/issuer-app" { "All requests" } }
     };
     page(Csp::new(Framing::Nobody), "Approve a payment", &body)
+}
+
+/// How a request ended, for the cardholder.
+fn ending(c: &Challenge) -> &'static str {
+    let Some(verdict) = &c.verdict else {
+        return "it is still open.";
+    };
+    match (
+        verdict.trans_status.as_str(),
+        verdict.reason.as_deref(),
+        verdict.challenge_cancel.as_deref(),
+    ) {
+        ("Y", _, _) => "the payment had already been approved.",
+        (_, Some("14" | "24"), _) => "the time to answer ran out, so the payment was not approved.",
+        (_, _, Some("01")) => "the payment was cancelled on the merchant's page.",
+        _ => "the request had already ended, and the payment was not approved.",
+    }
 }

@@ -539,7 +539,7 @@ async fn issuer_app_request(State(state): State<AcsState>, Path(id): Path<String
         Ok(Some(Loaded { challenge, .. }))
             if matches!(challenge.method, Method::OutOfBand | Method::Decoupled) =>
         {
-            shown(StatusCode::OK, pages::issuer_app_request(&challenge))
+            shown(StatusCode::OK, pages::issuer_app_request(&challenge, None))
         }
         Ok(_) => shown(
             StatusCode::NOT_FOUND,
@@ -569,28 +569,47 @@ async fn issuer_app_decision(
             );
         }
     };
-    let Loaded {
-        mut challenge,
-        revision,
-    } = match load_or_page(&state, &id, "request").await {
-        Ok(loaded) => loaded,
-        Err(page) => return page,
-    };
-    if challenge.approve(state.clock.now_ms(), approval).is_err() {
-        return shown(StatusCode::OK, pages::issuer_app_request(&challenge));
+    // A lost compare-and-set (the timer, or the page's own poll, changed the request
+    // meanwhile) is tried again on what is stored now; the page then says what really
+    // happened, including that the answer did not count.
+    for _ in 0..3 {
+        let Loaded {
+            mut challenge,
+            revision,
+        } = match load_or_page(&state, &id, "request").await {
+            Ok(loaded) => loaded,
+            Err(page) => return page,
+        };
+        if challenge.approve(state.clock.now_ms(), approval).is_err() {
+            return shown(
+                StatusCode::OK,
+                pages::issuer_app_request(&challenge, Some(approval)),
+            );
+        }
+        let stored = if challenge.phase == Phase::Decided {
+            results::finish(&state, challenge.clone(), revision)
+                .await
+                .map(|done| done.is_some())
+        } else {
+            results::save(&state, &challenge, revision).await
+        };
+        match stored {
+            Ok(true) => {
+                return shown(
+                    StatusCode::OK,
+                    pages::issuer_app_request(&challenge, Some(approval)),
+                );
+            }
+            Ok(false) => {}
+            Err(e) => return failure(&e),
+        }
     }
-    let stored = if challenge.phase == Phase::Decided {
-        results::finish(&state, challenge, revision)
-            .await
-            .map(|_| ())
-    } else {
-        results::save(&state, &challenge, revision)
-            .await
-            .map(|_| ())
-    };
-    match stored {
-        Ok(()) => issuer_app_request(State(state), Path(id)).await,
-        Err(e) => failure(&e),
+    match load_or_page(&state, &id, "request").await {
+        Ok(Loaded { challenge, .. }) => shown(
+            StatusCode::OK,
+            pages::issuer_app_request(&challenge, Some(approval)),
+        ),
+        Err(page) => page,
     }
 }
 

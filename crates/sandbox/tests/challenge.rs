@@ -388,7 +388,8 @@ async fn decoupled_is_approved_in_the_app_or_expires() {
             ares["acsTransID"].as_str().unwrap()
         );
         if approve {
-            s.site.post(&app, &[("decision", "approve")]).await;
+            let page = s.site.post(&app, &[("decision", "approve")]).await;
+            assert!(page.has("You approved this payment."), "{}", page.html);
             let result = s.final_result(id).await;
             assert_eq!(
                 (result["transStatus"].as_str(), result["source"].as_str()),
@@ -406,12 +407,17 @@ async fn decoupled_is_approved_in_the_app_or_expires() {
                 ),
                 (Some("24"), Some("03"))
             );
+            // Too late: the page says the approval did not count, and why.
             let refused = s.site.post(&app, &[("decision", "approve")]).await;
             assert!(
-                refused.has("over") || refused.has("declined"),
+                refused.has(
+                    "Your answer was not taken: the time to answer ran out, so the payment \
+                     was not approved."
+                ),
                 "{}",
                 refused.html
             );
+            assert_eq!(s.postauth(id).await["transStatus"], "N");
         }
     }
     // Not asked for decoupled: an OTP challenge instead.
