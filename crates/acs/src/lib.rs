@@ -78,9 +78,18 @@ pub struct AcsState {
     /// Where the ACS records what is not a message (challenge steps, timers); messages
     /// are recorded at the wire (`transport::traced`).
     pub tracer: trace::Tracer,
-    /// The common names of the TLS client certificates of the Directory Servers that
-    /// route to this ACS: `/areq` answers them only (none: it answers nobody).
-    pub ds_identities: Vec<String>,
+    /// The Directory Servers that route to this ACS: each scheme's directory server ID
+    /// and the common name of its TLS client certificate. `/areq` answers them only
+    /// (none: it answers nobody), and an AReq for a card only from its scheme's DS.
+    pub ds_identities: Vec<DsIdentity>,
+}
+
+/// One Directory Server the ACS answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsIdentity {
+    pub directory_server_id: String,
+    /// The common name of its TLS client certificate.
+    pub common_name: String,
 }
 
 impl AcsState {
@@ -134,7 +143,7 @@ pub(crate) fn note(state: &AcsState, challenge: &Challenge, label: String, findi
 pub fn app(state: AcsState) -> Router {
     let directory_servers = transport::access::Callers::new(
         "the Directory Servers that route to this ACS",
-        state.ds_identities.iter().cloned(),
+        state.ds_identities.iter().map(|d| d.common_name.clone()),
     );
     transport::access::body_limit(
         Router::new()
@@ -148,10 +157,19 @@ pub fn app(state: AcsState) -> Router {
     .with_state(state)
 }
 
-async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {
+async fn areq(
+    State(state): State<AcsState>,
+    peer: Option<axum::Extension<transport::Peer>>,
+    body: Bytes,
+) -> Response {
     let validator = Validator::new(Role::Acs);
     let areq = match validator.validate(&body, &Context::default()) {
         Ok(valid) => match valid.message {
+            Message::AReq(areq)
+                if let Some(why) = other_schemes_ds(&state, peer.as_deref(), &areq) =>
+            {
+                return transport::access::refuse_caller(Role::Acs, &why);
+            }
             Message::AReq(areq) => areq,
             other => {
                 let erro = validator.reject(
@@ -184,6 +202,33 @@ async fn areq(State(state): State<AcsState>, body: Bytes) -> Response {
             )
         }
     }
+}
+
+/// Why `peer` may not send this AReq, if it may not: the card is in a scheme's range
+/// and `peer` is not that scheme's DS (a DS routes only its own scheme's cards). A card
+/// in no scheme's range is answered to any of the ACS's DSs (as not enrolled).
+fn other_schemes_ds(
+    state: &AcsState,
+    peer: Option<&transport::Peer>,
+    areq: &AReq,
+) -> Option<String> {
+    let pan = areq.acct_number.as_ref()?.expose();
+    let scheme = state.issuer.scheme_of(pan)?;
+    let own = state
+        .ds_identities
+        .iter()
+        .find(|d| d.directory_server_id == scheme.directory_server_id)?;
+    let caller = peer
+        .and_then(|transport::Peer(p)| p.as_ref())
+        .and_then(|p| p.common_name.as_deref())
+        .unwrap_or_default();
+    (caller != own.common_name).then(|| {
+        format!(
+            "this card is in a range of directory server {}, so its AReqs come only from \"{}\"; \
+             the client certificate \"{caller}\" is another Directory Server's",
+            scheme.directory_server_id, own.common_name
+        )
+    })
 }
 
 /// Decides and builds the ARes for a valid AReq, and records it. An ARes that cannot be

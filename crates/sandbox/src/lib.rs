@@ -696,7 +696,14 @@ impl Sandbox {
                 "acs",
             )?);
             acs_state.tracer = tracer.clone();
-            acs_state.ds_identities = ecosystem.schemes.iter().map(|s| s.identity()).collect();
+            acs_state.ds_identities = ecosystem
+                .schemes
+                .iter()
+                .map(|s| acs::DsIdentity {
+                    directory_server_id: s.directory_server_id.clone(),
+                    common_name: s.identity(),
+                })
+                .collect();
             let acs_tls = tls::server_config(&identity, &root, ClientAuth::Required)?;
             let site_tls = tls::server_config(&identity, &root, ClientAuth::None)?;
             let acs_app =

@@ -740,6 +740,11 @@ async fn every_endpoint_answers_only_the_parties_it_serves() {
         rreq[name] = ares[name].clone();
     }
     rreq["transStatus"] = json!("Y");
+    // A browser AReq as a DS sends it on to the ACS.
+    let mut relayed = example("AReq-browser");
+    relayed["dsTransID"] = json!("0f2c4b1e-9a7d-4c3b-8e5f-6a1b2c3d4e5f");
+    relayed["dsReferenceNumber"] = json!("DS_SANDBOX_ALPHA");
+    relayed["dsURL"] = json!("https://localhost:1/rreq");
     let endpoints = &run.sandbox.manifest.endpoints;
     let api = endpoints.requestor_api.trim_end_matches('/');
     let alpha = &run.sandbox.manifest.schemes[0].directory_server;
@@ -763,11 +768,9 @@ async fn every_endpoint_answers_only_the_parties_it_serves() {
         (beta.clone(), Some(example("AReq-browser")), &["3ds-server"]),
         // The RReq of an alpha transaction, at alpha's DS: from the ACS only.
         (alpha.clone(), Some(rreq.clone()), &["acs"]),
-        (
-            endpoints.acs.clone(),
-            Some(example("AReq-browser")),
-            &["ds-alpha", "ds-beta"],
-        ),
+        // An alpha card's AReq: from alpha's DS only (beta's is the ACS's DS too,
+        // but not this card's).
+        (endpoints.acs.clone(), Some(relayed), &["ds-alpha"]),
     ];
     let mut refused = 0;
     for (url, body, serves) in &matrix {
