@@ -204,6 +204,86 @@ async fn areq(
     }
 }
 
+/// Compares what the 3DS Method page saw (`site::method` records it) with what the
+/// browser AReq says, and notes it in the trace: `threeDSCompInd` Y with no run, a run
+/// with `threeDSCompInd` N or U, and a run in another browser (`User-Agent` not the
+/// AReq's `browserUserAgent`, or `Accept-Language` not its `browserLanguage`). These
+/// are findings for the tester; they do not change the outcome (the protocol-realism
+/// issue makes them risk rules).
+async fn method_check(
+    state: &AcsState,
+    areq: &AReq,
+    acs_trans_id: &emv3ds::values::TransId,
+) -> Result<(), String> {
+    if areq.device_channel != Some(DeviceChannel::Browser) || !state.tracer.is_enabled() {
+        return Ok(());
+    }
+    let Some(id) = areq.three_ds_server_trans_id.as_ref() else {
+        return Ok(());
+    };
+    let run = state
+        .store
+        .method_run(id.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let said = areq.three_ds_comp_ind.map(|c| c.as_str().to_owned());
+    let mut findings = Vec::new();
+    match (&run, said.as_deref()) {
+        (None, Some("Y")) => findings
+            .push("threeDSCompInd is Y, but the 3DS Method never reached this ACS".to_owned()),
+        (Some(_), Some(other @ ("N" | "U"))) => findings.push(format!(
+            "threeDSCompInd is {other}, but the 3DS Method ran at this ACS"
+        )),
+        _ => {}
+    }
+    if let Some(run) = &run {
+        let seen = |name: &str| {
+            run.get(name)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+        };
+        if let Some(agent) = areq.browser_user_agent.as_deref()
+            && seen("userAgent") != agent
+        {
+            findings.push(
+                "the 3DS Method ran in another browser: its User-Agent is not browserUserAgent"
+                    .to_owned(),
+            );
+        }
+        let first_language = seen("acceptLanguage")
+            .split([',', ';'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        if let Some(language) = areq.browser_language.as_deref()
+            && !first_language.is_empty()
+            && !first_language.eq_ignore_ascii_case(language)
+        {
+            findings.push(format!(
+                "the 3DS Method's browser prefers {first_language:?}; browserLanguage is {language:?}"
+            ));
+        }
+    }
+    if run.is_none() && findings.is_empty() {
+        return Ok(());
+    }
+    let label = match (&run, findings.is_empty()) {
+        (Some(_), true) => "3DS Method: ran in the browser of the AReq",
+        (Some(_), false) => "3DS Method: ran, with discrepancies",
+        (None, _) => "3DS Method: did not run",
+    };
+    let ids = trace::Ids {
+        three_ds_server_trans_id: Some(id.as_str().to_owned()),
+        acs_trans_id: Some(acs_trans_id.as_str().to_owned()),
+        ..trace::Ids::default()
+    };
+    let mut event = trace::Event::note(trace::Party::Acs, label.to_owned(), ids);
+    event.findings = findings;
+    state.tracer.emit(event);
+    Ok(())
+}
+
 /// Why `peer` may not send this AReq, if it may not: the card is in a scheme's range
 /// and `peer` is not that scheme's DS (a DS routes only its own scheme's cards). A card
 /// in no scheme's range is answered to any of the ACS's DSs (as not enrolled).
@@ -280,6 +360,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     let decision = risk::decide(&facts, &state.issuer.rules);
 
     let acs_trans_id = state.ids.trans_id();
+    method_check(state, areq, &acs_trans_id).await?;
     let mut ares = ARes::new(areq.message_version);
     ares.three_ds_server_trans_id = areq.three_ds_server_trans_id.clone();
     ares.acs_trans_id = Some(acs_trans_id.clone());

@@ -309,3 +309,79 @@ async fn faults_set_through_the_admin_endpoint_apply_until_cleared() {
     assert_eq!(answer["ares"]["transStatus"], "Y", "{answer}");
     sandbox.shutdown().await;
 }
+
+/// The 3DS Method facts the ACS records are used: at the AReq, the ACS notes whether
+/// the method ran, in which browser, and whether `threeDSCompInd` says so truthfully.
+#[tokio::test]
+async fn the_acs_notes_what_the_3ds_method_saw_against_the_areq() {
+    use base64::Engine;
+    let dirs = tempfile::tempdir().unwrap();
+    let config = support::config_in(dirs.path());
+    let sandbox = Sandbox::start(&config).await.unwrap();
+    let admin = AdminClient::of(&sandbox.manifest).unwrap();
+    let requestor = support::client_as(&config.certs, "requestor");
+    let api = sandbox.manifest.endpoints.requestor_api.clone();
+    let site = sandbox.manifest.endpoints.acs_site.clone();
+    let pan = card("alpha", "frictionless-Y");
+    let call = |path: &str, body: Value| {
+        let (requestor, url) = (requestor.clone(), format!("{api}{path}"));
+        async move {
+            let reply = requestor
+                .post_json(&url, serde_json::to_vec(&body).unwrap())
+                .await
+                .unwrap();
+            serde_json::from_slice::<Value>(&reply.body).unwrap()
+        }
+    };
+    let note = |events: &[Event]| {
+        events
+            .iter()
+            .find(|e| e.observer == trace::Party::Acs && e.label.starts_with("3DS Method:"))
+            .map(|e| (e.label.clone(), e.findings.clone()))
+    };
+    for method_runs in [true, false] {
+        let pre = call("/v1/preauth", json!({ "acctNumber": pan })).await;
+        let id = pre["threeDSServerTransID"].as_str().unwrap().to_owned();
+        if method_runs {
+            let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+                json!({
+                    "threeDSServerTransID": id,
+                    "threeDSMethodNotificationURL": "https://localhost:1/method-done",
+                })
+                .to_string(),
+            );
+            let reply = requestor
+                .post(
+                    &format!("{site}/3ds-method"),
+                    "application/x-www-form-urlencoded",
+                    format!("threeDSMethodData={data}").into_bytes(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(reply.status, 200);
+        }
+        let mut body = browser_at(&pan, pre["messageVersion"].as_str().unwrap());
+        body["threeDSServerTransID"] = json!(id);
+        body["threeDSCompInd"] = json!("Y");
+        let answer = call("/v1/auth", body).await;
+        assert_eq!(answer["ares"]["transStatus"], "Y", "{answer}");
+        let (label, findings) = note(&events_of(&admin, &id).await).expect("a 3DS Method note");
+        if method_runs {
+            // Our HTTP client is not the browser the AReq describes.
+            assert_eq!(label, "3DS Method: ran, with discrepancies");
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.contains("ran in another browser")),
+                "{findings:?}"
+            );
+        } else {
+            assert_eq!(label, "3DS Method: did not run");
+            assert_eq!(
+                findings,
+                ["threeDSCompInd is Y, but the 3DS Method never reached this ACS"]
+            );
+        }
+    }
+    sandbox.shutdown().await;
+}
