@@ -40,37 +40,51 @@ impl Via {
     }
 }
 
-/// An append-only file of JSON lines, owner-only, kept open: what every audit log of
-/// the sandbox is written on (this key log, the admin endpoint's).
+/// When an audit log starts a new file: past `max_bytes`, the file is renamed
+/// `<name>.1` (an older `.1` becomes `.2`, and so on) and a new one begins; files past
+/// `keep` are deleted. So a log takes at most `(keep + 1) × max_bytes`, however long the
+/// sandbox runs: the default keeps 16 MiB and three older files, 64 MiB in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    pub max_bytes: u64,
+    pub keep: usize,
+}
+
+impl Default for Rotation {
+    fn default() -> Rotation {
+        Rotation {
+            max_bytes: 16 << 20,
+            keep: 3,
+        }
+    }
+}
+
+/// An append-only file of JSON lines, owner-only, kept open and rotated by size
+/// ([`Rotation`]): what every audit log of the sandbox is written on (this key log, the
+/// admin endpoint's).
 #[derive(Debug)]
 pub struct JsonLines {
     path: PathBuf,
-    file: Mutex<File>,
+    rotation: Rotation,
+    /// The open file and how many bytes it holds.
+    file: Mutex<(File, u64)>,
 }
 
 impl JsonLines {
-    /// Opens (or creates, owner-only, with its directory) the file at `path`.
+    /// Opens (or creates, owner-only, with its directory) the file at `path`, rotated
+    /// by the default [`Rotation`].
     pub fn open(path: &Path) -> Result<JsonLines, KeyError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path).map_err(|source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        JsonLines::open_rotating(path, Rotation::default())
+    }
+
+    /// [`JsonLines::open`], rotated by `rotation`.
+    pub fn open_rotating(path: &Path, rotation: Rotation) -> Result<JsonLines, KeyError> {
+        let file = open_append(path)?;
+        let size = file.metadata().map_or(0, |m| m.len());
         Ok(JsonLines {
             path: path.to_owned(),
-            file: Mutex::new(file),
+            rotation,
+            file: Mutex::new((file, size)),
         })
     }
 
@@ -79,19 +93,75 @@ impl JsonLines {
         &self.path
     }
 
-    /// Appends `value` as one line, in one `write`. A line that cannot be written must
-    /// not pass unnoticed, nor stop what it records: it goes to standard error.
+    /// Appends `value` as one line, in one `write`, starting a new file first when this
+    /// one is full. A line that cannot be written must not pass unnoticed, nor stop what
+    /// it records: it goes to standard error.
     pub fn append(&self, value: &serde_json::Value) {
         let mut line = value.to_string();
         line.push('\n');
         let written = match self.file.lock() {
-            Ok(mut file) => file.write_all(line.as_bytes()),
+            Ok(mut guard) => {
+                let (file, size) = &mut *guard;
+                let length = line.len() as u64;
+                if *size > 0 && *size + length > self.rotation.max_bytes {
+                    match self.rotate() {
+                        Ok(fresh) => (*file, *size) = (fresh, 0),
+                        Err(e) => eprintln!("audit: {}: cannot rotate: {e}", self.path.display()),
+                    }
+                }
+                let result = file.write_all(line.as_bytes());
+                if result.is_ok() {
+                    *size += length;
+                }
+                result
+            }
             Err(_) => Err(std::io::Error::other("the lock was poisoned")),
         };
         if let Err(e) = written {
             eprintln!("audit: {}: {e}; lost: {line}", self.path.display());
         }
     }
+
+    /// `<name>.n` → `<name>.n+1` (the last one deleted), the file → `<name>.1`, and a
+    /// new file.
+    fn rotate(&self) -> std::io::Result<File> {
+        let numbered = |n: usize| {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".{n}"));
+            PathBuf::from(name)
+        };
+        if self.rotation.keep == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            let _ = std::fs::remove_file(numbered(self.rotation.keep));
+            for n in (1..self.rotation.keep).rev() {
+                let _ = std::fs::rename(numbered(n), numbered(n + 1));
+            }
+            std::fs::rename(&self.path, numbered(1))?;
+        }
+        open_append(&self.path).map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// The file at `path` opened to append (created owner-only, with its directory).
+fn open_append(path: &Path) -> Result<File, KeyError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The key audit log.
@@ -102,11 +172,17 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Opens (or creates, owner-only) the log at `path`, for operations done by `who`.
+    /// Opens (or creates, owner-only) the log at `path`, for operations done by `who`,
+    /// rotated by the default [`Rotation`].
     pub fn open(path: &Path, who: &str) -> Result<AuditLog, KeyError> {
+        AuditLog::open_rotating(path, who, Rotation::default())
+    }
+
+    /// [`AuditLog::open`], rotated by `rotation`.
+    pub fn open_rotating(path: &Path, who: &str, rotation: Rotation) -> Result<AuditLog, KeyError> {
         Ok(AuditLog {
             who: who.to_owned(),
-            lines: JsonLines::open(path)?,
+            lines: JsonLines::open_rotating(path, rotation)?,
         })
     }
 
@@ -152,4 +228,56 @@ pub(crate) fn data_key_purpose(context: &EncryptionContext) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     format!("data key ({})", pairs.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past `max_bytes` a new file starts; older ones shift; past `keep` they go. The
+    /// log's files together never exceed `(keep + 1) × max_bytes` (plus one line).
+    #[test]
+    fn a_log_rotates_by_size_and_keeps_a_bounded_number_of_files() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("audit.jsonl");
+        let rotation = Rotation {
+            max_bytes: 1_000,
+            keep: 2,
+        };
+        let log = JsonLines::open_rotating(&path, rotation).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..1_000 {
+            log.append(&serde_json::json!({ "n": i, "pad": "x".repeat(40) }));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|e| {
+                e.unwrap_or_else(|e| panic!("{e}"))
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names, ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]);
+        let total: u64 = names
+            .iter()
+            .map(|n| std::fs::metadata(dir.path().join(n)).map_or(0, |m| m.len()))
+            .sum();
+        assert!(total <= 3_000, "{total} bytes");
+        // The newest line is in the live file, whole; the previous file ends where it
+        // begins, so nothing is split.
+        let live = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(live.lines().last().is_some_and(|l| l.contains("\"n\":999")));
+        let previous =
+            std::fs::read_to_string(dir.path().join("audit.jsonl.1")).unwrap_or_default();
+        for line in previous.lines().chain(live.lines()) {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("{e}: {line}"));
+        }
+        // Reopened, it counts what the file already holds.
+        drop(log);
+        let again = JsonLines::open_rotating(&path, rotation).unwrap_or_else(|e| panic!("{e}"));
+        again.append(&serde_json::json!({ "n": "after" }));
+        assert!(std::fs::metadata(&path).map_or(0, |m| m.len()) <= 1_000);
+    }
 }

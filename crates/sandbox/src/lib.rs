@@ -74,7 +74,16 @@ pub struct SandboxConfig {
     /// admin endpoint serves an empty trace: for load tests that measure the protocol
     /// alone.
     pub trace: bool,
+    /// The trace keeps this many of its newest events; older ones are deleted every
+    /// minute, so the trace database stops growing (about 1 to 3 KB an event).
+    pub trace_keep: u64,
+    /// When the key audit log and the admin audit log start a new file, and how many
+    /// older files they keep (`kms::audit::Rotation`).
+    pub logs: kms::audit::Rotation,
 }
+
+/// The default of [`SandboxConfig::trace_keep`]: some 20,000 authentications.
+pub const TRACE_KEEP: u64 = 250_000;
 
 impl Default for SandboxConfig {
     fn default() -> SandboxConfig {
@@ -96,6 +105,8 @@ impl Default for SandboxConfig {
             method_timeout_ms: 10_000,
             retention: Duration::from_secs(60 * 60),
             trace: true,
+            trace_keep: TRACE_KEEP,
+            logs: kms::audit::Rotation::default(),
         }
     }
 }
@@ -503,7 +514,7 @@ impl Sandbox {
                 let audit_log = absolute(&config.data.join(KEYS_AUDIT_LOG));
                 let who = only.map_or_else(|| "sandbox".to_owned(), Component::name);
                 let keys = kms::SoftwareKeys::open_or_create(&path)?
-                    .audited(kms::AuditLog::open(&audit_log, &who)?);
+                    .audited(kms::AuditLog::open_rotating(&audit_log, &who, config.logs)?);
                 (
                     Arc::new(keys),
                     KeysInfo::Software {
@@ -863,7 +874,7 @@ impl Sandbox {
         let needs_totp = totp.is_some();
         let audit_log = absolute(&config.data.join("audit.jsonl"));
         let access = Arc::new(
-            admin::access::Access::new(&admin_identity.cert, totp, &audit_log)
+            admin::access::Access::new(&admin_identity.cert, totp, &audit_log, config.logs)
                 .map_err(SandboxError::Setup)?,
         );
         let refusals = access.clone();
@@ -930,7 +941,12 @@ impl Sandbox {
             manifest,
             servers,
             refresh,
-            purger: spawn_purger(store.clone(), config.retention),
+            purger: spawn_purger(
+                store.clone(),
+                config.retention,
+                trace_store.clone(),
+                config.trace_keep,
+            ),
             sweeper,
             store,
             trace_store,
@@ -981,8 +997,14 @@ impl Sandbox {
     }
 }
 
-/// Every minute, removes what was kept longer than `retention` allows.
-fn spawn_purger(store: store::Store, retention: Duration) -> tokio::task::JoinHandle<()> {
+/// Every minute, removes what was kept longer than `retention` allows, and the trace's
+/// events past its newest `trace_keep`.
+fn spawn_purger(
+    store: store::Store,
+    retention: Duration,
+    trace: store::TraceStore,
+    trace_keep: u64,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_secs(60));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -990,6 +1012,9 @@ fn spawn_purger(store: store::Store, retention: Duration) -> tokio::task::JoinHa
             ticks.tick().await;
             if let Err(e) = store.purge_expired(retention).await {
                 eprintln!("sandbox: purging expired data: {e}");
+            }
+            if let Err(e) = trace.prune(trace_keep).await {
+                eprintln!("sandbox: pruning the trace: {e}");
             }
         }
     })

@@ -135,6 +135,22 @@ impl TraceStore {
     }
 
     /// The greatest `seq` stored (0 when the trace is empty): a new tracer numbers on.
+    /// Keeps the newest `keep` events and deletes the rest; how many went. SQLite
+    /// reuses the freed pages, so a trace pruned regularly stops growing at about
+    /// `keep` events' worth of file.
+    pub async fn prune(&self, keep: u64) -> Result<u64, StoreError> {
+        let last = self.last_seq().await?;
+        let Some(below) = last.checked_sub(keep) else {
+            return Ok(0);
+        };
+        self.writer
+            .execute(Write {
+                sql: "DELETE FROM trace_events WHERE seq <= $1",
+                args: vec![Arg::Int(i64::try_from(below).unwrap_or(i64::MAX))],
+            })
+            .await
+    }
+
     pub async fn last_seq(&self) -> Result<u64, StoreError> {
         let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM trace_events")
             .fetch_one(&self.reader)

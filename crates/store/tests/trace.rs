@@ -117,3 +117,31 @@ async fn events_come_back_by_transaction_and_window_and_never_with_a_card_number
             .is_err()
     );
 }
+
+/// Pruning keeps the newest events, and a file pruned as it fills stops growing: SQLite
+/// reuses the freed pages.
+#[tokio::test]
+async fn pruning_keeps_the_newest_events_and_bounds_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.db");
+    let store = TraceStore::open(&path).await.unwrap();
+    let pad = json!({ "pad": "x".repeat(2_000) });
+    let mut sizes = Vec::new();
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let wal = dir.path().join("trace.db-wal");
+    for round in 0..12u64 {
+        let events: Vec<_> = (1..=500)
+            .map(|i| message(round * 500 + i, "PReq", ids("p", None), &pad))
+            .collect();
+        store.record(&events).await.unwrap();
+        store.prune(1_000).await.unwrap();
+        sizes.push(size(&path) + size(&wal));
+    }
+    let kept = store.events(&TraceQuery::default()).await.unwrap();
+    assert_eq!(kept.first().map(|e| e.seq), Some(5_001));
+    assert_eq!(kept.len(), 1_000);
+    // Twice the window written, the files (database and WAL) grow no more than 10%
+    // over the next three times the window.
+    let (filled, last) = (sizes[5], sizes[11]);
+    assert!(last <= filled + filled / 10, "{sizes:?}");
+}

@@ -24,6 +24,7 @@
 mod kms_server;
 mod leftovers;
 mod postgres;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -34,12 +35,17 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("services") => services(),
+        Some("soak") => soak::soak(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [-- <nextest filter args>]\n       cargo xtask services\n\n\
+                "usage: cargo xtask test [-- <nextest filter args>]\n       cargo xtask services\n       \
+                 cargo xtask soak [--minutes 10] [--every-ms 1000] [--release]\n\n\
                  test       format check, clippy (warnings are errors), doctests, all tests\n\
                  services   start the test PostgreSQL and KMS-compatible servers, print the\n\
-                 \x20          environment the tests read, stop them on Enter"
+                 \x20          environment the tests read, stop them on Enter\n\
+                 soak       threeds up under a steady mix of authentications for a while;\n\
+                 \x20          fails on any error, growing memory or descriptors, or files\n\
+                 \x20          that keep growing"
             );
             ExitCode::from(2)
         }

@@ -6,4 +6,7 @@
 use fuzzing::Target;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| Target::EcosystemToml.run(data));
+fuzz_target!(
+    init: Target::EcosystemToml.prepare(),
+    |data: &[u8]| Target::EcosystemToml.run(data)
+);

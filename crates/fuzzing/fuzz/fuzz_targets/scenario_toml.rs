@@ -6,4 +6,7 @@
 use fuzzing::Target;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| Target::ScenarioToml.run(data));
+fuzz_target!(
+    init: Target::ScenarioToml.prepare(),
+    |data: &[u8]| Target::ScenarioToml.run(data)
+);

@@ -6,4 +6,7 @@
 use fuzzing::Target;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| Target::Spc.run(data));
+fuzz_target!(
+    init: Target::Spc.prepare(),
+    |data: &[u8]| Target::Spc.run(data)
+);

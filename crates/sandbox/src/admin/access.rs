@@ -85,8 +85,13 @@ pub struct Session {
 
 impl Access {
     /// Accepts the certificate `admin_cert` (PEM) alone, with the second factor `totp`
-    /// when enrolled; audits to `audit_log`.
-    pub fn new(admin_cert: &Path, totp: Option<Totp>, audit_log: &Path) -> Result<Access, String> {
+    /// when enrolled; audits to `audit_log`, rotated by `rotation`.
+    pub fn new(
+        admin_cert: &Path,
+        totp: Option<Totp>,
+        audit_log: &Path,
+        rotation: kms::audit::Rotation,
+    ) -> Result<Access, String> {
         let admin = fingerprint(admin_cert)?;
         Ok(Access {
             admin,
@@ -96,7 +101,8 @@ impl Access {
                 failures: VecDeque::new(),
             }),
             audit: Audit {
-                lines: kms::audit::JsonLines::open(audit_log).map_err(|e| e.to_string())?,
+                lines: kms::audit::JsonLines::open_rotating(audit_log, rotation)
+                    .map_err(|e| e.to_string())?,
             },
         })
     }

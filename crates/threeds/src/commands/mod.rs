@@ -126,6 +126,14 @@ pub struct RunArgs {
     /// about 40% of the sandbox's throughput).
     #[arg(long, env = "THREEDS_NO_TRACE")]
     no_trace: bool,
+    /// The trace keeps this many of its newest events (about 12 per authentication);
+    /// older ones are deleted every minute, so the trace database stops growing.
+    #[arg(long, env = "THREEDS_TRACE_KEEP", default_value_t = sandbox::TRACE_KEEP, value_name = "EVENTS")]
+    trace_keep: u64,
+    /// The key audit log and the admin audit log start a new file past this size,
+    /// keeping three older ones (`<name>.1` … `.3`).
+    #[arg(long, env = "THREEDS_LOG_MAX_BYTES", default_value_t = 16 << 20, value_name = "BYTES")]
+    log_max_bytes: u64,
     #[command(flatten)]
     ecosystem: EcosystemArg,
 }
@@ -152,6 +160,11 @@ impl RunArgs {
             port_base: self.port_base,
             ecosystem: self.ecosystem.load()?,
             trace: !self.no_trace,
+            trace_keep: self.trace_keep,
+            logs: kms::audit::Rotation {
+                max_bytes: self.log_max_bytes,
+                ..kms::audit::Rotation::default()
+            },
             ..sandbox::SandboxConfig::default()
         })
     }
