@@ -147,9 +147,17 @@ impl AwsKms {
     /// Connects with the standard AWS configuration (environment, profile) and checks
     /// the keys: the MAC key must answer, as it derives the local digest key.
     pub async fn connect(config: AwsKmsConfig) -> Result<AwsKms, KeyError> {
+        AwsKms::connect_rotating(config, crate::audit::Rotation::default()).await
+    }
+
+    /// [`AwsKms::connect`], its audit log (if any) rotated by `rotation`.
+    pub async fn connect_rotating(
+        config: AwsKmsConfig,
+        rotation: crate::audit::Rotation,
+    ) -> Result<AwsKms, KeyError> {
         let shared = sdk_config(config.endpoint.as_deref()).await;
         let audit = match &config.audit_log {
-            Some(path) => Some(AuditLog::open(path, &config.who)?),
+            Some(path) => Some(AuditLog::open_rotating(path, &config.who, rotation)?),
             None => None,
         };
         let mut kms = AwsKms {

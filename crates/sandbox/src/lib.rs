@@ -538,7 +538,7 @@ impl Sandbox {
                     endpoint: aws.endpoint.clone(),
                     audit_log: aws.audit_log.clone(),
                 };
-                let connected = Arc::new(kms::AwsKms::connect(aws).await?);
+                let connected = Arc::new(kms::AwsKms::connect_rotating(aws, config.logs).await?);
                 aws_kms = Some(connected.clone());
                 (connected, info)
             }
