@@ -215,3 +215,73 @@ async fn an_oversized_body_is_refused_with_413() {
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     server.shutdown().await;
 }
+
+/// A client that stops sending, in its headers or in its body, is cut off once the
+/// header or body read timeout has passed (the connection closes, or the body's
+/// reader answers 4xx), so it cannot hold a connection and a task for long.
+#[tokio::test]
+async fn slow_clients_are_cut_off_after_the_read_timeouts() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let layout = layout();
+    let config = tls::server_config(
+        &layout.scheme("alpha").ds_tls_identity(),
+        &layout.tls_root_ca(),
+        ClientAuth::None,
+    )
+    .expect("server config");
+    let app = Router::new().route("/echo", post(|body: axum::body::Bytes| async move { body }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = serve(listener, &config, app).expect("serve");
+    let address = server.local_addr();
+    let stall = |sent: &'static [u8], limit: Duration| {
+        let layout = layout.clone();
+        async move {
+            let mut client =
+                (*tls::client_config(&layout.tls_root_ca(), None).expect("client config")).clone();
+            client.alpn_protocols.clear();
+            let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+            let tcp = tokio::net::TcpStream::connect(address)
+                .await
+                .expect("connect");
+            let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+            let mut tls = connector.connect(name, tcp).await.expect("handshake");
+            tls.write_all(sent).await.expect("write");
+            tls.flush().await.expect("flush");
+            let started = std::time::Instant::now();
+            let mut answer = vec![0u8; 256];
+            let read = tokio::time::timeout(limit + Duration::from_secs(5), tls.read(&mut answer))
+                .await
+                .expect("cut off within the timeout and a margin");
+            let waited = started.elapsed();
+            let head = match read {
+                Ok(n) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+                Err(_) => String::new(),
+            };
+            (waited, head)
+        }
+    };
+    let (header, body) = tokio::join!(
+        stall(
+            b"POST /echo HTTP/1.1\r\nHost: localhost\r\n",
+            transport::HEADER_READ_TIMEOUT
+        ),
+        stall(
+            b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789",
+            transport::BODY_READ_TIMEOUT
+        ),
+    );
+    for ((waited, head), limit, what) in [
+        (header, transport::HEADER_READ_TIMEOUT, "headers"),
+        (body, transport::BODY_READ_TIMEOUT, "body"),
+    ] {
+        assert!(
+            waited + Duration::from_secs(1) >= limit,
+            "{what}: cut off early ({waited:?})"
+        );
+        assert!(
+            head.is_empty() || head.starts_with("HTTP/1.1 4"),
+            "{what}: answered {head:?}"
+        );
+    }
+    server.shutdown().await;
+}
