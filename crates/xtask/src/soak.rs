@@ -7,9 +7,10 @@
 //! as late, not started). It samples the sandbox process (RSS, open descriptors) and
 //! its files (trace database, components' database, key audit log, admin audit log)
 //! every 30 seconds, stops by itself after `--minutes`, and fails unless no round
-//! failed, RSS and descriptors stayed within 10% of their value after the first minute,
-//! and the trace and the audit logs stopped growing (their size at the end within 10%
-//! of their size at half-time: pruning and rotation hold them).
+//! failed, descriptors stayed within 10% of their count after the first minute, RSS
+//! within 10% of its half-time value (it grows while the trace fills up to what it
+//! keeps), and the trace and the audit logs stopped growing (their size at the end
+//! within 10% of their size at half-time: pruning and rotation hold them).
 
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -316,9 +317,15 @@ fn drive(
             problems.push(format!("{what} grew from {from} to {to}"));
         }
     };
+    // Memory grows while the trace fills up to what it keeps (its pages cached); from
+    // half-time, when it is full, it must stay flat.
+    println!(
+        "     RSS KiB: {} at the start, {} after the first minute, {} at half-time",
+        samples[0].rss_kb, warm.rss_kb, half.rss_kb
+    );
     within(
-        "RSS KiB after the first minute → end",
-        warm.rss_kb,
+        "RSS KiB, half-time → end",
+        half.rss_kb,
         end.rss_kb,
         &mut problems,
     );
@@ -334,18 +341,25 @@ fn drive(
         end.trace_db,
         &mut problems,
     );
-    within(
-        "key audit log bytes, half-time → end",
-        half.keys_audit,
-        end.keys_audit,
-        &mut problems,
-    );
-    within(
-        "admin audit log bytes, half-time → end",
-        half.admin_audit,
-        end.admin_audit,
-        &mut problems,
-    );
+    // A rotated log's files never hold more than the live file and the three kept.
+    let bound: u64 = LOG_MAX_BYTES.parse::<u64>().unwrap_or(0) * 4;
+    for (what, peak) in [
+        ("key audit log", samples.iter().map(|s| s.keys_audit).max()),
+        (
+            "admin audit log",
+            samples.iter().map(|s| s.admin_audit).max(),
+        ),
+    ] {
+        let peak = peak.unwrap_or(0);
+        let ok = peak <= bound + 4096;
+        println!(
+            "{} {what} bytes, largest: {peak} (rotation bound {bound})",
+            if ok { "ok  " } else { "FAIL" }
+        );
+        if !ok {
+            problems.push(format!("the {what} reached {peak} bytes, past {bound}"));
+        }
+    }
     println!(
         "note sandbox.db: {} → {} bytes (transaction records have no retention yet; the \
          authentication values in them are purged after an hour)",
