@@ -65,6 +65,22 @@ fn client(identity: Option<&str>, timeouts: Timeouts) -> Client {
     Client::new(&config, timeouts).expect("client")
 }
 
+/// A TLS connection to `address` speaking HTTP/1.1 by hand (no ALPN), no client
+/// certificate: to send what no well-behaved client would.
+async fn raw_http1(
+    address: std::net::SocketAddr,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut client =
+        (*tls::client_config(&layout().tls_root_ca(), None).expect("client config")).clone();
+    client.alpn_protocols.clear();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    connector.connect(name, tcp).await.expect("handshake")
+}
+
 fn url(server: &transport::TlsServer, path: &str) -> String {
     format!("https://localhost:{}{path}", server.local_addr().port())
 }
@@ -193,15 +209,7 @@ async fn an_oversized_body_is_refused_with_413() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let server = serve(listener, &config, app).expect("serve");
 
-    let mut client =
-        (*tls::client_config(&layout.tls_root_ca(), None).expect("client config")).clone();
-    client.alpn_protocols.clear();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
-    let tcp = tokio::net::TcpStream::connect(server.local_addr())
-        .await
-        .expect("connect");
-    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let mut tls = connector.connect(name, tcp).await.expect("handshake");
+    let mut tls = raw_http1(server.local_addr()).await;
     let mut request =
         b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n".to_vec();
     request.extend(std::iter::repeat_n(b'x', 2000));
@@ -233,32 +241,21 @@ async fn slow_clients_are_cut_off_after_the_read_timeouts() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let server = serve(listener, &config, app).expect("serve");
     let address = server.local_addr();
-    let stall = |sent: &'static [u8], limit: Duration| {
-        let layout = layout.clone();
-        async move {
-            let mut client =
-                (*tls::client_config(&layout.tls_root_ca(), None).expect("client config")).clone();
-            client.alpn_protocols.clear();
-            let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
-            let tcp = tokio::net::TcpStream::connect(address)
-                .await
-                .expect("connect");
-            let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-            let mut tls = connector.connect(name, tcp).await.expect("handshake");
-            tls.write_all(sent).await.expect("write");
-            tls.flush().await.expect("flush");
-            let started = std::time::Instant::now();
-            let mut answer = vec![0u8; 256];
-            let read = tokio::time::timeout(limit + Duration::from_secs(5), tls.read(&mut answer))
-                .await
-                .expect("cut off within the timeout and a margin");
-            let waited = started.elapsed();
-            let head = match read {
-                Ok(n) => String::from_utf8_lossy(&answer[..n]).into_owned(),
-                Err(_) => String::new(),
-            };
-            (waited, head)
-        }
+    let stall = |sent: &'static [u8], limit: Duration| async move {
+        let mut tls = raw_http1(address).await;
+        tls.write_all(sent).await.expect("write");
+        tls.flush().await.expect("flush");
+        let started = std::time::Instant::now();
+        let mut answer = vec![0u8; 256];
+        let read = tokio::time::timeout(limit + Duration::from_secs(5), tls.read(&mut answer))
+            .await
+            .expect("cut off within the timeout and a margin");
+        let waited = started.elapsed();
+        let head = match read {
+            Ok(n) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+            Err(_) => String::new(),
+        };
+        (waited, head)
     };
     let (header, body) = tokio::join!(
         stall(
