@@ -127,7 +127,7 @@ pub struct Scheme {
     pub directory_server_id: String,
     /// The scheme's card ranges served by this ACS.
     pub ranges: Vec<PanRange>,
-    /// ECI for Y, A and N (fact sheet §10.1: Visa-style 05/06/07, Mastercard-style 02/01/00).
+    /// ECI for Y, A and N (`docs/protocol.md` §10.1: Visa-style 05/06/07, Mastercard-style 02/01/00).
     pub eci: [String; 3],
 }
 

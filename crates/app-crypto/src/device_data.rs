@@ -1,4 +1,4 @@
-//! `sdkEncData`: the device information the SDK encrypts to its DS (fact sheet §6.1).
+//! `sdkEncData`: the device information the SDK encrypts to its DS (`docs/protocol.md` §6.1).
 //!
 //! - EC DS key: `alg: ECDH-ES`, `enc: A128CBC-HS256`, an `epk`, no encrypted key. The
 //!   content key is the 3DS Concat KDF of the ECDH secret with PartyVInfo = the

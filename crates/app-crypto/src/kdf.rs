@@ -1,5 +1,5 @@
 //! The Concat KDF of NIST SP 800-56A (one-step, SHA-256), as RFC 7518 §4.6 uses it and
-//! as 3DS uses it (fact sheet §6.1, §6.3).
+//! as 3DS uses it (`docs/protocol.md` §6.1, §6.3).
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;

@@ -1,4 +1,4 @@
-//! The app channel's cryptography (fact sheet §6), shared by the mock SDK, the DS and
+//! The app channel's cryptography (`docs/protocol.md` §6), shared by the mock SDK, the DS and
 //! the ACS so each side of every token is the same code:
 //!
 //! - [`kdf`]: the Concat KDF (NIST SP 800-56A, one-step, SHA-256) in its general form

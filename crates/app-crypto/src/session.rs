@@ -1,4 +1,4 @@
-//! The SDK–ACS session (fact sheet §6.3, §6.4): one 32-byte key both ends derive, and
+//! The SDK–ACS session (`docs/protocol.md` §6.3, §6.4): one 32-byte key both ends derive, and
 //! the CReq/CRes JWEs made with it.
 //!
 //! - key: ECDH between the two ephemeral keys, then the 3DS Concat KDF with PartyVInfo

@@ -1,4 +1,4 @@
-//! `acsSignedContent` (fact sheet §6.2): a compact JWS, `alg` ES256 (EC signing key) or
+//! `acsSignedContent` (`docs/protocol.md` §6.2): a compact JWS, `alg` ES256 (EC signing key) or
 //! PS256 (RSA), `x5c` the ACS signing chain leaf first (standard base64 DER), payload
 //! `{acsURL, acsEphemPubKey, sdkEphemPubKey}`.
 //!

@@ -20,6 +20,11 @@
 //!
 //! `app(state)` builds the router; serving it over mutual TLS is the caller's
 //! (`transport::serve`).
+//!
+//! It must never: decide an authentication (the ACS does) or change what the ACS
+//! answered beyond the elements the DS adds; route by anything but the card-range
+//! registry; relay a message from a party its certificate does not prove; or let a
+//! decrypted `deviceInfo`, a card number or a key reach a log, the trace or an error.
 
 use std::sync::{Arc, RwLock};
 
@@ -317,7 +322,7 @@ fn device_data_view(device_info: &str) -> Option<trace::Decoded> {
 }
 
 /// Replaces `sdkEncData` with `deviceInfo` (base64url of the decrypted JSON), as the
-/// ACS receives it (fact sheet §2.5, §6.1).
+/// ACS receives it (`docs/protocol.md` §2.5, §6.1).
 fn open_device_data(config: &DsConfig, areq: &mut emv3ds::AReq) -> Result<(), String> {
     use base64::Engine;
     let key = config

@@ -353,7 +353,7 @@ code_enum! {
 
 code_enum! {
     /// `challengeCancel`: why a challenge ended without an answer.
-    /// `02` is defined in no version (see the fact sheet, §3.4).
+    /// `02` is defined in no version (`docs/protocol.md` §3.4).
     pub enum ChallengeCancel (ds_range: true) {
         CardholderCancelled = "01", V2_1_0, "Cardholder selected Cancel";
         DecoupledTimeout = "03", V2_2_0, "Transaction timed out: decoupled authentication";

@@ -1,7 +1,7 @@
 //! Receiver-side validation: raw bytes in, a typed message or the `Erro` to send back out.
 //!
 //! The order of checks, and so which `errorCode` wins when a message has several
-//! problems, is fixed here (decision; the fact sheet gives no order):
+//! problems, is fixed here (decision; `docs/protocol.md` gives no order):
 //!
 //! 1. not JSON, not an object, no or unknown `messageType`, or a message the receiving
 //!    role does not receive → **101**;

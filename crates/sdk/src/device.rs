@@ -1,4 +1,4 @@
-//! The device information an SDK collects (fact sheet §6.1): `DV`, `DD` (the `Cxxx`
+//! The device information an SDK collects (`docs/protocol.md` §6.1): `DV`, `DD` (the `Cxxx`
 //! parameters of the EMVCo device-information specification, here plausible values of
 //! an Android phone), `DPNA` (parameters not available, with why) and `SW` (security
 //! warnings).

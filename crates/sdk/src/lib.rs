@@ -17,6 +17,11 @@
 //!
 //! `do_challenge` consumes the transaction: its keys and challenge data are dropped
 //! (and zeroised) when it returns.
+//!
+//! It must never: trust an ACS whose `acsSignedContent` does not verify under the DS
+//! root; keep its ephemeral key or session key past the transaction; accept a CRes that
+//! fails decryption, ids, counter or version checks; or send the device data anywhere
+//! but encrypted to the DS.
 
 pub mod backend;
 mod device;

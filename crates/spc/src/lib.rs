@@ -1,4 +1,4 @@
-//! Secure Payment Confirmation (EMV 3DS 2.3.1, fact sheet §8), the WebAuthn parts.
+//! Secure Payment Confirmation (EMV 3DS 2.3.1, `docs/protocol.md` §8), the WebAuthn parts.
 //!
 //! General WebAuthn libraries refuse SPC assertions (their `clientDataJSON.type` is
 //! `payment.get`, not `webauthn.get`) and cannot check the `payment` member against the
@@ -15,6 +15,10 @@
 //!
 //! Wire forms are the JSON a page builds from a `PublicKeyCredential`: `id`, `rawId`,
 //! `type`, and `response` members, binary values base64url without padding.
+//!
+//! It must never accept an assertion it could not tie to what the ACS issued (the
+//! challenge, the amount, the payee, the credential), never compare `clientDataJSON` as
+//! text, and never do I/O: storage of credentials and challenges is the ACS's.
 
 mod authenticator_data;
 mod cose;

@@ -1,4 +1,4 @@
-//! What the ACS checks (fact sheet §8.4 and its Decisions row).
+//! What the ACS checks (`docs/protocol.md` §8.4 and its Decisions row).
 //!
 //! An assertion is parsed first ([`Assertion::parse`]), so the caller can look its
 //! credential up for the card; [`Assertion::verify`] then checks, in this order: the

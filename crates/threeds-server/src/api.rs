@@ -472,7 +472,7 @@ pub(crate) async fn send_areq(
 }
 
 /// For a browser ARes `C`: where to post the challenge and the CReq to post there
-/// (`{"acsURL", "creq"}`, the CReq base64url without padding, fact sheet §1.5).
+/// (`{"acsURL", "creq"}`, the CReq base64url without padding, `docs/protocol.md` §1.5).
 fn browser_challenge(ares: &Value, window_size: &str) -> Option<Value> {
     if ares.get("transStatus").and_then(Value::as_str) != Some("C") {
         return None;

@@ -13,6 +13,10 @@
 //! Server still answers postauth and asks each DS only for the ranges that changed.
 //!
 //! `app(state)` builds the router; serving it over mutual TLS is the caller's.
+//!
+//! It must never: take a result (RReq) from anyone but a DS it sent the AReq to; hand
+//! the requestor a result the ACS did not give; send a message the validator refuses;
+//! or put a card number or an authentication value in a log, the trace or an error.
 
 mod api;
 mod results;

@@ -1,4 +1,4 @@
-//! The second authentication of requestor-initiated SPC (fact sheet §8.2):
+//! The second authentication of requestor-initiated SPC (`docs/protocol.md` §8.2):
 //! `POST /v1/auth/{threeDSServerTransID}/spc` after an ARes `S`.
 //!
 //! The requestor sends what its page got from the SPC dialog: `{"assertion": <the

@@ -12,7 +12,7 @@ use trace::{Direction, Event, Kind, Party};
 use crate::Observer;
 use crate::faults::{self, CertificateProblem, FaultKind, Faults};
 
-/// How long to wait (defaults from the fact sheet's decisions: connect 5 s, answer 10 s).
+/// How long to wait (defaults from the decisions in `docs/protocol.md`: connect 5 s, answer 10 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,

@@ -18,7 +18,7 @@ use maud::{Markup, PreEscaped, html};
 
 /// base64url as senders write it in form fields (`threeDSMethodData`, `creq`, `cres`,
 /// `threeDSSessionData`): with or without `=` padding, which receivers must both accept
-/// (fact sheet §1.4, §1.5).
+/// (`docs/protocol.md` §1.4, §1.5).
 pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -11,6 +11,11 @@
 //! what the browser-facing sites share, and `access` who may call an endpoint. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
+//!
+//! It reads a message's members only to trace it, check an answer's kind and apply a
+//! configured fault. It must never: decide what a component answers; accept a client
+//! certificate outside the sandbox's TLS policy; let a handler run without the caller's
+//! identity established; or write a request body anywhere but the redacted trace.
 
 pub mod access;
 mod client;

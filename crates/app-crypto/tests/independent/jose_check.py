@@ -3,7 +3,7 @@
 Reads a job (JSON) on standard input: keys from the sandbox PKI and tokens our Rust
 code made. Writes (JSON) what it read from our tokens and tokens it made itself.
 JOSE framing, JWS and the `dir`/`RSA-OAEP-256` JWEs are jwcrypto's; the 3DS ECDH
-key derivation, which no JOSE library does, is written here from the fact sheet
+key derivation, which no JOSE library does, is written here from `docs/protocol.md`
 (§6.1, §6.3) with `cryptography` and `hashlib`, not from our code.
 """
 

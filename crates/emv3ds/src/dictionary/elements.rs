@@ -1,6 +1,6 @@
 //! The table of data elements (see the parent module for how to read it).
 //!
-//! Sources are the project's fact sheet (`shared/protocol.md`); section numbers in
+//! Sources are the project's protocol notes (`docs/protocol.md`); section numbers in
 //! comments refer to it. Elements are grouped by the message that introduces them.
 
 use super::conditions as c;
@@ -686,7 +686,7 @@ pub static RECURRING_IND: ObjectDef = ObjectDef {
 };
 
 // Decision: member names of defaultSdkType/splitSdkType are not confirmed by public
-// sources beyond the fact sheet; these follow its wording.
+// sources beyond `docs/protocol.md`; these follow its wording.
 pub static DEFAULT_SDK_TYPE: ObjectDef = ObjectDef {
     name: "defaultSdkType",
     open: false,
@@ -725,7 +725,7 @@ pub static SPLIT_SDK_TYPE: ObjectDef = ObjectDef {
     ],
 };
 
-/// Decision (fact sheet, Decisions table): members follow the production SDK's names.
+/// Decision (`docs/protocol.md`, Decisions table): members follow the production SDK's names.
 pub static SPC_TRANS_DATA: ObjectDef = ObjectDef {
     name: "spcTransData",
     open: false,
@@ -862,7 +862,7 @@ pub static ELEMENTS: &[Element] = &[
         UUID,
         &[
             u(m(&[AReq, ARes, CReq, CRes]), REQ_APP),
-            // Decision: absent from the 2.1.0 RReq (fact sheet §3.4).
+            // Decision: absent from the 2.1.0 RReq (`docs/protocol.md` §3.4).
             u(m(&[RReq]), &[r(V22, APP, R)]),
             u(m(&[RRes, Erro]), OPT),
         ],
@@ -1019,7 +1019,7 @@ pub static ELEMENTS: &[Element] = &[
         &[f(V21_22, url(2048)), f(V23, https(2048))],
         &[u(m(&[AReq]), REQ)],
     ),
-    // Decision: the fact sheet leaves its presence unverified; optional, since our DS
+    // Decision: `docs/protocol.md` leaves its presence unverified; optional, since our DS
     // knows each 3DS Server's RReq URL from its registration.
     el(
         "threeDSServerURL",
@@ -1076,7 +1076,7 @@ pub static ELEMENTS: &[Element] = &[
         &[f(ALL, text(1, 35))],
         &[u(m(&[AReq]), &[r(ALL, ANY, C(&c::PAYMENT))])],
     ),
-    // Decision: the fact sheet marks both required in 2.3.1 for every category.
+    // Decision: `docs/protocol.md` marks both required in 2.3.1 for every category.
     el(
         "acquirerCountryCode",
         "Country of the acquirer (2.3.1).",
@@ -1164,7 +1164,7 @@ pub static ELEMENTS: &[Element] = &[
         &[f(ALL, Type::Obj(&RECURRING_IND))],
         &[u(m(&[AReq]), &[r(V23, ANY, C(&c::RECURRING))])],
     ),
-    // Decision: the fact sheet calls these "conditional" without the condition; optional.
+    // Decision: `docs/protocol.md` calls these "conditional" without the condition; optional.
     el(
         "recurringAmount",
         "Recurring amount in minor units (2.3.1).",
@@ -1428,7 +1428,7 @@ pub static ELEMENTS: &[Element] = &[
             &[r(V21_22, ANY, O), r(V23, ANY, C(&c::DECOUPLED_FALLBACK))],
         )],
     ),
-    // Decision (conflict in the fact sheet, §2.3): accepted in 2.2.0 and 2.3.1, because
+    // Decision (conflict in `docs/protocol.md` §2.3): accepted in 2.2.0 and 2.3.1, because
     // a real 3DS Server's 2.3.1 AReq table still lists it.
     el(
         "threeDSReqAuthMethodInd",

@@ -13,7 +13,7 @@
 //! these tables. Rules that relate several elements' *values* (rather than one element's
 //! presence) are in [`rules`].
 //!
-//! Where the fact sheet marks a rule unverified or in conflict, the choice made is
+//! Where `docs/protocol.md` marks a rule unverified or in conflict, the choice made is
 //! written next to the element, starting with `Decision:`.
 
 mod conditions;

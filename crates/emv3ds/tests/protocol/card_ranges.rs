@@ -239,7 +239,7 @@ fn the_registry_refuses_overlapping_ranges() {
 #[test]
 fn negotiation_picks_the_highest_common_version() {
     let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-    // The fact sheet's example: DS up to 2.2.0, ACS up to 2.1.0 ⇒ 2.1.0.
+    // The example of `docs/protocol.md` §1.3: DS up to 2.2.0, ACS up to 2.1.0 ⇒ 2.1.0.
     assert_eq!(
         negotiate(
             ALL,

@@ -7,6 +7,7 @@ mod card_ranges;
 mod corpus;
 mod dictionary;
 mod examples;
+mod notes;
 mod properties;
 
 use std::path::{Path, PathBuf};
