@@ -1,8 +1,8 @@
 //! A KMS-compatible server for the tests: moto (PyPI `moto[server]`, in its own virtual
 //! environment under `target/kms-venv`), on a free loopback port, state in memory,
 //! stopped when the [`Server`] is dropped (and, if the run was killed, by the next
-//! run: its pid is kept in a [`crate::leftovers`] directory). Real KMS differs in ways the tests avoid
-//! (`../shared/real-peers.md`): they never parse its ciphertext blobs.
+//! run: its pid is kept in a [`crate::leftovers`] directory). Real KMS differs from
+//! moto in its ciphertext blobs' layout, so the tests never parse them.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,11 @@
 //! `cargo xtask test` is the one command that runs every test, locally and in CI
 //! (`.ci/run` calls exactly this). It installs and starts whatever the tests need, so a
 //! fresh machine needs nothing but the Rust toolchain. Today that is: formatting,
-//! clippy with warnings as errors, the doctests, the scenario pack (`threeds run
-//! scenarios`, its JUnit report kept as `<target>/scenarios-junit.xml`), then the whole
-//! test suite with
-//! cargo-nextest (installed if missing; `cargo test` is the fallback). It installs,
+//! clippy with warnings as errors, one build of every test binary, the doctests, the
+//! scenario pack (`threeds run scenarios` with the binary that build made, its JUnit
+//! report kept as `<target>/scenarios-junit.xml`), then the whole test suite with
+//! cargo-nextest (installed if missing; `cargo test` is the fallback), and the time each
+//! phase took. It installs,
 //! from Debian, when missing: OpenSSL (the PKI and TLS tests check us with it) and
 //! Chromium with chromedriver (the browser-channel tests drive it headless), and
 //! OpenSSL's headers (josekit builds on them); from PyPI, into `target/jose-venv`:
@@ -53,117 +54,174 @@ fn main() -> ExitCode {
 }
 
 fn test(extra: &[String]) -> ExitCode {
-    let started = Instant::now();
+    let mut phases = Phases::default();
+    let ok = test_phases(extra, &mut phases);
+    phases.report();
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The phases of `test`, in order; stops at the first failure but the test suites,
+/// which all run (`--no-fail-fast`) so one report shows every failure.
+fn test_phases(extra: &[String], phases: &mut Phases) -> bool {
     let extra: Vec<&str> = extra
         .iter()
         .map(String::as_str)
         .filter(|a| *a != "--")
         .collect();
-    let steps: Vec<(&str, Vec<&str>)> = vec![
-        ("format", vec!["fmt", "--all", "--", "--check"]),
-        (
-            "clippy",
-            vec![
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-        ("doctests", vec!["test", "--workspace", "--doc", "--locked"]),
+    // Independent implementations the tests check our output against, the real browser
+    // the browser-channel tests drive (Debian's Chromium with its chromedriver), the
+    // OpenSSL headers josekit builds on, and the independent JOSE implementation
+    // (Python jwcrypto) the app-channel crypto is cross-checked against.
+    let mut jose_python = None;
+    let tools = phases.time("install tools", || {
+        ensure_debian_tool("openssl", "version", &["openssl"])
+            && ensure_debian_tool(
+                "chromedriver",
+                "--version",
+                &["chromium", "chromium-driver"],
+            )
+            && ensure_openssl_headers()
+            && {
+                jose_python = ensure_jose_python();
+                jose_python.is_some()
+            }
+    });
+    let Some(jose_python) = jose_python.filter(|_| tools) else {
+        return false;
+    };
+    let clippy = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
     ];
-    // Independent implementations the tests check our output against, and the real
-    // browser the browser-channel tests drive (Debian's Chromium with its chromedriver).
-    if !ensure_debian_tool("openssl", "version", &["openssl"])
-        || !ensure_debian_tool(
-            "chromedriver",
-            "--version",
-            &["chromium", "chromium-driver"],
-        )
-    {
-        return ExitCode::FAILURE;
-    }
-    // josekit builds on the system OpenSSL: its headers and pkg-config.
-    if !ensure_openssl_headers() {
-        return ExitCode::FAILURE;
-    }
-    // The independent JOSE implementation (Python jwcrypto) the app-channel crypto is
-    // cross-checked against.
-    let Some(jose_python) = ensure_jose_python() else {
-        return ExitCode::FAILURE;
-    };
-    for (name, args) in &steps {
-        if !run(name, "cargo", args) {
-            return ExitCode::FAILURE;
-        }
-    }
-    // The scenario pack, as users run it, with its JUnit report kept for CI (in the
-    // target directory).
-    let target = target_dir();
-    let _ = std::fs::create_dir_all(&target);
-    let junit = target.join("scenarios-junit.xml");
-    let junit = junit.to_string_lossy();
-    if !run(
-        "scenarios",
-        "cargo",
-        &[
-            "run",
-            "--locked",
-            "-q",
-            "-p",
-            "threeds",
-            "--",
-            "run",
-            "scenarios",
-            "--junit",
-            &junit,
-        ],
-    ) {
-        eprintln!("xtask: the scenario pack failed; its report is {junit}");
-        return ExitCode::FAILURE;
-    }
-    // The PostgreSQL and AWS KMS backends' tests need servers: throw-away ones,
-    // stopped when `services` is dropped at the end of this function.
-    let Some(services) = Services::start() else {
-        return ExitCode::FAILURE;
-    };
-    let mut env = vec![("THREEDS_JOSE_PYTHON", jose_python.display().to_string())];
-    env.extend(services.env());
-    let nextest = has_nextest() || install_nextest();
+    let nextest = has_nextest() || phases.time("install cargo-nextest", install_nextest);
     if !nextest {
         eprintln!("xtask: cargo-nextest unavailable, falling back to cargo test");
     }
+    let runner: &[&str] = if nextest {
+        &["nextest", "run"]
+    } else {
+        &["test"]
+    };
+    // Every test binary is built once, by the command that runs them: the scenario pack
+    // below runs the `threeds` binary that build made, and the PostgreSQL pass selects
+    // the sandbox's tests from the same build instead of building `-p sandbox` again
+    // (whose features would differ from the workspace's, rebuilding its dependencies).
+    let mut build = runner.to_vec();
+    build.extend(["--workspace", "--locked", "--no-run"]);
+    let ok = phases.time("format", || {
+        run("format", "cargo", &["fmt", "--all", "--", "--check"])
+    }) && phases.time("clippy", || run("clippy", "cargo", &clippy))
+        && phases.time("build tests", || run("build tests", "cargo", &build))
+        && phases.time("doctests", || {
+            run(
+                "doctests",
+                "cargo",
+                &["test", "--workspace", "--doc", "--locked"],
+            )
+        })
+        && phases.time("scenarios", scenario_pack);
+    if !ok {
+        return false;
+    }
+    // The PostgreSQL and AWS KMS backends' tests need servers: throw-away ones,
+    // stopped when `services` is dropped at the end of this function.
+    let Some(services) = phases.time_value("start services", Services::start) else {
+        return false;
+    };
+    let mut env = vec![("THREEDS_JOSE_PYTHON", jose_python.display().to_string())];
+    env.extend(services.env());
     let suite = |name: &str, env: &[(&str, String)], scope: &[&str]| {
-        let mut args = if nextest {
-            vec!["nextest", "run"]
-        } else {
-            vec!["test"]
-        };
+        let mut args = runner.to_vec();
         args.extend(scope);
         args.extend(["--locked", "--no-fail-fast"]);
         args.extend(&extra);
         run_with(env, name, "cargo", &args)
     };
     // The sandbox's own integration tests once more, each sandbox on a PostgreSQL
-    // database of its own (`tests/support`'s `config_in`). The store's tests and the
+    // database of its own (`tests/it/support`'s `config_in`). The store's tests and the
     // scenario pack run on both backends within the suite.
     let mut on_postgres = env.clone();
     on_postgres.push(("THREEDS_TEST_SANDBOX_ON", "postgres".into()));
-    let sandbox_ok = suite(
-        "sandbox tests on PostgreSQL",
-        &on_postgres,
-        &["-p", "sandbox"],
-    );
-    // The whole suite runs last, so its summary line closes the output.
-    let ok = suite("tests", &env, &["--workspace"]) && sandbox_ok;
-    eprintln!("xtask: finished in {:.0?}", started.elapsed());
-    if ok {
-        ExitCode::SUCCESS
+    let sandbox_scope: &[&str] = if nextest {
+        &["--workspace", "-E", "package(sandbox)"]
     } else {
-        ExitCode::FAILURE
+        &["-p", "sandbox"]
+    };
+    let sandbox_ok = phases.time("sandbox tests on PostgreSQL", || {
+        suite("sandbox tests on PostgreSQL", &on_postgres, sandbox_scope)
+    });
+    // The whole suite runs last, so its summary line closes the output.
+    let ok = phases.time("tests", || suite("tests", &env, &["--workspace"]));
+    ok && sandbox_ok
+}
+
+/// The scenario pack, as users run it (`threeds run scenarios`), with the binary the
+/// test build made, its JUnit report kept for CI in the target directory.
+fn scenario_pack() -> bool {
+    let target = target_dir();
+    let _ = std::fs::create_dir_all(&target);
+    let junit = target.join("scenarios-junit.xml");
+    let junit = junit.to_string_lossy();
+    let threeds = target.join("debug/threeds");
+    let threeds = threeds.to_string_lossy();
+    let ok = run(
+        "scenarios",
+        &threeds,
+        &["run", "scenarios", "--junit", &junit],
+    );
+    if !ok {
+        eprintln!("xtask: the scenario pack failed; its report is {junit}");
+    }
+    ok
+}
+
+/// How long each phase of `test` took, printed at the end whatever happened.
+#[derive(Default)]
+struct Phases {
+    started: Option<Instant>,
+    done: Vec<(&'static str, std::time::Duration, bool)>,
+}
+
+impl Phases {
+    /// Runs `phase`, recording its time and whether it succeeded.
+    fn time(&mut self, name: &'static str, phase: impl FnOnce() -> bool) -> bool {
+        self.time_value(name, || phase().then_some(())).is_some()
+    }
+
+    /// [`Phases::time`] for a phase that gives a value (`None` is a failure).
+    fn time_value<T>(
+        &mut self,
+        name: &'static str,
+        phase: impl FnOnce() -> Option<T>,
+    ) -> Option<T> {
+        self.started.get_or_insert_with(Instant::now);
+        let at = Instant::now();
+        let value = phase();
+        self.done.push((name, at.elapsed(), value.is_some()));
+        value
+    }
+
+    fn report(&self) {
+        eprintln!("xtask: time per phase");
+        for (name, took, ok) in &self.done {
+            let verdict = if *ok { "ok" } else { "FAILED" };
+            eprintln!(
+                "xtask:   {name:<28} {:>7.1} s  {verdict}",
+                took.as_secs_f64()
+            );
+        }
+        if let Some(started) = self.started {
+            eprintln!("xtask: finished in {:.0?}", started.elapsed());
+        }
     }
 }
 

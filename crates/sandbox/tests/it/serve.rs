@@ -2,12 +2,7 @@
 //! by port as `threeds up` lays them out, together make a working sandbox; and a
 //! component whose peers cannot be located refuses to start with a clear reason.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
-mod support;
+use crate::support;
 
 use sandbox::{Component, Sandbox, SandboxConfig};
 use serde_json::json;

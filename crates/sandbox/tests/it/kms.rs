@@ -5,18 +5,13 @@
 //! the authentication values are the KMS HMAC key's (recomputed with `GenerateMac`);
 //! `threeds doctor` checks the KMS keys.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::MacAlgorithmSpec;
 use base64::Engine as _;
 use sandbox::{KeyBackend, KeysInfo, Sandbox};
 use serde_json::Value;
 
-mod support;
+use crate::support;
 
 use support::{browser, card};
 

@@ -4,14 +4,9 @@
 //! checks the outcome element and that the result is the one the 3DS Server recorded
 //! (`data-source`: `RReq` after a challenge).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use sandbox::Sandbox;
 
-mod support;
+use crate::support;
 
 use support::card;
 use support::webdriver::Browser;

@@ -2,15 +2,10 @@
 //! requestor API, as a merchant backend would: requestor → 3DS Server → DS → ACS and
 //! back, every hop validated on both sides.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use serde_json::{Value, json};
 use transport::{Client, Timeouts};
 
-mod support;
+use crate::support;
 
 use sandbox::{Sandbox, cards};
 use support::{browser, card};

@@ -3,17 +3,12 @@
 //! requiring a client certificate, a certificate inside the warning window, and a
 //! config file changed after start.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::process::{Child, Command, Stdio};
 
 use sandbox::Sandbox;
 use sandbox::doctor::{self, Outcome, Report};
 
-mod support;
+use crate::support;
 
 /// The failed checks, as `(check, target starts with, detail contains)` can match.
 fn failed(report: &Report) -> Vec<(String, String, String)> {

@@ -3,11 +3,6 @@
 //! when plugged in, and the one our ACS takes once it offers challenges. The stand-in
 //! then reports the result as an RReq through the DS, which relays it to the 3DS Server.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::sync::Arc;
 
 use axum::body::Bytes;

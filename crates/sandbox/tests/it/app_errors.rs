@@ -10,12 +10,7 @@
 //!   `messageVersion` or with the wrong `acsCounterAtoS` — the SDK sends the `Erro` to
 //!   the ACS and ends.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,11 +3,6 @@
 //! send an `Erro`, answer for another transaction — the caller answers with the right
 //! `Erro` and nothing panics.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::time::Duration;
 
 use axum::body::Body;

@@ -7,15 +7,10 @@
 //! offered for another card, refused by the ACS. Chromium's own registration and
 //! assertions go through our verifier.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use sandbox::Sandbox;
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 use support::webdriver::Browser;
 

@@ -4,12 +4,7 @@
 //! RReq reaching the 3DS Server. Both schemes (EC and RSA DS keys, ES256 and PS256
 //! signatures), every version, both CReq `enc` values.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

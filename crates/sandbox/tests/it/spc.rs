@@ -4,17 +4,12 @@
 //! second AReq, ACS-initiated on the challenge page), registration after an OTP
 //! challenge, the issuer's credential listing and deletion, and the refusals.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use sandbox::Sandbox;
 use serde_json::{Value, json};
 use spc::software::{PaymentRequest, SoftwareAuthenticator};
 use transport::Client;
 
-mod support;
+use crate::support;
 
 use support::site::{Page, Site};
 

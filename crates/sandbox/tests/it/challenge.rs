@@ -4,11 +4,6 @@
 //! and postauth shows the RReq's result. Timeouts are driven by a manual clock (no test
 //! waits for a timer), and survive a restart of the sandbox.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -17,7 +12,7 @@ use serde_json::{Value, json};
 use transport::Client;
 use transport::clock::ManualClock;
 
-mod support;
+use crate::support;
 
 use support::site::{Page, Site};
 use support::{browser_at, card};

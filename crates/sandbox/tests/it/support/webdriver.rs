@@ -4,7 +4,8 @@
 //! synchronise.
 //!
 //! Chromium and chromedriver come from Debian (`cargo xtask test` installs them); the
-//! launch flags are the ones `../shared/real-peers.md` found to work on these machines.
+//! launch flags (headless, no sandbox inside a container, no GPU, a throw-away
+//! profile) are the ones found to work on the project's CI machines.
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
@@ -42,7 +43,6 @@ impl Browser {
 
     /// With Secure Payment Confirmation on (off by default on Linux) and a virtual
     /// platform authenticator with user verification.
-    #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn start_with_spc() -> Browser {
         let browser = Browser::start_with(
             true,
@@ -64,7 +64,6 @@ impl Browser {
     }
 
     /// How the SPC dialog answers: `autoAccept`, `autoReject`, `autoOptOut`, …
-    #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn spc_mode(&self, mode: &str) {
         self.call(
             "POST",

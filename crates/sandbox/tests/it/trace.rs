@@ -3,11 +3,6 @@
 //! TUI use): every hop of each flow in order, from both sides of each hop, with card
 //! numbers masked; the live stream; and faults set through the admin endpoint.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::time::Duration;
 
 use sandbox::Sandbox;
@@ -16,7 +11,7 @@ use serde_json::{Value, json};
 use store::TraceQuery;
 use trace::Event;
 
-mod support;
+use crate::support;
 
 use support::site::Site;
 use support::{browser, browser_at, card};
@@ -254,7 +249,7 @@ async fn every_hop_of_each_flow_is_traced_in_order_with_card_numbers_masked() {
 }
 
 /// Faults set and cleared at run time through the admin endpoint (who may use it:
-/// `tests/admin.rs`).
+/// `tests/it/admin.rs`).
 #[tokio::test]
 async fn faults_set_through_the_admin_endpoint_apply_until_cleared() {
     let dirs = tempfile::tempdir().unwrap();

@@ -3,11 +3,6 @@
 //! counted, lock the endpoint out, and every refusal lands in the audit log (those of
 //! the TLS handshake too).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed unwrap is a failed test"
-)]
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sandbox::Sandbox;
@@ -15,7 +10,7 @@ use sandbox::admin::AdminClient;
 use sandbox::admin::totp::{DIGITS, STEP_SECONDS, Totp};
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 fn now_seconds() -> u64 {
     SystemTime::now()

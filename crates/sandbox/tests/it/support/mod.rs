@@ -1,7 +1,5 @@
-//! What several end-to-end test binaries share: clients with the sandbox's identities,
+//! What the integration test modules share: clients with the sandbox's identities,
 //! the test cards, and a browser authentication's requestor data.
-
-#![allow(dead_code, reason = "each test binary uses the part it needs")]
 
 pub mod site;
 pub mod webdriver;

@@ -58,7 +58,6 @@ impl Site {
     }
 
     /// A JSON POST (what a page's script sends).
-    #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Page {
         let request = self
             .http
@@ -68,7 +67,6 @@ impl Site {
         send(request, "POST", url).await
     }
 
-    #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn delete(&self, url: &str) -> Page {
         send(self.http.delete(url), "DELETE", url).await
     }
@@ -79,7 +77,6 @@ impl Site {
 
     /// Posts the CReq of a `/v1/auth` answer's `challenge` to the ACS, as the
     /// merchant's page does: the first challenge page.
-    #[allow(dead_code, reason = "not every test binary uses it")]
     pub async fn open_challenge(&self, challenge: &serde_json::Value) -> Page {
         let page = self
             .post(
