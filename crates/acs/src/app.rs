@@ -1,4 +1,4 @@
-//! The app channel at the ACS (fact sheet §1.6, §6).
+//! The app channel at the ACS (`docs/protocol.md` §1.6, §6).
 //!
 //! At ARes time ([`open_session`]): a fresh ephemeral P-256 key, the session key derived
 //! with the SDK's `sdkEphemPubKey` and `sdkReferenceNumber`, `acsSignedContent` signed
@@ -25,10 +25,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use emv3ds::codes::DeviceChannel;
-use emv3ds::messages::{AReq, CReq};
-use emv3ds::{Context, ErrorCode, Message, Role, Validator};
+use base64::engine::general_purpose::STANDARD;
+use emv3ds::codes::{AcsInterface, DeviceChannel, SdkInterface, UiType};
+use emv3ds::messages::{AReq, CReq, CRes, Screen};
+use emv3ds::values::SelectOption;
+use emv3ds::{Context, ErrorCode, Message, RequestFacts, Role, Validator};
 use kms::EncryptionContext;
 use serde_json::{Value, json};
 
@@ -47,27 +48,28 @@ pub(crate) fn rendering(
     method: Method,
     prefer_html: bool,
     areq: &AReq,
-) -> Option<(&'static str, &'static str)> {
+) -> Option<(AcsInterface, UiType)> {
     let options = areq.device_render_options.as_ref();
     let interface = options
-        .and_then(|o| o.sdk_interface.as_ref())
-        .map_or("03", |i| i.as_str());
-    let shows = |ui: &str| {
+        .and_then(|o| o.sdk_interface)
+        .unwrap_or(SdkInterface::Both);
+    let shows = |ui: UiType| {
         options
             .and_then(|o| o.sdk_ui_type.as_ref())
-            .is_some_and(|types| types.iter().any(|t| t.as_str() == ui))
+            .is_some_and(|types| types.contains(&ui))
     };
     let native = match method {
-        Method::Otp => "01",
-        Method::SingleSelect => "02",
-        Method::MultiSelect => "03",
-        Method::OutOfBand | Method::Decoupled => "04",
+        Method::Otp => UiType::Text,
+        Method::SingleSelect => UiType::SingleSelect,
+        Method::MultiSelect => UiType::MultiSelect,
+        Method::OutOfBand | Method::Decoupled => UiType::Oob,
     };
-    let html_ok = matches!(interface, "02" | "03") && shows("05");
-    let native_ok = matches!(interface, "01" | "03") && shows(native);
+    let html_ok =
+        matches!(interface, SdkInterface::Html | SdkInterface::Both) && shows(UiType::HtmlOther);
+    let native_ok = matches!(interface, SdkInterface::Native | SdkInterface::Both) && shows(native);
     match (prefer_html, html_ok, native_ok) {
-        (true, true, _) | (_, true, false) => Some(("02", "05")),
-        (_, _, true) => Some(("01", native)),
+        (true, true, _) | (_, true, false) => Some((AcsInterface::Html, UiType::HtmlOther)),
+        (_, _, true) => Some((AcsInterface::Native, native)),
         _ => None,
     }
 }
@@ -86,7 +88,7 @@ pub(crate) async fn open_session(
     areq: &AReq,
     acs_trans_id: &str,
     directory_server_id: &str,
-    (interface, ui_template): (&str, &str),
+    (interface, ui_template): (AcsInterface, UiType),
 ) -> Result<(String, AppSession), String> {
     let signer = state.signers.get(directory_server_id).ok_or_else(|| {
         format!("the ACS has no signing key for directory server {directory_server_id}")
@@ -117,12 +119,11 @@ pub(crate) async fn open_session(
     let session = AppSession {
         sdk_trans_id: areq
             .sdk_trans_id
-            .as_ref()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
+            .clone()
+            .ok_or("the AReq has no sdkTransID")?,
         sealed_key: STANDARD.encode(sealed.to_bytes()),
-        interface: interface.to_owned(),
-        ui_template: ui_template.to_owned(),
+        interface,
+        ui_template,
         next_counter: 0,
         enc: None,
     };
@@ -138,9 +139,13 @@ async fn session_key(
         .decode(&app.sealed_key)
         .map_err(|_| "the stored session key is not base64".to_owned())?;
     let sealed = kms::envelope::Sealed::from_bytes(&bytes).map_err(|e| e.to_string())?;
-    let plain = kms::envelope::open(state.keys.as_ref(), &key_context(&c.acs_trans_id), &sealed)
-        .await
-        .map_err(|e| e.to_string())?;
+    let plain = kms::envelope::open(
+        state.keys.as_ref(),
+        &key_context(c.acs_trans_id.as_str()),
+        &sealed,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     SessionKey::from_bytes(&plain).map_err(|e| e.to_string())
 }
 
@@ -290,9 +295,9 @@ async fn decrypted(
     fn id(t: &Option<emv3ds::values::TransId>) -> &str {
         t.as_ref().map_or("", |t| t.as_str())
     }
-    let ids_match = id(&creq.acs_trans_id) == challenge.acs_trans_id
-        && id(&creq.three_ds_server_trans_id) == challenge.three_ds_server_trans_id
-        && id(&creq.sdk_trans_id) == app.sdk_trans_id;
+    let ids_match = id(&creq.acs_trans_id) == challenge.acs_trans_id.as_str()
+        && id(&creq.three_ds_server_trans_id) == challenge.three_ds_server_trans_id.as_str()
+        && id(&creq.sdk_trans_id) == app.sdk_trans_id.as_str();
     if !ids_match {
         return end(
             state,
@@ -328,10 +333,12 @@ async fn decrypted(
         let _ = challenge.start(now, &state.timeouts, None, None);
     }
     let answer = match answer_of(creq, &challenge) {
-        Some(answer) => match crate::comparable(state, &challenge.acs_trans_id, answer).await {
-            Ok(answer) => Some(answer),
-            Err(e) => return Attempt::Done(unavailable(&e)),
-        },
+        Some(answer) => {
+            match crate::comparable(state, challenge.acs_trans_id.as_str(), answer).await {
+                Ok(answer) => Some(answer),
+                Err(e) => return Attempt::Done(unavailable(&e)),
+            }
+        }
         None => None,
     };
     if let Some(answer) = answer {
@@ -362,10 +369,21 @@ async fn decrypted(
             Err(e) => return Attempt::Done(unavailable(&e)),
         }
     };
-    let cres = cres(state, &stored, counter);
-    let mut response = encrypted(key, opened.enc, &stored.acs_trans_id, &cres);
+    let cres = match checked(cres(state, &stored, counter), &RequestFacts::of(&message)) {
+        Ok(cres) => cres,
+        Err(why) => {
+            crate::note(state, &stored, why.clone(), Vec::new());
+            return Attempt::Done(erro(
+                ErrorCode::PermanentSystemFailure,
+                "",
+                &why,
+                Some(&message),
+            ));
+        }
+    };
+    let mut response = encrypted(key, opened.enc, stored.acs_trans_id.as_str(), &cres);
     response.extensions_mut().insert(trace::Annotation {
-        response: plaintext_view(cres.to_string().as_bytes(), "CRes plaintext", opened.enc),
+        response: plaintext_view(&cres, "CRes plaintext", opened.enc),
         ..trace::Annotation::default()
     });
     Attempt::Done(response)
@@ -463,8 +481,8 @@ fn answer_of(creq: &CReq, c: &Challenge) -> Option<Answer> {
     })
 }
 
-fn encrypted(key: &SessionKey, enc: Enc, kid: &str, cres: &Value) -> Response {
-    match key.seal(Direction::AcsToSdk, enc, kid, cres.to_string().as_bytes()) {
+fn encrypted(key: &SessionKey, enc: Enc, kid: &str, cres: &[u8]) -> Response {
+    match key.seal(Direction::AcsToSdk, enc, kid, cres) {
         Ok(jwe) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/jose")],
@@ -476,29 +494,30 @@ fn encrypted(key: &SessionKey, enc: Enc, kid: &str, cres: &Value) -> Response {
 }
 
 /// The CRes answering the CReq with counter `counter`: the final one once decided, else
-/// the screen the challenge is at.
-pub(crate) fn cres(state: &AcsState, c: &Challenge, counter: &str) -> Value {
-    let app = c.app.as_ref();
-    let mut cres = json!({
-        "messageType": "CRes",
-        "messageVersion": c.message_version,
-        "threeDSServerTransID": c.three_ds_server_trans_id,
-        "acsTransID": c.acs_trans_id,
-        "sdkTransID": app.map_or("", |a| a.sdk_trans_id.as_str()),
-        "acsCounterAtoS": counter,
-    });
+/// the screen the challenge is at. Built by the protocol core; [`checked`] validates it.
+pub(crate) fn cres(state: &AcsState, c: &Challenge, counter: &str) -> CRes {
+    let ids = c.ids();
     if let Some(verdict) = &c.verdict {
-        cres["challengeCompletionInd"] = json!("Y");
-        cres["transStatus"] = json!(if verdict.trans_status == "Y" {
-            "Y"
-        } else {
-            "N"
-        });
-        return cres;
+        return CRes::final_result(c.message_version, &ids, verdict.trans_status, Some(counter));
     }
-    cres["challengeCompletionInd"] = json!("N");
-    let template = app.map_or("01", |a| a.ui_template.as_str());
-    cres["acsUiType"] = json!(template);
+    let template = c.app.as_ref().map_or(UiType::Text, |a| a.ui_template);
+    CRes::screen(
+        c.message_version,
+        &ids,
+        counter,
+        template,
+        screen(state, c, template),
+    )
+}
+
+/// What the challenge's current step shows in `template`.
+fn screen(state: &AcsState, c: &Challenge, template: UiType) -> Screen {
+    if template == UiType::HtmlOther {
+        return Screen {
+            html: Some(crate::pages::app_html(c)),
+            ..Screen::default()
+        };
+    }
     let amount = format!(
         "Pay {} to {} with your card ending {}.",
         c.purchase.amount, c.purchase.merchant_name, c.purchase.card_last4
@@ -507,52 +526,76 @@ pub(crate) fn cres(state: &AcsState, c: &Challenge, counter: &str) -> Value {
         Some(notice) => format!("{notice} {amount}"),
         None => amount,
     };
-    if template == "05" {
-        let html = crate::pages::app_html(c);
-        cres["acsHTML"] = json!(URL_SAFE_NO_PAD.encode(html));
-        return cres;
-    }
-    cres["challengeInfoHeader"] = json!("Confirm your payment");
+    let shown = Screen {
+        header: Some("Confirm your payment".into()),
+        text_changed: c.notice.is_some(),
+        ..Screen::default()
+    };
     match c.method {
-        Method::Otp => {
-            cres["challengeInfoLabel"] = json!("Enter the 6-digit code");
-            cres["challengeInfoText"] = json!(format!(
+        Method::Otp => Screen {
+            label: Some("Enter the 6-digit code".into()),
+            text: Some(format!(
                 "We sent a one-time code by text message to your phone ending 42. {text}"
-            ));
-            cres["submitAuthenticationLabel"] = json!("Confirm payment");
-            cres["resendInformationLabel"] = json!("Send a new code");
-        }
+            )),
+            submit_label: Some("Confirm payment".into()),
+            resend_label: Some("Send a new code".into()),
+            ..shown
+        },
         Method::SingleSelect | Method::MultiSelect => {
-            let q = if c.method == Method::MultiSelect {
-                &MULTI_SELECT
-            } else {
-                &SINGLE_SELECT
-            };
-            // challengeInfoLabel has at most 45 characters: the question goes in the text.
-            cres["challengeInfoLabel"] = json!(if c.method == Method::MultiSelect {
-                "Tick every right answer"
-            } else {
-                "Choose one answer"
-            });
-            cres["challengeInfoText"] = json!(format!("{} {text}", q.text));
-            cres["challengeSelectInfo"] = Value::Array(
-                q.options
+            let multi = c.method == Method::MultiSelect;
+            let q = if multi { &MULTI_SELECT } else { &SINGLE_SELECT };
+            Screen {
+                // challengeInfoLabel has at most 45 characters: the question goes in the text.
+                label: Some(
+                    if multi {
+                        "Tick every right answer"
+                    } else {
+                        "Choose one answer"
+                    }
+                    .into(),
+                ),
+                text: Some(format!("{} {text}", q.text)),
+                options: q
+                    .options
                     .iter()
-                    .map(|(value, label)| json!({ *value: label }))
+                    .map(|(value, label)| SelectOption {
+                        value: (*value).to_owned(),
+                        label: (*label).to_owned(),
+                    })
                     .collect(),
-            );
-            cres["submitAuthenticationLabel"] = json!("Confirm payment");
+                submit_label: Some("Confirm payment".into()),
+                ..shown
+            }
         }
-        Method::OutOfBand | Method::Decoupled => {
-            cres["challengeInfoText"] = json!(format!(
+        Method::OutOfBand | Method::Decoupled => Screen {
+            text: Some(format!(
                 "We sent a request to the Sandbox Bank app ({}/issuer-app). Approve the payment there, then continue. {text}",
                 state.site_url
-            ));
-            cres["oobContinueLabel"] = json!("I have approved it: continue");
-        }
+            )),
+            oob_continue_label: Some("I have approved it: continue".into()),
+            ..shown
+        },
     }
-    if c.notice.is_some() {
-        cres["challengeInfoTextIndicator"] = json!("Y");
-    }
-    cres
+}
+
+/// `cres` as the SDK will check it: by the same validator, against the CReq it
+/// answers. A CRes that fails is the ACS's bug: it is not sent, the trace says why,
+/// and the SDK gets `Erro` 404.
+fn checked(cres: CRes, creq: &RequestFacts) -> Result<Vec<u8>, String> {
+    let bytes = Message::CRes(Box::new(cres)).to_json();
+    let context = Context {
+        request: Some(creq),
+        channel: Some(DeviceChannel::App),
+    };
+    Validator::new(Role::Sdk)
+        .validate(&bytes, &context)
+        .map(|_| bytes)
+        .map_err(|erro| {
+            format!(
+                "the ACS built an invalid CRes ({} {}: {})",
+                erro.error_code.as_str(),
+                erro.error_detail,
+                erro.error_description
+            )
+        })
 }

@@ -4,7 +4,7 @@
 //! sweep (`results`) load a [`Challenge`] from the store, call one transition, and
 //! store it back (with the revision they read, so concurrent changes cannot be lost).
 //!
-//! Results (fact sheet §3.4, §5):
+//! Results (`docs/protocol.md` §3.4, §5):
 //! - right answer → `Y`; wrong OTP or selection → retry, counted in
 //!   `interactionCounter`; the `max_attempts`-th wrong answer → `N`, reason 19;
 //! - cancel → `N`, `challengeCancel 01`, reason 26 (2.1.0 has no 26: reason 01);
@@ -19,8 +19,14 @@
 //! A challenge of a card that allows SPC also carries the offer to register the device
 //! once it succeeds (`enrolment`); that offer does not change the result.
 
+use emv3ds::codes::{
+    AcsInterface, AuthenticationMethod, AuthenticationType, ChallengeCancel, MessageCategory,
+    TransStatus, TransStatusReason, UiType,
+};
+use emv3ds::messages::{AcsRenderingType, ChallengeIds, ChallengeResult, HowAuthenticated};
+use emv3ds::values::TransId;
+use emv3ds::{CRes, MessageVersion, RReq};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 /// How the cardholder is challenged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,27 +46,27 @@ pub enum Method {
 
 impl Method {
     /// `authenticationType` (2.1.0, 2.2.0) for this method.
-    pub fn authentication_type(self) -> &'static str {
+    pub fn authentication_type(self) -> AuthenticationType {
         match self {
-            Method::Otp => "02",
-            Method::SingleSelect | Method::MultiSelect => "01",
-            Method::OutOfBand => "03",
-            Method::Decoupled => "04",
+            Method::Otp => AuthenticationType::Dynamic,
+            Method::SingleSelect | Method::MultiSelect => AuthenticationType::Static,
+            Method::OutOfBand => AuthenticationType::OutOfBand,
+            Method::Decoupled => AuthenticationType::Decoupled,
         }
     }
 
     /// `authenticationMethod` (2.2.0 RReq, 2.3.1 ARes and RReq) for this method.
-    pub fn authentication_method(self) -> &'static str {
+    pub fn authentication_method(self) -> AuthenticationMethod {
         match self {
-            Method::Otp => "02",
-            Method::SingleSelect | Method::MultiSelect => "06",
-            Method::OutOfBand => "11",
-            Method::Decoupled => "12",
+            Method::Otp => AuthenticationMethod::SmsOtp,
+            Method::SingleSelect | Method::MultiSelect => AuthenticationMethod::Kba,
+            Method::OutOfBand => AuthenticationMethod::PushConfirmation,
+            Method::Decoupled => AuthenticationMethod::Decoupled,
         }
     }
 }
 
-/// The timers of fact sheet §5, in milliseconds (configurable so tests run fast).
+/// The timers of `docs/protocol.md` §5, in milliseconds (configurable so tests run fast).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// From the ARes to the first CReq.
@@ -109,11 +115,11 @@ pub enum Approval {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
-    pub trans_status: String,
+    pub trans_status: TransStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<TransStatusReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub challenge_cancel: Option<String>,
+    pub challenge_cancel: Option<ChallengeCancel>,
 }
 
 /// Whether the RReq reached the 3DS Server.
@@ -174,11 +180,11 @@ pub struct Purchase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Challenge {
-    pub acs_trans_id: String,
-    pub three_ds_server_trans_id: String,
-    pub ds_trans_id: String,
-    pub message_version: String,
-    pub message_category: String,
+    pub acs_trans_id: TransId,
+    pub three_ds_server_trans_id: TransId,
+    pub ds_trans_id: TransId,
+    pub message_version: MessageVersion,
+    pub message_category: MessageCategory,
     pub method: Method,
     /// Where the RReq goes (the AReq's `dsURL`).
     pub ds_url: String,
@@ -257,17 +263,17 @@ pub enum EnrolmentState {
     Registered,
 }
 
-/// An app-channel challenge's session with the SDK (fact sheet §6.3–§6.6).
+/// An app-channel challenge's session with the SDK (`docs/protocol.md` §6.3–§6.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppSession {
-    pub sdk_trans_id: String,
+    pub sdk_trans_id: TransId,
     /// The session key, sealed under the key service for this challenge (base64); the
     /// ACS's ephemeral private key itself is never kept.
     pub sealed_key: String,
     /// `acsRenderingType`: `acsInterface` (01 native, 02 HTML) and `acsUiTemplate`.
-    pub interface: String,
-    pub ui_template: String,
+    pub interface: AcsInterface,
+    pub ui_template: UiType,
     /// The `sdkCounterStoA` the next CReq must carry (the CRes answers with the same).
     pub next_counter: u16,
     /// The content encryption the SDK chose (its first CReq's `enc`).
@@ -342,18 +348,27 @@ impl Challenge {
         if self.sending { None } else { self.due_at() }
     }
 
-    fn decide(&mut self, trans_status: &str, reason: Option<&str>, cancel: Option<&str>) {
+    fn decide(
+        &mut self,
+        trans_status: TransStatus,
+        reason: Option<TransStatusReason>,
+        challenge_cancel: Option<ChallengeCancel>,
+    ) {
         self.phase = Phase::Decided;
         self.deadline_ms = None;
         self.verdict = Some(Verdict {
-            trans_status: trans_status.to_owned(),
-            reason: reason.map(str::to_owned),
-            challenge_cancel: cancel.map(str::to_owned),
+            trans_status,
+            reason,
+            challenge_cancel,
         });
     }
 
-    fn not_authenticated(&mut self, reason: &str, cancel: Option<&str>) {
-        self.decide("N", Some(reason), cancel);
+    fn authenticated(&mut self) {
+        self.decide(TransStatus::Y, None, None);
+    }
+
+    fn not_authenticated(&mut self, reason: TransStatusReason, cancel: Option<ChallengeCancel>) {
+        self.decide(TransStatus::N, Some(reason), cancel);
     }
 
     /// The first CReq arrived (browser: posted by the requestor's page).
@@ -389,19 +404,15 @@ impl Challenge {
         }
         self.notice = None;
         self.deadline_ms = Some(now + timeouts.step_ms);
-        let cancel_reason = if self.message_version == "2.1.0" {
-            "01"
-        } else {
-            "26"
-        };
+        let cancel_reason = TransStatusReason::abandoned_by_cardholder(self.message_version);
         match (self.method, answer) {
             (_, Answer::Cancel) => {
-                self.not_authenticated(cancel_reason, Some("01"));
+                self.not_authenticated(cancel_reason, Some(ChallengeCancel::CardholderCancelled));
             }
             // Decision: the SDK's timer is not the ACS's (reason 14 is "timed out at the
             // ACS"); the cardholder did not complete it, as with a cancel.
             (_, Answer::SdkTimeout) => {
-                self.not_authenticated(cancel_reason, Some("08"));
+                self.not_authenticated(cancel_reason, Some(ChallengeCancel::TimeoutAtSdk));
             }
             (Method::Otp, Answer::Resend) => {
                 if self.resends >= MAX_RESENDS {
@@ -430,7 +441,7 @@ impl Challenge {
                 if let Some(step) = &mut self.spc {
                     step.outcome = Some("verified".into());
                 }
-                self.decide("Y", None, None);
+                self.authenticated();
             }
             (_, Answer::SpcFailed(why)) if self.spc_open() => {
                 if let Some(step) = &mut self.spc {
@@ -445,11 +456,11 @@ impl Challenge {
             (Method::OutOfBand, Answer::Continue) => match self.approval {
                 Some(Approval::Approved) => {
                     self.interaction_counter = self.interaction_counter.saturating_add(1);
-                    self.decide("Y", None, None);
+                    self.authenticated();
                 }
                 Some(Approval::Denied) => {
                     self.interaction_counter = self.interaction_counter.saturating_add(1);
-                    self.not_authenticated("01", None);
+                    self.not_authenticated(TransStatusReason::CardAuthenticationFailed, None);
                 }
                 None => {
                     self.notice = Some(
@@ -479,7 +490,9 @@ impl Challenge {
     /// Whether the page should now offer to register the device (a success by other
     /// means than SPC, for a card that allows it, not yet registered).
     pub fn offers_enrolment(&self) -> bool {
-        self.verdict.as_ref().is_some_and(|v| v.trans_status == "Y")
+        self.verdict
+            .as_ref()
+            .is_some_and(|v| v.trans_status == TransStatus::Y)
             && !self.spc_verified()
             && self
                 .enrolment
@@ -491,9 +504,9 @@ impl Challenge {
     fn counted(&mut self, right: bool, wrong: &str) {
         self.interaction_counter = self.interaction_counter.saturating_add(1);
         if right {
-            self.decide("Y", None, None);
+            self.authenticated();
         } else if self.interaction_counter >= self.max_attempts {
-            self.not_authenticated("19", None);
+            self.not_authenticated(TransStatusReason::MaxChallenges, None);
         } else {
             let left = self.max_attempts - self.interaction_counter;
             self.notice = Some(format!(
@@ -520,8 +533,10 @@ impl Challenge {
             Method::Decoupled => {
                 self.approval = Some(approval);
                 match approval {
-                    Approval::Approved => self.decide("Y", None, None),
-                    Approval::Denied => self.not_authenticated("01", None),
+                    Approval::Approved => self.authenticated(),
+                    Approval::Denied => {
+                        self.not_authenticated(TransStatusReason::CardAuthenticationFailed, None)
+                    }
                 }
                 Ok(())
             }
@@ -537,7 +552,11 @@ impl Challenge {
         if self.phase == Phase::Decided {
             return Err(Refused::Over);
         }
-        self.decide("U", Some("09"), None);
+        self.decide(
+            TransStatus::U,
+            Some(TransStatusReason::SecurityFailure),
+            None,
+        );
         Ok(())
     }
 
@@ -548,9 +567,18 @@ impl Challenge {
             return false;
         }
         match (self.method, self.phase) {
-            (Method::Decoupled, _) => self.not_authenticated("24", Some("03")),
-            (_, Phase::AwaitingCReq) => self.not_authenticated("14", Some("05")),
-            _ => self.not_authenticated("14", Some("04")),
+            (Method::Decoupled, _) => self.not_authenticated(
+                TransStatusReason::DecoupledMaxTimeExceeded,
+                Some(ChallengeCancel::DecoupledTimeout),
+            ),
+            (_, Phase::AwaitingCReq) => self.not_authenticated(
+                TransStatusReason::TimedOutAtAcs,
+                Some(ChallengeCancel::TimeoutFirstCReq),
+            ),
+            _ => self.not_authenticated(
+                TransStatusReason::TimedOutAtAcs,
+                Some(ChallengeCancel::TimeoutAtAcsOther),
+            ),
         }
         true
     }
@@ -574,103 +602,85 @@ impl Challenge {
         }
     }
 
-    /// The RReq for the verdict, as JSON (the caller validates it as the DS will).
-    pub fn rreq(&self) -> Option<Value> {
-        let verdict = self.verdict.as_ref()?;
-        let mut rreq = json!({
-            "messageType": "RReq",
-            "messageVersion": self.message_version,
-            "threeDSServerTransID": self.three_ds_server_trans_id,
-            "acsTransID": self.acs_trans_id,
-            "dsTransID": self.ds_trans_id,
-            "messageCategory": self.message_category,
-            "transStatus": verdict.trans_status,
-        });
-        let payment = self.message_category == "01";
-        if let Some(reason) = verdict.reason.as_ref().filter(|_| payment) {
-            rreq["transStatusReason"] = json!(reason);
+    /// The ids its messages carry.
+    pub fn ids(&self) -> ChallengeIds {
+        ChallengeIds {
+            three_ds_server: self.three_ds_server_trans_id.clone(),
+            acs: self.acs_trans_id.clone(),
+            ds: self.ds_trans_id.clone(),
+            sdk: self.app.as_ref().map(|app| app.sdk_trans_id.clone()),
         }
-        if let Some(cancel) = &verdict.challenge_cancel {
-            rreq["challengeCancel"] = json!(cancel);
-        }
-        match verdict.trans_status.as_str() {
-            "Y" => {
-                if let Some(eci) = &self.proofs.eci_y {
-                    rreq["eci"] = json!(eci);
-                }
-                if let Some(av) = self
-                    .proofs
-                    .authentication_value
-                    .as_ref()
-                    .filter(|_| payment)
-                {
-                    rreq["authenticationValue"] = json!(av);
-                }
-            }
-            _ => {
-                if let Some(eci) = &self.proofs.eci_n {
-                    rreq["eci"] = json!(eci);
-                }
-            }
-        }
-        // authenticationType / authenticationMethod: required for Y and N.
-        if self.message_version == "2.3.1" {
-            let method = if self.spc_verified() {
-                "14"
-            } else {
-                self.method.authentication_method()
-            };
-            rreq["authenticationMethod"] = json!([method]);
-        } else {
-            rreq["authenticationType"] = json!(self.method.authentication_type());
-        }
-        if let Some(app) = &self.app {
-            // The RReq carries sdkTransID from 2.2.0 on (dictionary decision).
-            if self.message_version != "2.1.0" {
-                rreq["sdkTransID"] = json!(app.sdk_trans_id);
-            }
-            rreq["acsRenderingType"] = json!({
-                "acsInterface": app.interface,
-                "acsUiTemplate": app.ui_template,
-            });
-        }
-        if self.method != Method::Decoupled {
-            rreq["interactionCounter"] = json!(format!("{:02}", self.interaction_counter.min(99)));
-        }
-        Some(rreq)
     }
 
-    /// The final CRes (browser), as JSON.
-    pub fn final_cres(&self) -> Option<Value> {
+    /// The RReq for the verdict (the caller validates it as the DS will).
+    pub fn rreq(&self) -> Option<RReq> {
         let verdict = self.verdict.as_ref()?;
-        // A final CRes carries Y or N only (fact sheet §1.5).
-        let status = if verdict.trans_status == "Y" {
-            "Y"
+        let eci = if verdict.trans_status == TransStatus::Y {
+            &self.proofs.eci_y
         } else {
-            "N"
+            &self.proofs.eci_n
         };
-        Some(json!({
-            "messageType": "CRes",
-            "messageVersion": self.message_version,
-            "threeDSServerTransID": self.three_ds_server_trans_id,
-            "acsTransID": self.acs_trans_id,
-            "challengeCompletionInd": "Y",
-            "transStatus": status,
+        let method = if self.spc_verified() {
+            AuthenticationMethod::Spc
+        } else {
+            self.method.authentication_method()
+        };
+        Some(RReq::result(&ChallengeResult {
+            version: self.message_version,
+            category: self.message_category,
+            ids: self.ids(),
+            trans_status: verdict.trans_status,
+            reason: verdict.reason,
+            cancel: verdict.challenge_cancel,
+            eci: eci.clone(),
+            authentication_value: self.proofs.authentication_value.clone(),
+            how: Some(HowAuthenticated {
+                class: self.method.authentication_type(),
+                method,
+            }),
+            rendering: self.app.as_ref().map(|app| AcsRenderingType {
+                acs_interface: Some(app.interface),
+                acs_ui_template: Some(app.ui_template),
+                ..AcsRenderingType::default()
+            }),
+            interaction_counter: (self.method != Method::Decoupled)
+                .then_some(self.interaction_counter),
         }))
+    }
+
+    /// The final CRes (browser).
+    pub fn final_cres(&self) -> Option<CRes> {
+        let verdict = self.verdict.as_ref()?;
+        Some(CRes::final_result(
+            self.message_version,
+            &self.ids(),
+            verdict.trans_status,
+            None,
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn id(n: u8) -> TransId {
+        TransId::from_random_bytes([n; 16])
+    }
+
+    /// The RReq of a decided challenge, as the DS receives it.
+    fn rreq_of(c: &Challenge) -> Value {
+        serde_json::to_value(c.rreq().expect("decided")).expect("JSON")
+    }
 
     fn challenge(method: Method, version: &str) -> Challenge {
         Challenge {
-            acs_trans_id: "a".into(),
-            three_ds_server_trans_id: "s".into(),
-            ds_trans_id: "d".into(),
-            message_version: version.into(),
-            message_category: "01".into(),
+            acs_trans_id: id(1),
+            three_ds_server_trans_id: id(2),
+            ds_trans_id: id(3),
+            message_version: MessageVersion::parse(version).expect("a version"),
+            message_category: MessageCategory::Payment,
             method,
             ds_url: "https://ds/".into(),
             notification_url: Some("https://merchant/notify".into()),
@@ -732,13 +742,16 @@ mod tests {
         );
         c.answer(4, &T, Answer::Otp(" 123456 ".into()))
             .expect("answer");
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(rreq["transStatus"], "Y");
         assert_eq!(rreq["interactionCounter"], "02");
         assert_eq!(rreq["authenticationType"], "02");
         assert_eq!(rreq["eci"], "05");
         assert!(rreq.get("challengeCancel").is_none());
-        assert_eq!(c.final_cres().expect("decided")["transStatus"], "Y");
+        assert_eq!(
+            serde_json::to_value(c.final_cres().expect("decided")).expect("JSON")["transStatus"],
+            "Y"
+        );
         assert_eq!(
             c.answer(5, &T, Answer::Otp("123456".into())),
             Err(Refused::Over)
@@ -752,7 +765,7 @@ mod tests {
         for _ in 0..3 {
             c.answer(2, &T, Answer::Otp("1".into())).expect("answer");
         }
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(rreq["transStatus"], "N");
         assert_eq!(rreq["transStatusReason"], "19");
         assert_eq!(rreq["authenticationMethod"], json!(["02"]));
@@ -788,7 +801,7 @@ mod tests {
             Answer::Options(vec!["c".into(), "b".into(), "c".into()]),
         )
         .expect("answer");
-        assert_eq!(c.rreq().expect("decided")["authenticationType"], "01");
+        assert_eq!(rreq_of(&c)["authenticationType"], "01");
         assert_eq!(
             c.verdict.as_ref().map(|v| v.trans_status.as_str()),
             Some("Y")
@@ -801,7 +814,7 @@ mod tests {
             let mut c = challenge(Method::SingleSelect, version);
             c.start(1, &T, None, None).expect("first CReq");
             c.answer(2, &T, Answer::Cancel).expect("cancel");
-            let rreq = c.rreq().expect("decided");
+            let rreq = rreq_of(&c);
             assert_eq!(rreq["challengeCancel"], "01");
             assert_eq!(rreq["transStatusReason"], reason);
         }
@@ -815,7 +828,7 @@ mod tests {
         assert!(c.verdict.is_none() && c.notice.is_some());
         c.approve(1, Approval::Approved).expect("approve");
         c.answer(3, &T, Answer::Continue).expect("continue");
-        assert_eq!(c.rreq().expect("decided")["authenticationType"], "03");
+        assert_eq!(rreq_of(&c)["authenticationType"], "03");
         assert_eq!(
             c.verdict.as_ref().map(|v| v.trans_status.as_str()),
             Some("Y")
@@ -827,7 +840,7 @@ mod tests {
         let mut c = challenge(Method::Otp, "2.2.0");
         assert!(!c.expire(29_999), "not due yet");
         assert!(c.expire(30_000));
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(
             (
                 rreq["challengeCancel"].as_str(),
@@ -843,25 +856,25 @@ mod tests {
             "the step timer replaced the first-CReq timer"
         );
         assert!(c.expire(10 + T.step_ms));
-        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "04");
+        assert_eq!(rreq_of(&c)["challengeCancel"], "04");
 
         // A right answer after the step's timer ran out does not count.
         let mut c = challenge(Method::Otp, "2.2.0");
         c.start(10, &T, None, None).expect("first CReq");
         c.answer(10 + T.step_ms, &T, Answer::Otp("123456".into()))
             .expect("late answer");
-        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "04");
+        assert_eq!(rreq_of(&c)["challengeCancel"], "04");
 
         // Nor does an approval after the decoupled deadline.
         let mut c = challenge(Method::Decoupled, "2.2.0");
         c.approve(30_000, Approval::Approved)
             .expect("late approval");
-        assert_eq!(c.rreq().expect("decided")["challengeCancel"], "03");
+        assert_eq!(rreq_of(&c)["challengeCancel"], "03");
         assert_eq!(c.approval, None);
 
         let mut c = challenge(Method::Decoupled, "2.2.0");
         assert!(c.expire(30_000));
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(
             (
                 rreq["challengeCancel"].as_str(),
@@ -923,7 +936,7 @@ mod tests {
         offered(&mut c);
         c.start(1, &T, None, None).expect("first CReq");
         c.answer(2, &T, Answer::SpcConfirmed).expect("confirmed");
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(rreq["transStatus"], "Y");
         assert_eq!(rreq["authenticationMethod"], json!(["14"]));
         assert_eq!(rreq["interactionCounter"], "01");
@@ -944,7 +957,7 @@ mod tests {
             "one confirmation per challenge"
         );
         c.answer(4, &T, Answer::Otp("123456".into())).expect("otp");
-        let rreq = c.rreq().expect("decided");
+        let rreq = rreq_of(&c);
         assert_eq!(rreq["authenticationMethod"], json!(["02"]));
         assert_eq!(rreq["interactionCounter"], "01");
         assert!(c.offers_enrolment());

@@ -17,6 +17,12 @@
 //!
 //! `app(state)` and `site(state)` build the routers; serving them is the caller's (see
 //! `transport::serve`).
+//!
+//! It must never: take an AReq from anyone but its scheme's DS, or an RRes it did not ask
+//! for; put a card number, OTP, credential or authentication value in a log, trace or
+//! error; let a URL from a message reach a page without `transport::html`'s checks;
+//! build a page outside its templates; or decide an outcome anywhere but `risk` and the
+//! challenge state machine.
 
 mod app;
 pub mod challenge;
@@ -38,7 +44,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use base64::Engine;
-use emv3ds::codes::{DeviceChannel, MessageCategory};
+use emv3ds::codes::{DeviceChannel, MessageCategory, TransStatus};
 use emv3ds::messages::{AReq, ARes};
 use emv3ds::{Context, Message, Role, Validator};
 use kms::{KeyService, MacPurpose};
@@ -129,8 +135,8 @@ pub(crate) fn note(state: &AcsState, challenge: &Challenge, label: String, findi
         return;
     }
     let ids = trace::Ids {
-        three_ds_server_trans_id: Some(challenge.three_ds_server_trans_id.clone()),
-        acs_trans_id: Some(challenge.acs_trans_id.clone()),
+        three_ds_server_trans_id: Some(challenge.three_ds_server_trans_id.to_string()),
+        acs_trans_id: Some(challenge.acs_trans_id.to_string()),
         ..trace::Ids::default()
     };
     let mut event = trace::Event::note(trace::Party::Acs, label, ids);
@@ -447,7 +453,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                 .and_then(|s| s.eci(Decision::NotAuthenticated { reason: "01" }))
                 .map(str::to_owned),
         };
-        let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs);
+        let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs)?;
         if method == Method::Otp {
             let otp = state
                 .issuer
@@ -490,8 +496,8 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
                 app::open_session(state, areq, acs_trans_id.as_str(), ds_id, rendering).await?;
             ares.acs_signed_content = Some(signed);
             ares.acs_rendering_type = Some(emv3ds::messages::AcsRenderingType {
-                acs_interface: emv3ds::codes::AcsInterface::from_code(rendering.0),
-                acs_ui_template: emv3ds::codes::UiType::from_code(rendering.1),
+                acs_interface: Some(rendering.0),
+                acs_ui_template: Some(rendering.1),
                 ..Default::default()
             });
             challenge.app = Some(session);
@@ -620,17 +626,12 @@ async fn authentication_value(
 
 /// The ARes elements of a challenge (`C`) or a decoupled authentication (`D`).
 fn challenge_elements(state: &AcsState, ares: &mut ARes, areq: &AReq, method: Method) {
-    use emv3ds::codes::{AuthenticationMethod, AuthenticationType};
-    use emv3ds::messages::CardholderInfo;
-    use emv3ds::values::OneOrMany;
+    use emv3ds::messages::{CardholderInfo, HowAuthenticated};
     ares.acs_challenge_mandated = Some("N".into());
-    if areq.message_version == emv3ds::MessageVersion::V2_3_1 {
-        ares.authentication_method =
-            AuthenticationMethod::from_code(method.authentication_method())
-                .map(|m| OneOrMany::Many(vec![m]));
-    } else {
-        ares.authentication_type = AuthenticationType::from_code(method.authentication_type());
-    }
+    ares.announce_method(HowAuthenticated {
+        class: method.authentication_type(),
+        method: method.authentication_method(),
+    });
     if method == Method::Decoupled {
         ares.acs_dec_con_ind = Some("Y".into());
         let text = format!(
@@ -687,12 +688,11 @@ fn new_challenge(
     acs_trans_id: &emv3ds::values::TransId,
     pan: &str,
     proofs: Proofs,
-) -> Challenge {
+) -> Result<Challenge, String> {
     let now = state.clock.now_ms();
-    let id = |t: &Option<emv3ds::values::TransId>| {
-        t.as_ref()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default()
+    // The DS's validation made both present; a missing one is a bug, not a panic.
+    let id = |t: &Option<emv3ds::values::TransId>, name: &str| {
+        t.clone().ok_or_else(|| format!("the AReq has no {name}"))
     };
     let (phase, deadline) = if method == Method::Decoupled {
         // threeDSRequestorDecMaxTime: minutes, 1–10080; absent means 10080 (7 days).
@@ -708,16 +708,12 @@ fn new_challenge(
     } else {
         (Phase::AwaitingCReq, now + state.timeouts.first_creq_ms)
     };
-    Challenge {
-        acs_trans_id: acs_trans_id.as_str().to_owned(),
-        three_ds_server_trans_id: id(&areq.three_ds_server_trans_id),
-        ds_trans_id: id(&areq.ds_trans_id),
-        message_version: areq.message_version.to_string(),
-        message_category: areq
-            .message_category
-            .as_ref()
-            .map_or("01", |c| c.as_str())
-            .to_owned(),
+    Ok(Challenge {
+        acs_trans_id: acs_trans_id.clone(),
+        three_ds_server_trans_id: id(&areq.three_ds_server_trans_id, "threeDSServerTransID")?,
+        ds_trans_id: id(&areq.ds_trans_id, "dsTransID")?,
+        message_version: areq.message_version,
+        message_category: areq.message_category.unwrap_or(MessageCategory::Payment),
         method,
         ds_url: areq.ds_url.clone().unwrap_or_default(),
         notification_url: areq.notification_url.clone(),
@@ -759,7 +755,7 @@ fn new_challenge(
         app: None,
         spc: None,
         enrolment: None,
-    }
+    })
 }
 
 /// Whether this ACS authenticated the card (`pan_hash`) in transaction `prior`: its
@@ -785,7 +781,7 @@ async fn prior_authenticated(
         "C" | "D" => results::load(state, prior)
             .await?
             .and_then(|loaded| loaded.challenge.verdict)
-            .is_some_and(|v| matches!(v.trans_status.as_str(), "Y" | "A")),
+            .is_some_and(|v| matches!(v.trans_status, TransStatus::Y | TransStatus::A)),
         _ => false,
     })
 }

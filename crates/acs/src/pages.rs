@@ -271,7 +271,10 @@ pub(crate) fn app_html(c: &Challenge) -> String {
 /// The hand-back: the final CRes posted to the merchant's notification URL.
 pub(crate) fn hand_back(c: &Challenge, cres: &str) -> Page {
     let mut csp = Csp::new(Framing::Anyone);
-    let authenticated = c.verdict.as_ref().is_some_and(|v| v.trans_status == "Y");
+    let authenticated = c
+        .verdict
+        .as_ref()
+        .is_some_and(|v| v.trans_status == emv3ds::codes::TransStatus::Y);
     let (heading, line) = if authenticated {
         (
             "Thank you",
@@ -456,14 +459,21 @@ fn ending(c: &Challenge) -> &'static str {
     let Some(verdict) = &c.verdict else {
         return "it is still open.";
     };
+    use emv3ds::codes::{ChallengeCancel, TransStatus, TransStatusReason};
     match (
-        verdict.trans_status.as_str(),
-        verdict.reason.as_deref(),
-        verdict.challenge_cancel.as_deref(),
+        verdict.trans_status,
+        verdict.reason,
+        verdict.challenge_cancel,
     ) {
-        ("Y", _, _) => "the payment had already been approved.",
-        (_, Some("14" | "24"), _) => "the time to answer ran out, so the payment was not approved.",
-        (_, _, Some("01")) => "the payment was cancelled on the merchant's page.",
+        (TransStatus::Y, _, _) => "the payment had already been approved.",
+        (
+            _,
+            Some(TransStatusReason::TimedOutAtAcs | TransStatusReason::DecoupledMaxTimeExceeded),
+            _,
+        ) => "the time to answer ran out, so the payment was not approved.",
+        (_, _, Some(ChallengeCancel::CardholderCancelled)) => {
+            "the payment was cancelled on the merchant's page."
+        }
         _ => "the request had already ended, and the payment was not approved.",
     }
 }

@@ -47,7 +47,12 @@ pub(crate) async fn save(
     let json = serde_json::to_value(challenge).map_err(|e| e.to_string())?;
     state
         .store
-        .update_challenge(&challenge.acs_trans_id, revision, &json, challenge.due_at())
+        .update_challenge(
+            challenge.acs_trans_id.as_str(),
+            revision,
+            &json,
+            challenge.due_at(),
+        )
         .await
         .map_err(|e| e.to_string())
 }
@@ -108,7 +113,7 @@ pub(crate) async fn finish(
 /// The RReq, checked as the DS will check it, sent; `Ok(resultsStatus)` or why not.
 async fn send_rreq(state: &AcsState, challenge: &Challenge) -> Result<String, String> {
     let rreq = challenge.rreq().ok_or("the challenge has no result yet")?;
-    let bytes = serde_json::to_vec(&rreq).map_err(|e| e.to_string())?;
+    let bytes = Message::RReq(rreq).to_json();
     let message = Validator::new(Role::DirectoryServer)
         .validate(&bytes, &Context::default())
         .map_err(|erro| {

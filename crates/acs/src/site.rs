@@ -325,7 +325,9 @@ async fn first_creq(State(state): State<AcsState>, body: Bytes) -> Response {
         .three_ds_server_trans_id
         .as_ref()
         .map_or("", |t| t.as_str());
-    if server_id != challenge.three_ds_server_trans_id || challenge.method == Method::Decoupled {
+    if server_id != challenge.three_ds_server_trans_id.as_str()
+        || challenge.method == Method::Decoupled
+    {
         return refused_creq(
             ErrorCode::TransactionIdNotRecognised,
             "threeDSServerTransID",
@@ -416,10 +418,40 @@ fn hand_back(state: &AcsState, challenge: &Challenge) -> Response {
             pages::error("Done", "this authentication has ended", None),
         );
     }
-    let cres = challenge
-        .final_cres()
-        .map(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
-        .unwrap_or_default();
+    let Some(cres) = challenge.final_cres() else {
+        return shown(
+            StatusCode::OK,
+            pages::error(
+                "Not finished",
+                "this authentication has no result yet",
+                None,
+            ),
+        );
+    };
+    // Checked as the requestor's side will check it; a failure is the ACS's bug.
+    let cres = emv3ds::Message::CRes(Box::new(cres)).to_json();
+    let context = emv3ds::Context {
+        request: None,
+        channel: Some(emv3ds::codes::DeviceChannel::Browser),
+    };
+    if let Err(erro) = emv3ds::Validator::new(emv3ds::Role::ThreeDsServer).validate(&cres, &context)
+    {
+        let why = format!(
+            "the ACS built an invalid CRes ({} {})",
+            erro.error_code.as_str(),
+            erro.error_detail
+        );
+        crate::note(state, challenge, why, Vec::new());
+        return shown(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::error(
+                "Something went wrong",
+                "the issuer could not hand the result back",
+                None,
+            ),
+        );
+    }
+    let cres = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cres);
     if challenge.offers_enrolment() {
         let rp_id = crate::spc::rp_id(state);
         return shown(StatusCode::OK, pages::enrolment(challenge, &cres, &rp_id));
@@ -472,7 +504,7 @@ async fn step(State(state): State<AcsState>, Path(id): Path<String>, body: Bytes
     } else {
         answer_from_form(&fields)
     };
-    let answer = match crate::comparable(&state, &challenge.acs_trans_id, answer).await {
+    let answer = match crate::comparable(&state, challenge.acs_trans_id.as_str(), answer).await {
         Ok(answer) => answer,
         Err(e) => return failure(&e),
     };

@@ -1,4 +1,4 @@
-//! Secure Payment Confirmation at the ACS (2.3.1, browser channel; fact sheet §8). The
+//! Secure Payment Confirmation at the ACS (2.3.1, browser channel; `docs/protocol.md` §8). The
 //! ACS is the WebAuthn relying party: the rpId is its site's host (`acs.localhost`).
 //!
 //! - [`assess`]: where SPC stands for an AReq. For an `spc` card with a registered
@@ -17,7 +17,7 @@
 //!   for one transaction and what the check of its assertion found, with the precise
 //!   reason of a refusal (`GET /issuer/spc-confirmations/{acsTransID}`).
 //!
-//! Decision (fact sheet §8.4 leaves the outcome open): an assertion that shows it was
+//! Decision (`docs/protocol.md` §8.4 leaves the outcome open): an assertion that shows it was
 //! not made for this transaction (signature, challenge used or wrong, amount,
 //! instrument, payee, origins, rpId, counter) gives `N`, reason 09 (security failure);
 //! one that is simply not usable (SPC not completed, a credential that is not the
@@ -367,7 +367,7 @@ pub(crate) async fn confirm_in_challenge(
             Failure::ChallengeAlreadyUsed.code().into(),
         ));
     };
-    let Some(pan_hash) = card_of(state, &challenge.acs_trans_id).await? else {
+    let Some(pan_hash) = card_of(state, challenge.acs_trans_id.as_str()).await? else {
         return Ok(Answer::SpcFailed(Failure::UnknownCredential.code().into()));
     };
     let json = serde_json::from_str::<Value>(assertion).unwrap_or(Value::Null);
@@ -411,7 +411,7 @@ pub(crate) async fn register(
         Ok(c) => c,
         Err(failure) => return Ok(Err(failure.to_string())),
     };
-    let Some(pan_hash) = card_of(state, &challenge.acs_trans_id).await? else {
+    let Some(pan_hash) = card_of(state, challenge.acs_trans_id.as_str()).await? else {
         return Ok(Err("this payment's card is unknown".into()));
     };
     let id = credential.id.clone();

@@ -572,6 +572,19 @@ impl MessageType {
     }
 }
 
+impl TransStatusReason {
+    /// Why a challenge the cardholder abandoned (cancelled, or let the SDK's timer run
+    /// out) is not authenticated: `26` from 2.2.0, which introduced it; 2.1.0 has no such
+    /// code, so `01` (decision).
+    pub fn abandoned_by_cardholder(version: crate::version::MessageVersion) -> Self {
+        if version >= crate::version::MessageVersion::V2_2_0 {
+            Self::NotPerformedByCardholder
+        } else {
+            Self::CardAuthenticationFailed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,3 +202,18 @@ message! {
         message_extension: Vec<MessageExtension> = "messageExtension",
     }
 }
+
+impl ARes {
+    /// Announces how the challenge (or decoupled authentication) will authenticate the
+    /// cardholder, in the element the version uses: `authenticationType` up to 2.2.0,
+    /// an `authenticationMethod` array in 2.3.1.
+    pub fn announce_method(&mut self, how: super::HowAuthenticated) {
+        if self.message_version >= crate::version::MessageVersion::V2_3_1 {
+            self.authentication_method = Some(crate::values::OneOrMany::Many(vec![how.method]));
+            self.authentication_type = None;
+        } else {
+            self.authentication_type = Some(how.class);
+            self.authentication_method = None;
+        }
+    }
+}

@@ -86,3 +86,194 @@ message! {
         message_extension: Vec<MessageExtension> = "messageExtension",
     }
 }
+
+/// What one screen of an app challenge shows (the native UI's elements; `acsHTML` for
+/// the HTML template). [`CRes::screen`] writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Screen {
+    pub header: Option<String>,
+    /// At most 45 characters.
+    pub label: Option<String>,
+    pub text: Option<String>,
+    /// The text changed since the last screen (after a wrong answer or a resend).
+    pub text_changed: bool,
+    /// The options of a select template.
+    pub options: Vec<SelectOption>,
+    pub submit_label: Option<String>,
+    pub resend_label: Option<String>,
+    pub oob_continue_label: Option<String>,
+    /// The HTML template's document (sent base64url-encoded).
+    pub html: Option<String>,
+}
+
+impl CRes {
+    /// The CRes that ends a challenge. A final CRes carries `Y` or `N` only
+    /// (`docs/protocol.md` §1.5): any other outcome is `N` here, the RReq tells the rest.
+    /// App-channel CRes messages carry the SDK's id and the ACS's counter.
+    pub fn final_result(
+        version: crate::version::MessageVersion,
+        ids: &super::ChallengeIds,
+        outcome: TransStatus,
+        acs_counter: Option<&str>,
+    ) -> CRes {
+        let mut cres = CRes::identified(version, ids, acs_counter);
+        cres.challenge_completion_ind = Some("Y".into());
+        cres.trans_status = Some(if outcome == TransStatus::Y {
+            TransStatus::Y
+        } else {
+            TransStatus::N
+        });
+        cres
+    }
+
+    /// An app challenge's next screen, in `template` (`acsUiType`).
+    pub fn screen(
+        version: crate::version::MessageVersion,
+        ids: &super::ChallengeIds,
+        acs_counter: &str,
+        template: UiType,
+        screen: Screen,
+    ) -> CRes {
+        use base64::Engine as _;
+        let mut cres = CRes::identified(version, ids, Some(acs_counter));
+        cres.challenge_completion_ind = Some("N".into());
+        cres.acs_ui_type = Some(template);
+        cres.acs_html = screen
+            .html
+            .map(|html| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(html));
+        cres.challenge_info_header = screen.header;
+        cres.challenge_info_label = screen.label;
+        cres.challenge_info_text = screen.text;
+        cres.challenge_info_text_indicator = screen.text_changed.then(|| "Y".into());
+        cres.challenge_select_info = (!screen.options.is_empty()).then_some(screen.options);
+        cres.submit_authentication_label = screen.submit_label;
+        cres.resend_information_label = screen.resend_label;
+        cres.oob_continue_label = screen.oob_continue_label;
+        cres
+    }
+
+    fn identified(
+        version: crate::version::MessageVersion,
+        ids: &super::ChallengeIds,
+        acs_counter: Option<&str>,
+    ) -> CRes {
+        let mut cres = CRes::new(version);
+        cres.three_ds_server_trans_id = Some(ids.three_ds_server.clone());
+        cres.acs_trans_id = Some(ids.acs.clone());
+        cres.sdk_trans_id.clone_from(&ids.sdk);
+        cres.acs_counter_a_to_s = acs_counter.map(str::to_owned);
+        cres
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::DeviceChannel;
+    use crate::messages::ChallengeIds;
+    use crate::version::MessageVersion;
+    use crate::{Message, Role};
+
+    fn ids(sdk: bool) -> ChallengeIds {
+        ChallengeIds {
+            three_ds_server: TransId::from_random_bytes([1; 16]),
+            acs: TransId::from_random_bytes([2; 16]),
+            ds: TransId::from_random_bytes([3; 16]),
+            sdk: sdk.then(|| TransId::from_random_bytes([4; 16])),
+        }
+    }
+
+    fn valid(cres: CRes, channel: DeviceChannel) -> serde_json::Value {
+        crate::messages::taken_by(Role::Sdk, Some(channel), &Message::CRes(Box::new(cres)))
+    }
+
+    #[test]
+    fn a_final_cres_says_y_or_n_and_nothing_else() {
+        for version in MessageVersion::ALL {
+            for (outcome, says) in [
+                (TransStatus::Y, "Y"),
+                (TransStatus::N, "N"),
+                (TransStatus::U, "N"),
+                (TransStatus::R, "N"),
+            ] {
+                let browser = valid(
+                    CRes::final_result(version, &ids(false), outcome, None),
+                    DeviceChannel::Browser,
+                );
+                assert_eq!(browser["transStatus"], says);
+                assert_eq!(browser["challengeCompletionInd"], "Y");
+                assert!(
+                    browser.get("sdkTransID").is_none() && browser.get("acsCounterAtoS").is_none()
+                );
+                let app = valid(
+                    CRes::final_result(version, &ids(true), outcome, Some("003")),
+                    DeviceChannel::App,
+                );
+                assert_eq!(app["acsCounterAtoS"], "003");
+            }
+        }
+    }
+
+    #[test]
+    fn every_screen_template_makes_a_cres_the_sdk_takes() {
+        let text = Screen {
+            header: Some("Confirm your payment".into()),
+            label: Some("Enter the 6-digit code".into()),
+            text: Some("We sent a code.".into()),
+            submit_label: Some("Confirm payment".into()),
+            resend_label: Some("Send a new code".into()),
+            ..Screen::default()
+        };
+        let select = Screen {
+            options: vec![SelectOption {
+                value: "a".into(),
+                label: "Apple".into(),
+            }],
+            ..text.clone()
+        };
+        let oob = Screen {
+            text: Some("Approve it in your app.".into()),
+            oob_continue_label: Some("Continue".into()),
+            ..Screen::default()
+        };
+        let html = Screen {
+            html: Some("<form></form>".into()),
+            ..Screen::default()
+        };
+        for version in MessageVersion::ALL {
+            for (template, screen) in [
+                (UiType::Text, &text),
+                (UiType::SingleSelect, &select),
+                (UiType::MultiSelect, &select),
+                (UiType::Oob, &oob),
+                (UiType::HtmlOther, &html),
+            ] {
+                let cres = valid(
+                    CRes::screen(version, &ids(true), "001", template, screen.clone()),
+                    DeviceChannel::App,
+                );
+                assert_eq!(cres["challengeCompletionInd"], "N");
+                assert_eq!(cres["acsUiType"], template.as_str());
+            }
+        }
+        let changed = CRes::screen(
+            MessageVersion::V2_2_0,
+            &ids(true),
+            "001",
+            UiType::Text,
+            Screen {
+                text_changed: true,
+                ..text
+            },
+        );
+        assert_eq!(changed.challenge_info_text_indicator.as_deref(), Some("Y"));
+        let html = CRes::screen(
+            MessageVersion::V2_2_0,
+            &ids(true),
+            "001",
+            UiType::HtmlOther,
+            html,
+        );
+        assert_eq!(html.acs_html.as_deref(), Some("PGZvcm0-PC9mb3JtPg"));
+    }
+}

@@ -18,11 +18,11 @@ mod preparation;
 mod results;
 
 pub use authentication::{AReq, ARes};
-pub use challenge::{CReq, CRes};
+pub use challenge::{CReq, CRes, Screen};
 pub use error::Erro;
 pub use objects::*;
 pub use preparation::{PReq, PRes};
-pub use results::{RReq, RRes};
+pub use results::{ChallengeIds, ChallengeResult, HowAuthenticated, RReq, RRes};
 
 use serde::{Deserialize, Serialize};
 
@@ -275,4 +275,29 @@ impl Message {
         }
         facts
     }
+}
+
+/// `message` as JSON, after checking that `role` takes it (a test fails with the
+/// `Erro` and the message otherwise): how the constructors' tests prove that what they
+/// build is valid.
+#[cfg(test)]
+pub(crate) fn taken_by(
+    role: crate::Role,
+    channel: Option<DeviceChannel>,
+    message: &Message,
+) -> serde_json::Value {
+    let bytes = message.to_json();
+    let context = crate::Context {
+        channel,
+        ..crate::Context::default()
+    };
+    if let Err(erro) = crate::Validator::new(role).validate(&bytes, &context) {
+        panic!(
+            "{} {}: {}",
+            erro.error_code.as_str(),
+            erro.error_detail,
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }

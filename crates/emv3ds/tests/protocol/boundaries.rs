@@ -2,7 +2,9 @@
 //! The allowed list is short on purpose; adding to it is a design decision.
 
 /// `url`: the WHATWG URL parser, pure, for the URL elements' format (`safe_url`).
-const ALLOWED: &[&str] = &["serde", "serde_json", "thiserror", "url"];
+/// `base64`: pure encoding, for the elements the protocol carries base64url-encoded
+/// (`acsHTML` in `CRes::screen`).
+const ALLOWED: &[&str] = &["base64", "serde", "serde_json", "thiserror", "url"];
 
 #[test]
 fn the_protocol_core_depends_on_nothing_that_does_io() {
