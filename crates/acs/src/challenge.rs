@@ -607,7 +607,7 @@ impl Challenge {
         ChallengeIds {
             three_ds_server: self.three_ds_server_trans_id.clone(),
             acs: self.acs_trans_id.clone(),
-            ds: self.ds_trans_id.clone(),
+            ds: Some(self.ds_trans_id.clone()),
             sdk: self.app.as_ref().map(|app| app.sdk_trans_id.clone()),
         }
     }

@@ -7,9 +7,11 @@ use app_crypto::device_data;
 use app_crypto::keys::EphemeralKey;
 use app_crypto::session::{Direction, Enc, SessionKey};
 use app_crypto::signed_content;
-use emv3ds::codes::{DeviceChannel, MessageType};
+use emv3ds::codes::{ChallengeCancel, DeviceChannel, MessageType};
+use emv3ds::messages::{AppAnswer, CReq, ChallengeIds};
 use emv3ds::validate::RequestFacts;
-use emv3ds::{Context, MessageVersion, Role, Validator};
+use emv3ds::values::TransId;
+use emv3ds::{Context, ErrorCode, Message, MessageVersion, Role, Validator};
 use serde_json::{Map, Value, json};
 
 use crate::driver::{Action, ChallengeDriver, Screen};
@@ -238,20 +240,17 @@ impl Transaction {
             &content.acs_ephem_pub_key,
             &self.config.sdk_reference_number,
         );
-        let base = json!({
-            "messageType": "CReq",
-            "messageVersion": self.version.as_str(),
-            "threeDSServerTransID": params.three_ds_server_trans_id,
-            "acsTransID": params.acs_trans_id,
-            "sdkTransID": self.sdk_trans_id,
-        });
-        let mut creq = base.clone();
+        let ids = match self.challenge_ids(params) {
+            Ok(ids) => ids,
+            Err(why) => return protocol(&why, "acsTransID"),
+        };
+        let mut answer = AppAnswer::Start;
         let mut ending: Option<ChallengeStatus> = None;
         for counter in 0..=MAX_CREQS {
-            let counter_text = format!("{counter:03}");
-            creq["sdkCounterStoA"] = json!(counter_text);
+            let sent = Message::CReq(CReq::app(self.version, &ids, counter, answer));
+            let plaintext = sent.to_json();
+            let creq: Value = serde_json::from_slice(&plaintext).unwrap_or(Value::Null);
             receiver.creq(&creq);
-            let plaintext = creq.to_string().into_bytes();
             // A fault set on sdk->acs that changes the CReq applies before sealing.
             let plaintext = self
                 .http
@@ -283,7 +282,7 @@ impl Transaction {
             let cres = match self.check_cres(&key, &body, &creq, params) {
                 Ok(cres) => cres,
                 Err((code, detail, why)) => {
-                    let erro = self.erro(params, &code, &detail, &why);
+                    let erro = self.erro(&sent, &code, &detail, &why);
                     receiver.erro_sent(&erro);
                     let _ = self
                         .http
@@ -321,23 +320,21 @@ impl Transaction {
             if action == Action::Wait {
                 tokio::time::sleep_until(deadline.into()).await;
             }
-            creq = base.clone();
-            match action {
-                Action::Text(text) if text.is_empty() => creq["challengeNoEntry"] = json!("Y"),
-                Action::Text(text) => creq["challengeDataEntry"] = json!(text),
-                Action::Select(values) => creq["challengeDataEntry"] = json!(values.join(",")),
-                Action::Continue => creq["oobContinue"] = json!(true),
-                Action::HtmlForm(data) => creq["challengeHTMLDataEntry"] = json!(data),
-                Action::Resend => creq["resendChallenge"] = json!("Y"),
+            answer = match action {
+                Action::Text(text) => AppAnswer::Text(text),
+                Action::Select(values) => AppAnswer::Select(values),
+                Action::Continue => AppAnswer::OobContinue,
+                Action::HtmlForm(data) => AppAnswer::HtmlForm(data),
+                Action::Resend => AppAnswer::Resend,
                 Action::Cancel => {
-                    creq["challengeCancel"] = json!("01");
                     ending = Some(ChallengeStatus::Cancelled);
+                    AppAnswer::Cancel(ChallengeCancel::CardholderCancelled)
                 }
                 Action::Wait => {
-                    creq["challengeCancel"] = json!("08");
                     ending = Some(ChallengeStatus::TimedOut);
+                    AppAnswer::Cancel(ChallengeCancel::TimeoutAtSdk)
                 }
-            }
+            };
         }
         protocol("more than 999 CReqs", "sdkCounterStoA")
     }
@@ -400,19 +397,27 @@ impl Transaction {
         Ok(cres)
     }
 
-    fn erro(&self, params: &ChallengeParameters, code: &str, detail: &str, why: &str) -> Value {
-        json!({
-            "messageType": "Erro",
-            "messageVersion": self.version.as_str(),
-            "threeDSServerTransID": params.three_ds_server_trans_id,
-            "acsTransID": params.acs_trans_id,
-            "sdkTransID": self.sdk_trans_id,
-            "errorCode": code,
-            "errorComponent": "C",
-            "errorDescription": why,
-            "errorDetail": if detail.is_empty() { "CRes" } else { detail },
-            "errorMessageType": "CRes",
+    /// The ids of the challenge, as the messages carry them.
+    fn challenge_ids(&self, params: &ChallengeParameters) -> Result<ChallengeIds, String> {
+        let id = |value: &str, name: &str| {
+            TransId::parse(value).ok_or_else(|| format!("the ARes's {name} is not a UUID"))
+        };
+        Ok(ChallengeIds {
+            three_ds_server: id(&params.three_ds_server_trans_id, "threeDSServerTransID")?,
+            acs: id(&params.acs_trans_id, "acsTransID")?,
+            ds: None,
+            sdk: Some(id(&self.sdk_trans_id, "sdkTransID")?),
         })
+    }
+
+    /// The `Erro` the SDK sends the ACS for a CRes it cannot accept (the CRes answered
+    /// `sent`), built by the protocol core as the SDK's role.
+    fn erro(&self, sent: &Message, code: &str, detail: &str, why: &str) -> Value {
+        let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::MessageInvalid);
+        let detail = if detail.is_empty() { "CRes" } else { detail };
+        let mut erro = Validator::new(Role::Sdk).reject(code, detail, why, Some(sent));
+        erro.error_message_type = Some(MessageType::CRes);
+        serde_json::from_slice(&erro.to_json()).unwrap_or(Value::Null)
     }
 }
 

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use emv3ds::card_ranges::negotiate;
-use emv3ds::codes::ChallengeWindowSize;
+use emv3ds::codes::{ChallengeWindowSize, DeviceChannel, TransStatus};
+use emv3ds::messages::CReq;
 use emv3ds::{Context, Erro, ErrorCode, Message, MessageVersion, Role, Validator};
 use serde_json::{Map, Value, json};
 
@@ -313,7 +314,11 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     // Not an AReq element: the size of the challenge window, for the CReq.
     let window_size = match fields.remove("challengeWindowSize") {
         None => "05".to_owned(),
-        Some(Value::String(w)) if ChallengeWindowSize::from_code(&w).is_some() => w,
+        Some(Value::String(w))
+            if ChallengeWindowSize::from_code(&w).is_some_and(|c| c.meaning().is_some()) =>
+        {
+            w
+        }
         Some(other) => {
             return erro(
                 StatusCode::BAD_REQUEST,
@@ -465,28 +470,61 @@ pub(crate) async fn send_areq(
     if let Some(prior) = sending.prior_trans_id {
         answer["priorThreeDSServerTransID"] = json!(prior);
     }
-    if let Some(challenge) = browser_challenge(&ares_json, window_size) {
-        answer["challenge"] = challenge;
+    match browser_challenge(&ares, window_size) {
+        Ok(Some(challenge)) => answer["challenge"] = challenge,
+        Ok(None) => {}
+        Err(why) => {
+            return erro(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::PermanentSystemFailure,
+                "",
+                &why,
+                None,
+            );
+        }
     }
     reply(StatusCode::OK, &answer)
 }
 
 /// For a browser ARes `C`: where to post the challenge and the CReq to post there
-/// (`{"acsURL", "creq"}`, the CReq base64url without padding, `docs/protocol.md` §1.5).
-fn browser_challenge(ares: &Value, window_size: &str) -> Option<Value> {
-    if ares.get("transStatus").and_then(Value::as_str) != Some("C") {
-        return None;
-    }
-    let acs_url = ares.get("acsURL").and_then(Value::as_str)?;
-    let creq = json!({
-        "threeDSServerTransID": ares.get("threeDSServerTransID")?,
-        "acsTransID": ares.get("acsTransID")?,
-        "messageType": "CReq",
-        "messageVersion": ares.get("messageVersion")?,
-        "challengeWindowSize": window_size,
-    });
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(creq.to_string());
-    Some(json!({ "acsURL": acs_url, "creq": encoded }))
+/// (`{"acsURL", "creq"}`, the CReq base64url without padding, `docs/protocol.md` §1.5),
+/// the CReq checked first as the ACS will check it.
+fn browser_challenge(ares: &Message, window_size: &str) -> Result<Option<Value>, String> {
+    let Message::ARes(ares) = ares else {
+        return Ok(None);
+    };
+    let (Some(TransStatus::C), Some(acs_url), Some(server_id), Some(acs_id)) = (
+        ares.trans_status,
+        ares.acs_url.as_deref(),
+        ares.three_ds_server_trans_id.clone(),
+        ares.acs_trans_id.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let window = ChallengeWindowSize::from_code(window_size)
+        .ok_or_else(|| format!("{window_size:?} is not a challengeWindowSize"))?;
+    let creq = Message::CReq(CReq::browser(
+        ares.message_version,
+        server_id,
+        acs_id,
+        window,
+    ))
+    .to_json();
+    let context = Context {
+        request: None,
+        channel: Some(DeviceChannel::Browser),
+    };
+    Validator::new(Role::Acs)
+        .validate(&creq, &context)
+        .map_err(|erro| {
+            format!(
+                "the 3DS Server built an invalid CReq ({} {})",
+                erro.error_code.as_str(),
+                erro.error_detail
+            )
+        })?;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(creq);
+    Ok(Some(json!({ "acsURL": acs_url, "creq": encoded })))
 }
 
 /// A code element of the validated AReq, as sent.

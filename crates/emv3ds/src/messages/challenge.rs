@@ -87,6 +87,68 @@ message! {
     }
 }
 
+/// What the cardholder did on an app challenge's screen, as an SDK's CReq says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppAnswer {
+    /// The first CReq: no answer yet.
+    Start,
+    /// Text typed (an OTP); empty text is "no entry" (`challengeNoEntry` Y).
+    Text(String),
+    /// The values of the options chosen (`challengeDataEntry`, comma-separated).
+    Select(Vec<String>),
+    /// "I have approved it in my app" (`oobContinue`).
+    OobContinue,
+    /// The HTML template's form data (`challengeHTMLDataEntry`).
+    HtmlForm(String),
+    /// "Send a new code" (`resendChallenge` Y).
+    Resend,
+    /// The challenge is abandoned: `01` the cardholder cancelled, `08` the SDK's timer
+    /// ran out.
+    Cancel(ChallengeCancel),
+}
+
+impl CReq {
+    /// The CReq a browser posts to the `acsURL` of an ARes `C` (`docs/protocol.md` §1.5).
+    pub fn browser(
+        version: crate::version::MessageVersion,
+        three_ds_server_trans_id: TransId,
+        acs_trans_id: TransId,
+        window: ChallengeWindowSize,
+    ) -> CReq {
+        let mut creq = CReq::new(version);
+        creq.three_ds_server_trans_id = Some(three_ds_server_trans_id);
+        creq.acs_trans_id = Some(acs_trans_id);
+        creq.challenge_window_size = Some(window);
+        creq
+    }
+
+    /// An SDK's CReq number `counter` (`sdkCounterStoA`, three digits) carrying `answer`
+    /// in the element the protocol gives it.
+    pub fn app(
+        version: crate::version::MessageVersion,
+        ids: &super::ChallengeIds,
+        counter: u16,
+        answer: AppAnswer,
+    ) -> CReq {
+        let mut creq = CReq::new(version);
+        creq.three_ds_server_trans_id = Some(ids.three_ds_server.clone());
+        creq.acs_trans_id = Some(ids.acs.clone());
+        creq.sdk_trans_id.clone_from(&ids.sdk);
+        creq.sdk_counter_s_to_a = Some(format!("{:03}", counter.min(999)));
+        match answer {
+            AppAnswer::Start => {}
+            AppAnswer::Text(text) if text.is_empty() => creq.challenge_no_entry = Some("Y".into()),
+            AppAnswer::Text(text) => creq.challenge_data_entry = Some(text),
+            AppAnswer::Select(values) => creq.challenge_data_entry = Some(values.join(",")),
+            AppAnswer::OobContinue => creq.oob_continue = Some(true),
+            AppAnswer::HtmlForm(data) => creq.challenge_html_data_entry = Some(data),
+            AppAnswer::Resend => creq.resend_challenge = Some("Y".into()),
+            AppAnswer::Cancel(why) => creq.challenge_cancel = Some(why),
+        }
+        creq
+    }
+}
+
 /// What one screen of an app challenge shows (the native UI's elements; `acsHTML` for
 /// the HTML template). [`CRes::screen`] writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,17 +236,74 @@ mod tests {
     use crate::version::MessageVersion;
     use crate::{Message, Role};
 
+    fn id(n: u8) -> TransId {
+        TransId::from_random_bytes([n; 16])
+    }
+
     fn ids(sdk: bool) -> ChallengeIds {
         ChallengeIds {
             three_ds_server: TransId::from_random_bytes([1; 16]),
             acs: TransId::from_random_bytes([2; 16]),
-            ds: TransId::from_random_bytes([3; 16]),
+            ds: Some(TransId::from_random_bytes([3; 16])),
             sdk: sdk.then(|| TransId::from_random_bytes([4; 16])),
         }
     }
 
     fn valid(cres: CRes, channel: DeviceChannel) -> serde_json::Value {
         crate::messages::taken_by(Role::Sdk, Some(channel), &Message::CRes(Box::new(cres)))
+    }
+
+    #[test]
+    fn every_creq_an_sdk_or_a_browser_sends_is_one_the_acs_takes() {
+        let answers = [
+            AppAnswer::Start,
+            AppAnswer::Text("123456".into()),
+            AppAnswer::Text(String::new()),
+            AppAnswer::Select(vec!["a".into(), "c".into()]),
+            AppAnswer::OobContinue,
+            AppAnswer::HtmlForm("otp=123456".into()),
+            AppAnswer::Resend,
+            AppAnswer::Cancel(ChallengeCancel::CardholderCancelled),
+            AppAnswer::Cancel(ChallengeCancel::TimeoutAtSdk),
+        ];
+        for version in MessageVersion::ALL {
+            for answer in answers.clone() {
+                let creq = CReq::app(version, &ids(true), 7, answer);
+                let json = crate::messages::taken_by(
+                    Role::Acs,
+                    Some(DeviceChannel::App),
+                    &Message::CReq(creq),
+                );
+                assert_eq!(json["sdkCounterStoA"], "007");
+            }
+            let creq = CReq::browser(version, id(1), id(2), ChallengeWindowSize::FullScreen);
+            let json = crate::messages::taken_by(
+                Role::Acs,
+                Some(DeviceChannel::Browser),
+                &Message::CReq(creq),
+            );
+            assert_eq!(json["challengeWindowSize"], "05");
+        }
+        let select = CReq::app(
+            MessageVersion::V2_2_0,
+            &ids(true),
+            1,
+            AppAnswer::Select(vec!["a".into(), "c".into()]),
+        );
+        assert_eq!(select.challenge_data_entry.as_deref(), Some("a,c"));
+        let none = CReq::app(
+            MessageVersion::V2_2_0,
+            &ids(true),
+            1,
+            AppAnswer::Text(String::new()),
+        );
+        assert_eq!(
+            (
+                none.challenge_no_entry.as_deref(),
+                none.challenge_data_entry
+            ),
+            (Some("Y"), None)
+        );
     }
 
     #[test]

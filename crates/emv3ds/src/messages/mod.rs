@@ -18,7 +18,7 @@ mod preparation;
 mod results;
 
 pub use authentication::{AReq, ARes};
-pub use challenge::{CReq, CRes, Screen};
+pub use challenge::{AppAnswer, CReq, CRes, Screen};
 pub use error::Erro;
 pub use objects::*;
 pub use preparation::{PReq, PRes};

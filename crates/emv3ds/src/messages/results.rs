@@ -65,7 +65,9 @@ message! {
 pub struct ChallengeIds {
     pub three_ds_server: TransId,
     pub acs: TransId,
-    pub ds: TransId,
+    /// The DS's: unknown to an SDK (its challenge parameters do not carry it), which
+    /// sends no message that needs it.
+    pub ds: Option<TransId>,
     /// The SDK's, in the app channel only.
     pub sdk: Option<TransId>,
 }
@@ -119,7 +121,7 @@ impl RReq {
         let mut rreq = RReq::new(result.version);
         rreq.three_ds_server_trans_id = Some(result.ids.three_ds_server.clone());
         rreq.acs_trans_id = Some(result.ids.acs.clone());
-        rreq.ds_trans_id = Some(result.ids.ds.clone());
+        rreq.ds_trans_id.clone_from(&result.ids.ds);
         rreq.message_category = Some(result.category);
         rreq.trans_status = Some(result.trans_status);
         rreq.trans_status_reason = result.reason.filter(|_| payment);
@@ -164,7 +166,7 @@ mod tests {
             ids: ChallengeIds {
                 three_ds_server: id(1),
                 acs: id(2),
-                ds: id(3),
+                ds: Some(id(3)),
                 sdk: None,
             },
             trans_status: status,
