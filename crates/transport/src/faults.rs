@@ -16,6 +16,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use emv3ds::{ErrorCode, Message, Role, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -217,36 +218,25 @@ pub(crate) fn mutate(kind: &FaultKind, message: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&value).ok()
 }
 
-/// The `Erro` a peer would send about `request`: component by who answers.
+/// The `Erro` a peer would send about `request`, built by the protocol core as the
+/// role of whoever answers on `hop` (the ids and version of `request` when it is a
+/// message).
 pub(crate) fn erro(code: &str, hop: &str, request: &[u8]) -> Vec<u8> {
-    let request: Value = serde_json::from_slice(request).unwrap_or_default();
-    let component = match hop.rsplit("->").next() {
-        Some("ds") => "D",
-        Some("acs") => "A",
-        _ => "S",
+    let role = match hop.rsplit("->").next() {
+        Some("ds") => Role::DirectoryServer,
+        Some("acs") => Role::Acs,
+        _ => Role::ThreeDsServer,
     };
-    let mut erro = json!({
-        "messageType": "Erro",
-        "messageVersion": request.get("messageVersion").cloned().unwrap_or(json!("2.2.0")),
-        "errorCode": code,
-        "errorComponent": component,
-        "errorDescription": format!("fault injected on {hop}"),
-        "errorDetail": "fault",
-    });
-    for id in [
-        "threeDSServerTransID",
-        "dsTransID",
-        "acsTransID",
-        "sdkTransID",
-    ] {
-        if let Some(value) = request.get(id) {
-            erro[id] = value.clone();
-        }
-    }
-    if let Some(t) = request.get("messageType") {
-        erro["errorMessageType"] = t.clone();
-    }
-    serde_json::to_vec(&erro).unwrap_or_default()
+    let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::TransientSystemFailure);
+    let about = Message::parse(request).ok();
+    Validator::new(role)
+        .reject(
+            code,
+            "fault",
+            &format!("fault injected on {hop}"),
+            about.as_ref(),
+        )
+        .to_json()
 }
 
 #[cfg(test)]

@@ -33,3 +33,112 @@ fn the_protocol_core_depends_on_nothing_that_does_io() {
         );
     }
 }
+
+/// The library sources of the crates that make up the servers (the components and
+/// the libraries they run on), each with its text up to its test module (tests may
+/// write any JSON they like).
+fn service_sources() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut out = Vec::new();
+    for krate in [
+        "acs",
+        "directory-server",
+        "threeds-server",
+        "sdk",
+        "merchant",
+        "transport",
+        "sandbox",
+        "kms",
+        "store",
+        "trace",
+    ] {
+        let mut stack = vec![root.join("crates").join(krate).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("a source directory")
+                .flatten()
+            {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("a source file");
+                    let code = text
+                        .split("#[cfg(test)]")
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let name = path
+                        .strip_prefix(&root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
+                    out.push((name, code));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The core owns every message: a service fills typed fields and calls the core's
+/// constructors (`RReq::result`, `CRes::screen`, `CReq::app`, `Validator::reject`, …)
+/// instead of writing `"messageType"` into JSON of its own.
+#[test]
+fn no_service_builds_a_protocol_message_by_member_name() {
+    // Named exception: the requestor API takes the AReq's elements by name (that is
+    // its documented interface) and the 3DS Server adds its own before validating the
+    // whole as the DS will.
+    const EXCEPTIONS: &[&str] = &["crates/threeds-server/src/api.rs"];
+    let writes = [
+        "\"messageType\":",
+        "put(\"messageType\"",
+        "[\"messageType\"] =",
+    ];
+    let mut offending = Vec::new();
+    let mut files = 0;
+    for (name, code) in service_sources() {
+        files += 1;
+        if EXCEPTIONS.contains(&name.as_str()) {
+            continue;
+        }
+        for (n, line) in code.lines().enumerate() {
+            if writes.iter().any(|w| line.contains(w)) {
+                offending.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(files > 30, "only {files} service sources found");
+    assert!(
+        offending.is_empty(),
+        "build these with the core's constructors:\n{}",
+        offending.join("\n")
+    );
+}
+
+/// Servers report through the trace and their answers, not standard error. The places
+/// that still print are listed until the workspace has structured logs (the deploy
+/// issue); a new one fails here.
+#[test]
+fn no_server_prints_to_standard_error_beyond_the_known_places() {
+    const KNOWN: &[(&str, usize)] = &[
+        ("crates/acs/src/results.rs", 2),
+        ("crates/kms/src/audit.rs", 2),
+        ("crates/sandbox/src/lib.rs", 2),
+        ("crates/threeds-server/src/lib.rs", 1),
+    ];
+    let mut found = Vec::new();
+    for (name, code) in service_sources() {
+        // `println!` and `eprintln!` alike.
+        let count = code.matches("println!").count();
+        if count > 0 {
+            found.push((name, count));
+        }
+    }
+    found.sort();
+    let known: Vec<(String, usize)> = KNOWN.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
+    assert_eq!(
+        found, known,
+        "print through the trace or an answer, not to standard error"
+    );
+}
