@@ -33,6 +33,7 @@ use emv3ds::{Context, ErrorCode, Message, RequestFacts, Role, Validator};
 use kms::EncryptionContext;
 use serde_json::{Value, json};
 
+use crate::AcsError;
 use crate::AcsState;
 use crate::challenge::{Answer, AppSession, Challenge, Method, Phase, Refused};
 use crate::issuer::{MULTI_SELECT, SINGLE_SELECT};
@@ -89,38 +90,35 @@ pub(crate) async fn open_session(
     acs_trans_id: &str,
     directory_server_id: &str,
     (interface, ui_template): (AcsInterface, UiType),
-) -> Result<(String, AppSession), String> {
+) -> Result<(String, AppSession), AcsError> {
     let signer = state.signers.get(directory_server_id).ok_or_else(|| {
-        format!("the ACS has no signing key for directory server {directory_server_id}")
+        AcsError::Missing(format!(
+            "the ACS has no signing key for directory server {directory_server_id}"
+        ))
     })?;
     let sdk_jwk = areq
         .sdk_ephem_pub_key
         .as_ref()
         .map(serde_json::to_value)
-        .transpose()
-        .map_err(|e| e.to_string())?
-        .ok_or("the AReq has no sdkEphemPubKey")?;
-    let sdk_key = parse_public_jwk(&sdk_jwk).map_err(|e| e.to_string())?;
+        .transpose()?
+        .ok_or_else(|| AcsError::Missing("the AReq has no sdkEphemPubKey".into()))?;
+    let sdk_key = parse_public_jwk(&sdk_jwk)?;
     let reference = areq.sdk_reference_number.as_deref().unwrap_or_default();
     let ephemeral = EphemeralKey::generate();
     let key = SessionKey::derive(&ephemeral, &sdk_key, reference);
     let url = format!("{}{CREQ_PATH}", state.site_url);
-    let signed = signer
-        .sign(&url, &ephemeral.public(), &sdk_jwk)
-        .await
-        .map_err(|e| e.to_string())?;
+    let signed = signer.sign(&url, &ephemeral.public(), &sdk_jwk).await?;
     let sealed = kms::envelope::seal(
         state.keys.as_ref(),
         &key_context(acs_trans_id),
         key.expose(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let session = AppSession {
         sdk_trans_id: areq
             .sdk_trans_id
             .clone()
-            .ok_or("the AReq has no sdkTransID")?,
+            .ok_or_else(|| AcsError::Missing("the AReq has no sdkTransID".into()))?,
         sealed_key: STANDARD.encode(sealed.to_bytes()),
         interface,
         ui_template,
@@ -134,19 +132,18 @@ async fn session_key(
     state: &AcsState,
     c: &Challenge,
     app: &AppSession,
-) -> Result<SessionKey, String> {
+) -> Result<SessionKey, AcsError> {
     let bytes = STANDARD
         .decode(&app.sealed_key)
-        .map_err(|_| "the stored session key is not base64".to_owned())?;
-    let sealed = kms::envelope::Sealed::from_bytes(&bytes).map_err(|e| e.to_string())?;
+        .map_err(|e| AcsError::unreadable("the stored session key", e))?;
+    let sealed = kms::envelope::Sealed::from_bytes(&bytes)?;
     let plain = kms::envelope::open(
         state.keys.as_ref(),
         &key_context(c.acs_trans_id.as_str()),
         &sealed,
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    SessionKey::from_bytes(&plain).map_err(|e| e.to_string())
+    .await?;
+    SessionKey::from_bytes(&plain).map_err(AcsError::from)
 }
 
 /// An `Erro` as the ACS answers an SDK: plain JSON (SDKs read a plain-JSON `Erro` in
@@ -163,8 +160,10 @@ fn erro(code: ErrorCode, detail: &str, why: &str, about: Option<&Message>) -> Re
         .into_response()
 }
 
-fn unavailable(why: &str) -> Response {
-    erro(ErrorCode::TransientSystemFailure, "", why, None)
+/// The `Erro` an SDK gets when the ACS itself failed (the one mapping:
+/// [`AcsError::error_code`]).
+fn unavailable(e: &AcsError) -> Response {
+    erro(e.error_code(), "", &e.to_string(), None)
 }
 
 /// `POST /app/creq`.
@@ -193,7 +192,12 @@ pub(crate) async fn creq(State(state): State<AcsState>, body: Bytes) -> Response
             Attempt::Conflict => continue,
         }
     }
-    unavailable("the challenge kept changing while this CReq was processed; send it again")
+    erro(
+        ErrorCode::TransientSystemFailure,
+        "",
+        "the challenge kept changing while this CReq was processed; send it again",
+        None,
+    )
 }
 
 enum Attempt {
@@ -372,13 +376,8 @@ async fn decrypted(
     let cres = match checked(cres(state, &stored, counter), &RequestFacts::of(&message)) {
         Ok(cres) => cres,
         Err(why) => {
-            crate::note(state, &stored, why.clone(), Vec::new());
-            return Attempt::Done(erro(
-                ErrorCode::PermanentSystemFailure,
-                "",
-                &why,
-                Some(&message),
-            ));
+            crate::note(state, &stored, why.to_string(), Vec::new());
+            return Attempt::Done(erro(why.error_code(), "", &why.to_string(), Some(&message)));
         }
     };
     let mut response = encrypted(key, opened.enc, stored.acs_trans_id.as_str(), &cres);
@@ -489,7 +488,7 @@ fn encrypted(key: &SessionKey, enc: Enc, kid: &str, cres: &[u8]) -> Response {
             jwe,
         )
             .into_response(),
-        Err(e) => unavailable(&e.to_string()),
+        Err(e) => unavailable(&AcsError::from(e)),
     }
 }
 
@@ -581,7 +580,7 @@ fn screen(state: &AcsState, c: &Challenge, template: UiType) -> Screen {
 /// `cres` as the SDK will check it: by the same validator, against the CReq it
 /// answers. A CRes that fails is the ACS's bug: it is not sent, the trace says why,
 /// and the SDK gets `Erro` 404.
-fn checked(cres: CRes, creq: &RequestFacts) -> Result<Vec<u8>, String> {
+fn checked(cres: CRes, creq: &RequestFacts) -> Result<Vec<u8>, AcsError> {
     let bytes = Message::CRes(Box::new(cres)).to_json();
     let context = Context {
         request: Some(creq),
@@ -590,12 +589,5 @@ fn checked(cres: CRes, creq: &RequestFacts) -> Result<Vec<u8>, String> {
     Validator::new(Role::Sdk)
         .validate(&bytes, &context)
         .map(|_| bytes)
-        .map_err(|erro| {
-            format!(
-                "the ACS built an invalid CRes ({} {}: {})",
-                erro.error_code.as_str(),
-                erro.error_detail,
-                erro.error_description
-            )
-        })
+        .map_err(|erro| AcsError::invalid("CRes", &erro))
 }

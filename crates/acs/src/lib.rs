@@ -26,6 +26,7 @@
 
 mod app;
 pub mod challenge;
+pub mod error;
 pub mod issuer;
 mod pages;
 pub mod results;
@@ -53,6 +54,7 @@ use transport::clock::Clock;
 use transport::protocol_answer;
 
 use challenge::{Answer, Challenge, Delivery, Expected, Method, Phase, Proofs, Purchase, Timeouts};
+pub use error::AcsError;
 pub use issuer::{Card, IssuerData, Outcome};
 pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
@@ -194,14 +196,15 @@ async fn areq(
     };
     match answer(&state, &areq).await {
         Ok(ares) => protocol_answer(Message::ARes(Box::new(ares)).to_json()),
+        // The one place an ACS failure becomes the DS's answer (`AcsError::error_code`).
         Err(why) => {
             let about = Message::AReq(areq);
             protocol_answer(
                 validator
                     .reject(
-                        emv3ds::ErrorCode::TransientSystemFailure,
+                        why.error_code(),
                         "",
-                        &format!("the ACS could not record the authentication: {why}"),
+                        &format!("the ACS could not answer: {why}"),
                         Some(&about),
                     )
                     .to_json(),
@@ -220,18 +223,14 @@ async fn method_check(
     state: &AcsState,
     areq: &AReq,
     acs_trans_id: &emv3ds::values::TransId,
-) -> Result<(), String> {
+) -> Result<(), AcsError> {
     if areq.device_channel != Some(DeviceChannel::Browser) || !state.tracer.is_enabled() {
         return Ok(());
     }
     let Some(id) = areq.three_ds_server_trans_id.as_ref() else {
         return Ok(());
     };
-    let run = state
-        .store
-        .method_run(id.as_str())
-        .await
-        .map_err(|e| e.to_string())?;
+    let run = state.store.method_run(id.as_str()).await?;
     let said = areq.three_ds_comp_ind.map(|c| c.as_str().to_owned());
     let mut findings = Vec::new();
     match (&run, said.as_deref()) {
@@ -320,9 +319,9 @@ fn other_schemes_ds(
 /// Decides and builds the ARes for a valid AReq, and records it. An ARes that cannot be
 /// recorded is not sent: the ACS answers `Erro` 403 instead, so no authentication is
 /// given that the ACS would later not know about.
-pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
+pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
     let pan = areq.acct_number.as_ref().map_or("", |p| p.expose());
-    let pan_hash = state.store.pan_hash(pan).await.map_err(|e| e.to_string())?;
+    let pan_hash = state.store.pan_hash(pan).await?;
     let prior_ok = match prior_reference(areq) {
         None => None,
         Some(prior) => Some(prior_authenticated(state, &prior, &pan_hash).await?),
@@ -330,8 +329,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     let card = state
         .store
         .card_by_hash(&pan_hash)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .and_then(|c| Outcome::from_name(&c.outcome));
     let challenge_requested = areq
         .three_ds_requestor_challenge_ind
@@ -393,16 +391,15 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
     }
     if decision == Decision::Spc {
         let issued = spc::issue(state, areq, pan, assessment.credentials, true)
-            .ok_or("the SPC amount cannot be shown")?;
+            .ok_or_else(|| AcsError::Missing("the SPC amount cannot be shown".into()))?;
         let (data, credentials) = spc::ares_elements(&issued);
         ares.spc_trans_data = Some(data);
         ares.web_authn_cred_list = Some(credentials);
-        let issued = serde_json::to_value(&issued).map_err(|e| e.to_string())?;
+        let issued = serde_json::to_value(&issued)?;
         state
             .store
             .insert_spc_offer(acs_trans_id.as_str(), &pan_hash, &issued)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         return record(state, areq, ares, &acs_trans_id, pan, &pan_hash, "S").await;
     }
     let method = match decision {
@@ -502,12 +499,11 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, String> {
             });
             challenge.app = Some(session);
         }
-        let json = serde_json::to_value(&challenge).map_err(|e| e.to_string())?;
+        let json = serde_json::to_value(&challenge)?;
         state
             .store
             .insert_challenge(acs_trans_id.as_str(), &json, challenge.due_at())
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
     }
     record(
         state,
@@ -550,7 +546,7 @@ async fn record(
     pan: &str,
     pan_hash: &str,
     trans_status: &str,
-) -> Result<ARes, String> {
+) -> Result<ARes, AcsError> {
     if areq.device_channel == Some(DeviceChannel::App)
         && areq.message_version == emv3ds::MessageVersion::V2_3_1
     {
@@ -564,8 +560,7 @@ async fn record(
             pan,
             pan_hash.to_owned(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let code = |c: Option<String>| c.unwrap_or_default();
     let record = AcsTransaction {
         acs_trans_id: acs_trans_id.as_str().to_owned(),
@@ -585,11 +580,7 @@ async fn record(
             .map(|r| r.as_str().to_owned()),
         eci: ares.eci.clone(),
     };
-    state
-        .store
-        .insert_acs_transaction(&record, &card)
-        .await
-        .map_err(|e| e.to_string())?;
+    state.store.insert_acs_transaction(&record, &card).await?;
     Ok(ares)
 }
 
@@ -602,7 +593,7 @@ async fn authentication_value(
     pan: &str,
     areq: &AReq,
     decision: Decision,
-) -> Result<String, String> {
+) -> Result<String, AcsError> {
     let issuer = scheme.map_or("default", |s| s.directory_server_id.as_str());
     let message = format!(
         "{}|{}|{}|{}",
@@ -619,8 +610,7 @@ async fn authentication_value(
             },
             message.as_bytes(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(base64::engine::general_purpose::STANDARD.encode(&mac[..20]))
 }
 
@@ -658,13 +648,12 @@ pub(crate) async fn otp_digest(
     state: &AcsState,
     acs_trans_id: &str,
     code: &str,
-) -> Result<String, String> {
+) -> Result<String, AcsError> {
     let message = format!("{acs_trans_id}:{}", code.trim());
     let mac = state
         .keys
         .mac(&kms::MacPurpose::ChallengeAnswer, message.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(hex::encode(mac))
 }
 
@@ -673,7 +662,7 @@ pub(crate) async fn comparable(
     state: &AcsState,
     acs_trans_id: &str,
     answer: Answer,
-) -> Result<Answer, String> {
+) -> Result<Answer, AcsError> {
     Ok(match answer {
         Answer::Otp(code) => Answer::Otp(otp_digest(state, acs_trans_id, &code).await?),
         other => other,
@@ -688,11 +677,12 @@ fn new_challenge(
     acs_trans_id: &emv3ds::values::TransId,
     pan: &str,
     proofs: Proofs,
-) -> Result<Challenge, String> {
+) -> Result<Challenge, AcsError> {
     let now = state.clock.now_ms();
     // The DS's validation made both present; a missing one is a bug, not a panic.
     let id = |t: &Option<emv3ds::values::TransId>, name: &str| {
-        t.clone().ok_or_else(|| format!("the AReq has no {name}"))
+        t.clone()
+            .ok_or_else(|| AcsError::Missing(format!("the AReq has no {name}")))
     };
     let (phase, deadline) = if method == Method::Decoupled {
         // threeDSRequestorDecMaxTime: minutes, 1–10080; absent means 10080 (7 days).
@@ -764,13 +754,8 @@ async fn prior_authenticated(
     state: &AcsState,
     prior: &str,
     pan_hash: &str,
-) -> Result<bool, String> {
-    let Some((t, hash)) = state
-        .store
-        .acs_transaction(prior)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+) -> Result<bool, AcsError> {
+    let Some((t, hash)) = state.store.acs_transaction(prior).await? else {
         return Ok(false);
     };
     if hash != pan_hash {

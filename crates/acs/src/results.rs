@@ -12,6 +12,7 @@ use std::time::Duration;
 use emv3ds::{Context, Message, Role, Validator};
 use serde_json::Value;
 
+use crate::AcsError;
 use crate::AcsState;
 use crate::challenge::{Challenge, Delivery};
 
@@ -21,17 +22,12 @@ pub(crate) struct Loaded {
     pub revision: i64,
 }
 
-pub(crate) async fn load(state: &AcsState, acs_trans_id: &str) -> Result<Option<Loaded>, String> {
-    let Some(stored) = state
-        .store
-        .challenge(acs_trans_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+pub(crate) async fn load(state: &AcsState, acs_trans_id: &str) -> Result<Option<Loaded>, AcsError> {
+    let Some(stored) = state.store.challenge(acs_trans_id).await? else {
         return Ok(None);
     };
     let challenge = serde_json::from_value(stored.state)
-        .map_err(|e| format!("challenge {acs_trans_id} cannot be read: {e}"))?;
+        .map_err(|e| AcsError::unreadable(format!("challenge {acs_trans_id}"), e))?;
     Ok(Some(Loaded {
         challenge,
         revision: stored.revision,
@@ -43,8 +39,8 @@ pub(crate) async fn save(
     state: &AcsState,
     challenge: &Challenge,
     revision: i64,
-) -> Result<bool, String> {
-    let json = serde_json::to_value(challenge).map_err(|e| e.to_string())?;
+) -> Result<bool, AcsError> {
+    let json = serde_json::to_value(challenge)?;
     state
         .store
         .update_challenge(
@@ -54,7 +50,7 @@ pub(crate) async fn save(
             challenge.due_at(),
         )
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AcsError::from)
 }
 
 /// Sends the RReq of a decided challenge that was just stored at `revision` (the
@@ -63,7 +59,7 @@ pub(crate) async fn deliver(
     state: &AcsState,
     mut challenge: Challenge,
     revision: i64,
-) -> Result<Challenge, String> {
+) -> Result<Challenge, AcsError> {
     if matches!(challenge.delivery, Delivery::Delivered { .. }) || challenge.verdict.is_none() {
         return Ok(challenge);
     }
@@ -73,15 +69,16 @@ pub(crate) async fn deliver(
             state,
             &challenge,
             "RReq not delivered (will retry)".into(),
-            vec![why.clone()],
+            vec![why.to_string()],
         );
     }
+    let outcome = outcome.map_err(|why| why.to_string());
     challenge.delivered(state.clock.now_ms(), &state.timeouts, outcome);
     if !save(state, &challenge, revision).await? {
-        return Err(format!(
+        return Err(AcsError::Changed(format!(
             "challenge {} changed while its RReq was out; the sweep will settle it",
             challenge.acs_trans_id
-        ));
+        )));
     }
     Ok(challenge)
 }
@@ -91,7 +88,7 @@ pub(crate) async fn finish(
     state: &AcsState,
     mut challenge: Challenge,
     revision: i64,
-) -> Result<Option<Challenge>, String> {
+) -> Result<Option<Challenge>, AcsError> {
     challenge.retry_at_ms = Some(state.clock.now_ms() + state.timeouts.rreq_retry_ms);
     challenge.sending = challenge.verdict.is_some();
     if !save(state, &challenge, revision).await? {
@@ -111,24 +108,22 @@ pub(crate) async fn finish(
 }
 
 /// The RReq, checked as the DS will check it, sent; `Ok(resultsStatus)` or why not.
-async fn send_rreq(state: &AcsState, challenge: &Challenge) -> Result<String, String> {
-    let rreq = challenge.rreq().ok_or("the challenge has no result yet")?;
+async fn send_rreq(state: &AcsState, challenge: &Challenge) -> Result<String, AcsError> {
+    let rreq = challenge
+        .rreq()
+        .ok_or_else(|| AcsError::Missing("the challenge has no result yet".into()))?;
     let bytes = Message::RReq(rreq).to_json();
     let message = Validator::new(Role::DirectoryServer)
         .validate(&bytes, &Context::default())
-        .map_err(|erro| {
-            format!(
-                "the ACS built an invalid RReq ({} {})",
-                erro.error_code.as_str(),
-                erro.error_detail
-            )
-        })?
+        .map_err(|erro| AcsError::invalid("RReq", &erro))?
         .message;
     let Some(client) = &state.ds_client else {
-        return Err("the ACS has no client for the DS".into());
+        return Err(AcsError::Missing("the ACS has no client for the DS".into()));
     };
     if challenge.ds_url.is_empty() {
-        return Err("the AReq gave no dsURL to send the RReq to".into());
+        return Err(AcsError::Missing(
+            "the AReq gave no dsURL to send the RReq to".into(),
+        ));
     }
     let answer = transport::exchange(
         client,
@@ -139,28 +134,28 @@ async fn send_rreq(state: &AcsState, challenge: &Challenge) -> Result<String, St
     )
     .await
     .map_err(|erro| {
-        format!(
+        AcsError::Undelivered(format!(
             "Erro {} from the RReq: {} ({})",
             erro.error_code.as_str(),
             erro.error_description,
             erro.error_detail
-        )
+        ))
     })?;
     match answer {
         Message::RRes(rres) => Ok(rres
             .results_status
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default()),
-        other => Err(format!(
+        other => Err(AcsError::Undelivered(format!(
             "the DS answered the RReq with {}",
             other.message_type()
-        )),
+        ))),
     }
 }
 
 /// Acts on one due challenge: ends it if its timer ran out, (re)sends its RReq if it
 /// has a result that was not delivered.
-pub async fn settle(state: &AcsState, acs_trans_id: &str) -> Result<(), String> {
+pub async fn settle(state: &AcsState, acs_trans_id: &str) -> Result<(), AcsError> {
     let Some(Loaded {
         mut challenge,
         revision,
@@ -188,15 +183,12 @@ pub async fn settle(state: &AcsState, acs_trans_id: &str) -> Result<(), String> 
 /// When the next challenge timer of `store` goes off (a deadline, or the retry of an
 /// RReq that failed), Unix ms: where a virtual clock moves to when the scenario runner
 /// waits for a result (deterministic mode). RReqs still out are not timers.
-pub async fn next_timer(store: &store::Store) -> Result<Option<u64>, String> {
-    let open = store
-        .open_challenges(u32::MAX)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn next_timer(store: &store::Store) -> Result<Option<u64>, AcsError> {
+    let open = store.open_challenges(u32::MAX).await?;
     let mut next: Option<u64> = None;
     for (id, state) in open {
         let challenge: Challenge = serde_json::from_value(state)
-            .map_err(|e| format!("challenge {id} cannot be read: {e}"))?;
+            .map_err(|e| AcsError::unreadable(format!("challenge {id}"), e))?;
         if let Some(at) = challenge.timer_at() {
             next = Some(next.map_or(at, |n| n.min(at)));
         }

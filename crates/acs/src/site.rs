@@ -29,10 +29,12 @@ use emv3ds::{Context, ErrorCode, Message, Role, Validator};
 use serde_json::{Value, json};
 use transport::html;
 
+use crate::AcsError;
 use crate::AcsState;
 use crate::challenge::{Answer, Approval, Challenge, Method, Phase, Refused};
 use crate::pages;
 use crate::results::{self, Loaded};
+use crate::spc::NotRegistered;
 
 /// The issuer's back office: a card's SPC credentials (`POST /issuer/spc-credentials`
 /// `{"acctNumber"}`), deleting one (`DELETE /issuer/spc-credentials/{id}`), and what the
@@ -120,10 +122,10 @@ fn shown(status: StatusCode, page: html::Page) -> Response {
     page.respond(status)
 }
 
-fn failure(why: &str) -> Response {
+fn failure(e: &AcsError) -> Response {
     shown(
-        StatusCode::SERVICE_UNAVAILABLE,
-        pages::error("Something went wrong", why, None),
+        e.http_status(),
+        pages::error("Something went wrong", &e.to_string(), None),
     )
 }
 
@@ -196,7 +198,7 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
         "at": state.clock.now_ms(),
     });
     if let Err(e) = state.store.record_method_run(&trans_id, &facts).await {
-        return failure(&format!("the ACS could not record the 3DS Method: {e}"));
+        return failure(&AcsError::from(e));
     }
     let answer = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(json!({ "threeDSServerTransID": trans_id }).to_string());
@@ -467,10 +469,10 @@ async fn register(State(state): State<AcsState>, Path(id): Path<String>, body: B
     } = match results::load(&state, &id).await {
         Ok(Some(loaded)) => loaded,
         Ok(None) => return json(StatusCode::NOT_FOUND, json!({ "error": "unknown payment" })),
-        Err(e) => return json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+        Err(e) => return json(e.http_status(), json!({ "error": e.to_string() })),
     };
     match crate::spc::register(&state, &mut challenge, &body).await {
-        Ok(Ok(credential_id)) => match results::save(&state, &challenge, revision).await {
+        Ok(credential_id) => match results::save(&state, &challenge, revision).await {
             Ok(true) => json(
                 StatusCode::OK,
                 json!({ "registered": true, "credentialId": credential_id }),
@@ -479,10 +481,10 @@ async fn register(State(state): State<AcsState>, Path(id): Path<String>, body: B
                 StatusCode::CONFLICT,
                 json!({ "error": "the payment changed meanwhile; try again" }),
             ),
-            Err(e) => json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+            Err(e) => json(e.http_status(), json!({ "error": e.to_string() })),
         },
-        Ok(Err(why)) => json(StatusCode::BAD_REQUEST, json!({ "error": why })),
-        Err(e) => json(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+        Err(NotRegistered::Refused(why)) => json(StatusCode::BAD_REQUEST, json!({ "error": why })),
+        Err(NotRegistered::Failed(e)) => json(e.http_status(), json!({ "error": e.to_string() })),
     }
 }
 
@@ -545,14 +547,14 @@ async fn status(State(state): State<AcsState>, Path(id): Path<String>) -> Respon
         }))
         .into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+        Err(e) => (e.http_status(), e.to_string()).into_response(),
     }
 }
 
 async fn issuer_app(State(state): State<AcsState>) -> Response {
     let open = match state.store.open_challenges(50).await {
         Ok(open) => open,
-        Err(e) => return failure(&e.to_string()),
+        Err(e) => return failure(&AcsError::from(e)),
     };
     let waiting: Vec<Challenge> = open
         .into_iter()

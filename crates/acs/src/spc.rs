@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 use spc::{Assertion, Credential, Failure, Issued};
 use transport::html;
 
+use crate::AcsError;
 use crate::AcsState;
 use crate::challenge::{Answer, Challenge, EnrolmentState};
 use crate::issuer::{self, Outcome};
@@ -83,7 +84,7 @@ pub(crate) async fn assess(
     areq: &AReq,
     pan_hash: &str,
     card: Option<Outcome>,
-) -> Result<Assessment, String> {
+) -> Result<Assessment, AcsError> {
     if card != Some(Outcome::Spc)
         || areq.message_version != emv3ds::MessageVersion::V2_3_1
         || areq.device_channel != Some(DeviceChannel::Browser)
@@ -100,8 +101,7 @@ pub(crate) async fn assess(
     let credentials: Vec<String> = state
         .store
         .spc_credentials(pan_hash)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .filter(|c| c.rp_id == rp_id)
         .map(|c| c.credential_id)
@@ -176,7 +176,7 @@ async fn check_second(
     state: &AcsState,
     pan_hash: &str,
     second: Second<'_>,
-) -> Result<risk::Spc, String> {
+) -> Result<risk::Spc, AcsError> {
     let refused = risk::Spc::Refused { reason: "07" };
     let Some(prior) = second.prior else {
         return Ok(refused);
@@ -184,8 +184,7 @@ async fn check_second(
     let Some(offer) = state
         .store
         .spc_offer(&prior)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .filter(|o| o.pan_hash == pan_hash)
     else {
         return Ok(refused);
@@ -194,26 +193,18 @@ async fn check_second(
         let incomplete = second.incomplete.unwrap_or("01");
         let result =
             json!({ "verified": false, "reason": "spc-incomplete", "spcIncompInd": incomplete });
-        state
-            .store
-            .use_spc_offer(&prior, &result)
-            .await
-            .map_err(|e| e.to_string())?;
+        state.store.use_spc_offer(&prior, &result).await?;
         return Ok(risk::Spc::FallBack);
     };
     let mut issued: Issued = serde_json::from_value(offer.issued)
-        .map_err(|e| format!("the SPC offer {prior} is unreadable: {e}"))?;
+        .map_err(|e| AcsError::unreadable(format!("the SPC offer {prior}"), e))?;
     issued.used = offer.used;
     let checked = verify(state, pan_hash, &issued, &Value::String(text.to_owned())).await?;
     let result = match &checked {
         Ok(()) => json!({ "verified": true }),
         Err(failure) => found(failure),
     };
-    let first_use = state
-        .store
-        .use_spc_offer(&prior, &result)
-        .await
-        .map_err(|e| e.to_string())?;
+    let first_use = state.store.use_spc_offer(&prior, &result).await?;
     Ok(match checked {
         Ok(()) if first_use => risk::Spc::Confirmed,
         Ok(()) => disposition(&Failure::ChallengeAlreadyUsed),
@@ -222,22 +213,18 @@ async fn check_second(
 }
 
 /// Checks `assertion` against `issued` and the card's stored credential, and moves the
-/// credential's counter on when it verifies. `Err(String)`: the store failed.
+/// credential's counter on when it verifies. `Err`: the ACS failed.
 async fn verify(
     state: &AcsState,
     pan_hash: &str,
     issued: &Issued,
     assertion: &Value,
-) -> Result<Result<(), Failure>, String> {
+) -> Result<Result<(), Failure>, AcsError> {
     let assertion = match Assertion::parse(assertion) {
         Ok(a) => a,
         Err(failure) => return Ok(Err(failure)),
     };
-    let stored = state
-        .store
-        .spc_credential(&assertion.credential_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let stored = state.store.spc_credential(&assertion.credential_id).await?;
     let Some((stored, _)) =
         stored.filter(|(c, owner)| owner == pan_hash && c.rp_id == issued.rp_id)
     else {
@@ -263,8 +250,7 @@ async fn verify(
             stored.sign_count,
             verified.sign_count,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if !moved {
         // Another assertion of this credential was accepted meanwhile.
         return Ok(Err(Failure::SignCountWentBack {
@@ -347,12 +333,11 @@ pub(crate) fn ares_elements(issued: &Issued) -> (SpcTransData, Vec<WebAuthnCrede
 }
 
 /// The card of a challenge's transaction (its keyed hash).
-async fn card_of(state: &AcsState, acs_trans_id: &str) -> Result<Option<String>, String> {
+async fn card_of(state: &AcsState, acs_trans_id: &str) -> Result<Option<String>, AcsError> {
     Ok(state
         .store
         .acs_transaction(acs_trans_id)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .map(|(_, hash)| hash))
 }
 
@@ -361,7 +346,7 @@ pub(crate) async fn confirm_in_challenge(
     state: &AcsState,
     challenge: &Challenge,
     assertion: &str,
-) -> Result<Answer, String> {
+) -> Result<Answer, AcsError> {
     let Some(step) = challenge.spc.as_ref().filter(|_| challenge.spc_open()) else {
         return Ok(Answer::SpcFailed(
             Failure::ChallengeAlreadyUsed.code().into(),
@@ -386,33 +371,43 @@ pub(crate) async fn confirm_in_challenge(
     })
 }
 
+/// Why a registration was not taken.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NotRegistered {
+    /// What the page sent is refused (the cardholder's side; HTTP 400).
+    #[error("{0}")]
+    Refused(String),
+    /// The ACS failed.
+    #[error(transparent)]
+    Failed(#[from] AcsError),
+}
+
 /// Registers the credential the enrolment page created (JSON body). The caller saves
 /// the challenge (its enrolment is then `Registered`).
 pub(crate) async fn register(
     state: &AcsState,
     challenge: &mut Challenge,
     body: &[u8],
-) -> Result<Result<String, String>, String> {
+) -> Result<String, NotRegistered> {
+    let refused = |why: &str| NotRegistered::Refused(why.to_owned());
     if !challenge.offers_enrolment() {
-        return Ok(Err("this payment offers no registration (any more)".into()));
+        return Err(refused("this payment offers no registration (any more)"));
     }
     let Some(enrolment) = challenge.enrolment.as_mut() else {
-        return Ok(Err("this payment offers no registration".into()));
+        return Err(refused("this payment offers no registration"));
     };
     let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return Ok(Err("the registration is not JSON".into()));
+        return Err(refused("the registration is not JSON"));
     };
     let expected = spc::RegistrationExpected {
         rp_id: rp_id(state),
         challenge: enrolment.challenge.clone(),
         origin: site_origin(state),
     };
-    let credential = match spc::verify::verify_registration(&json, &expected) {
-        Ok(c) => c,
-        Err(failure) => return Ok(Err(failure.to_string())),
-    };
+    let credential = spc::verify::verify_registration(&json, &expected)
+        .map_err(|failure| NotRegistered::Refused(failure.to_string()))?;
     let Some(pan_hash) = card_of(state, challenge.acs_trans_id.as_str()).await? else {
-        return Ok(Err("this payment's card is unknown".into()));
+        return Err(refused("this payment's card is unknown"));
     };
     let id = credential.id.clone();
     let stored = to_store(credential, expected.rp_id);
@@ -420,12 +415,12 @@ pub(crate) async fn register(
         .store
         .add_spc_credential(&pan_hash, &stored)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(AcsError::from)?
     {
-        return Ok(Err("this credential is registered for another card".into()));
+        return Err(refused("this credential is registered for another card"));
     }
     enrolment.state = EnrolmentState::Registered;
-    Ok(Ok(id))
+    Ok(id)
 }
 
 /// Registers the shipped test authenticator's credential for the cards configured
@@ -496,7 +491,7 @@ pub(crate) async fn confirmation(
     Path(id): Path<String>,
 ) -> Response {
     let unavailable =
-        |e: String| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response();
+        |e: AcsError| (e.http_status(), Json(json!({ "error": e.to_string() }))).into_response();
     let shown = |flow: &str, issued: Value, used: bool, result: Option<Value>| {
         Json(json!({
             "acsTransID": id, "flow": flow, "issued": issued, "used": used, "result": result,
@@ -513,7 +508,7 @@ pub(crate) async fn confirmation(
             );
         }
         Ok(None) => {}
-        Err(e) => return unavailable(e.to_string()),
+        Err(e) => return unavailable(e.into()),
     }
     match crate::results::load(&state, &id).await {
         Ok(Some(loaded)) => match loaded.challenge.spc {
