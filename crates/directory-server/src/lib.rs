@@ -97,6 +97,20 @@ impl DsState {
         })
     }
 
+    /// Where an AReq for `pan` goes: the range the card-range registry (the same one
+    /// PReqs are answered from) finds for it, and that range's ACS.
+    fn route_of(&self, pan: &str) -> Option<AcsRoute> {
+        let registry = self.registry.read().ok()?;
+        let entry = registry.find(pan)?;
+        self.config
+            .routes
+            .iter()
+            .find(|r| {
+                r.range.start_range == entry.start_range && r.range.end_range == entry.end_range
+            })
+            .cloned()
+    }
+
     /// Draws `dsTransID`s from `ids` (the scenario runner's deterministic mode).
     #[must_use]
     pub fn with_ids(mut self, ids: Ids) -> DsState {
@@ -201,11 +215,7 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         .as_ref()
         .map(|p| p.expose().to_owned())
         .unwrap_or_default();
-    let route = state.config.routes.iter().find(|r| {
-        emv3ds::card_ranges::PanRange::new(&r.range.start_range, &r.range.end_range)
-            .is_some_and(|range| range.contains(&pan))
-    });
-    let Some(route) = route else {
+    let Some(route) = state.route_of(&pan) else {
         // Decision: a PAN in no card range is 305 (transaction data not valid), as
         // 3dsecure.io answers for an unknown BIN.
         let about = Message::AReq(Box::new(areq));

@@ -2,6 +2,7 @@
 //! browser told it. Pure, so the rules (versions, JavaScript on or off, the 3DS Method's
 //! outcome) are tested without a browser.
 
+use emv3ds::MessageVersion;
 use serde_json::{Value, json};
 
 /// What the shopper chose on the checkout form.
@@ -126,7 +127,10 @@ pub fn auth_request(
         .as_ref()
         .map_or(browser.accept_language.as_str(), |s| s.language.as_str());
     let language = non_empty(language, "en");
-    match (&browser.script, version) {
+    // A version the tester forced may be one no party speaks (to see Erro 102): it
+    // gets no version's extras.
+    let known = MessageVersion::parse(version);
+    match (&browser.script, known) {
         (Some(s), _) => {
             body["browserJavaEnabled"] = json!(false);
             body["browserLanguage"] = json!(language);
@@ -141,7 +145,7 @@ pub fn auth_request(
         }
         // 2.1.0 requires the script-read fields even without JavaScript: the shop can
         // only send defaults, as real requestors do.
-        (None, "2.1.0") => {
+        (None, Some(MessageVersion::V2_1_0)) => {
             body["browserJavaEnabled"] = json!(false);
             body["browserLanguage"] = json!(language);
             body["browserColorDepth"] = json!("24");
@@ -149,26 +153,26 @@ pub fn auth_request(
             body["browserScreenWidth"] = json!("0");
             body["browserTZ"] = json!("0");
         }
-        (None, "2.2.0") => {
+        (None, Some(MessageVersion::V2_2_0)) => {
             body["browserLanguage"] = json!(language);
         }
         (None, _) => {}
     }
-    if version != "2.1.0" {
+    if known != Some(MessageVersion::V2_1_0) {
         body["browserJavascriptEnabled"] = json!(browser.script.is_some());
         if let Some(minutes) = order.decoupled_minutes {
             body["threeDSRequestorDecReqInd"] = json!("Y");
             body["threeDSRequestorDecMaxTime"] = json!(format!("{:05}", minutes.clamp(1, 10_080)));
         }
     }
-    if version == "2.3.1" {
+    if known == Some(MessageVersion::V2_3_1) {
         // An array from 2.3.1 on.
         body["threeDSRequestorChallengeInd"] = json!([order.challenge_ind]);
         body["acceptLanguage"] = json!([language]);
         body["acquirerCountryCode"] = json!(shop.country);
         body["acquirerCountryCodeSource"] = json!("01");
     }
-    if version == "2.3.1" && order.spc && browser.spc_available {
+    if known == Some(MessageVersion::V2_3_1) && order.spc && browser.spc_available {
         body["threeDSRequestorSpcSupport"] = json!("Y");
         body["payeeOrigin"] = json!(transport::html::origin(notification_url));
     }
