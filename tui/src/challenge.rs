@@ -53,51 +53,18 @@ pub struct HtmlPage {
     pub controls: Vec<Control>,
 }
 
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(name) {
-        let at = from + i;
-        let before = lower[..at].chars().last();
-        let rest = &tag[at + name.len()..];
-        if before.is_some_and(char::is_whitespace) && rest.starts_with('=') {
-            let rest = &rest[1..];
-            let (quote, body) = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => (Some(q), &rest[1..]),
-                _ => (None, rest),
-            };
-            let end = match quote {
-                Some(q) => body.find(q).unwrap_or(body.len()),
-                None => body
-                    .find(|c: char| c.is_whitespace() || c == '>')
-                    .unwrap_or(body.len()),
-            };
-            return Some(entities(&body[..end]));
-        }
-        from = at + name.len();
-    }
-    None
-}
-
-fn entities(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
-}
-
 /// Reads an HTML challenge: visible text (scripts and styles left out, block elements
-/// on their own lines) and the controls of its forms, in document order.
+/// on their own lines) and the controls of its forms, in document order. The page is
+/// read by the workspace's one HTML reader (`html_reader`: WHATWG tokenisation, every
+/// entity decoded).
 pub fn read_html(html: &str) -> HtmlPage {
+    use html_reader::Token;
     let mut page = HtmlPage::default();
     let mut line = String::new();
     let mut form = 0;
     let mut skip: Option<String> = None;
     // A choice or button waiting for its label text.
     let mut labelling: Option<usize> = None;
-    let mut rest = html;
     let flush = |line: &mut String, page: &mut HtmlPage| {
         let text = line.split_whitespace().collect::<Vec<_>>().join(" ");
         if !text.is_empty() {
@@ -105,42 +72,36 @@ pub fn read_html(html: &str) -> HtmlPage {
         }
         line.clear();
     };
-    while !rest.is_empty() {
-        let Some(open) = rest.find('<') else {
-            line.push_str(&entities(rest));
-            break;
-        };
-        let text = &rest[..open];
-        if skip.is_none() {
-            let text = entities(text);
-            match labelling {
-                Some(i) => match &mut page.controls[i] {
-                    Control::Choice { label, .. } | Control::Button { label, .. } => {
-                        label.push_str(&text)
+    for token in html_reader::tokens(html) {
+        let (name, tag, closing) = match token {
+            Token::Text(text) => {
+                if skip.is_none() {
+                    match labelling {
+                        Some(i) => match &mut page.controls[i] {
+                            Control::Choice { label, .. } | Control::Button { label, .. } => {
+                                label.push_str(&text)
+                            }
+                            Control::Text { .. } => {}
+                        },
+                        None => line.push_str(&text),
                     }
-                    Control::Text { .. } => {}
-                },
-                None => line.push_str(&text),
+                }
+                continue;
             }
-        }
-        let Some(close) = rest[open..].find('>') else {
-            break;
+            Token::Start(tag) => (tag.name.clone(), Some(tag), false),
+            Token::End(name) => (name, None, true),
         };
-        let tag = &rest[open + 1..open + close];
-        rest = &rest[open + close + 1..];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let closing = tag.starts_with('/');
         if let Some(until) = &skip {
             if closing && &name == until {
                 skip = None;
             }
             continue;
         }
+        let attribute = |attr: &str| {
+            tag.as_ref()
+                .and_then(|t| t.attribute(attr))
+                .map(str::to_owned)
+        };
         match (name.as_str(), closing) {
             ("script" | "style" | "title", false) => skip = Some(name.clone()),
             ("form", false) => {
@@ -148,11 +109,11 @@ pub fn read_html(html: &str) -> HtmlPage {
                 flush(&mut line, &mut page);
             }
             ("input", false) => {
-                let kind = attribute(tag, "type")
+                let kind = attribute("type")
                     .unwrap_or_else(|| "text".into())
                     .to_ascii_lowercase();
-                let field = attribute(tag, "name").unwrap_or_default();
-                let value = attribute(tag, "value").unwrap_or_default();
+                let field = attribute("name").unwrap_or_default();
+                let value = attribute("value").unwrap_or_default();
                 match kind.as_str() {
                     "hidden" => {}
                     "radio" | "checkbox" => {
@@ -186,11 +147,11 @@ pub fn read_html(html: &str) -> HtmlPage {
                     }
                 }
             }
-            ("button", false) if attribute(tag, "type").as_deref() != Some("button") => {
+            ("button", false) if attribute("type").as_deref() != Some("button") => {
                 page.controls.push(Control::Button {
                     form,
-                    name: attribute(tag, "name").unwrap_or_default(),
-                    value: attribute(tag, "value").unwrap_or_default(),
+                    name: attribute("name").unwrap_or_default(),
+                    value: attribute("value").unwrap_or_default(),
                     label: String::new(),
                 });
                 labelling = Some(page.controls.len() - 1);

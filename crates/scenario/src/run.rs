@@ -754,13 +754,9 @@ async fn spc_continuation(
 /// The assertion for the SPC offer a challenge page embeds (`#spc-request`), made by
 /// the test authenticator as the page's script would have the browser make it.
 async fn page_spc(target: &Target, page: &str, pan: &str) -> Result<String, String> {
-    let open = "id=\"spc-request\">";
-    let at = page.find(open).ok_or("the challenge page offers no SPC")? + open.len();
-    let end = page[at..]
-        .find("</script>")
-        .ok_or("the SPC offer is cut short")?
-        + at;
-    let offered: Value = serde_json::from_str(&page[at..end].replace("<\\/", "</"))
+    let offer =
+        html_reader::text_of(page, "spc-request").ok_or("the challenge page offers no SPC")?;
+    let offered: Value = serde_json::from_str(&offer)
         .map_err(|e| format!("the page's SPC offer is not JSON: {e}"))?;
     let text = |name: &str| offered[name].as_str().unwrap_or_default().to_owned();
     let request = spc::software::PaymentRequest {

@@ -115,9 +115,9 @@ fn with_window(mut body: Value) -> Value {
 fn final_cres(page: &Page) -> Value {
     let form = page.form("cres-form");
     assert_eq!(form.action, "https://localhost/3ds/notify");
-    assert_eq!(form.field("threeDSSessionData"), "c2Vzc2lvbg");
+    assert_eq!(form.field("threeDSSessionData"), Some("c2Vzc2lvbg"));
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(form.field("cres"))
+        .decode(form.field("cres").expect("a cres field"))
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }

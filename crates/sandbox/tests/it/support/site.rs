@@ -18,12 +18,8 @@ pub struct Page {
     pub html: String,
 }
 
-/// A `<form>` of a page: where it posts and its fields.
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub action: String,
-    pub fields: Vec<(String, String)>,
-}
+/// A `<form>` of a page: where it posts and the fields a browser submits.
+pub use html_reader::Form;
 
 impl Site {
     /// Trusting `certs`'s root; `acs.localhost` is `acs_site`'s loopback address.
@@ -138,84 +134,43 @@ fn check_page_policy(method: &str, url: &str, headers: &reqwest::header::HeaderM
         policy.starts_with("default-src 'none';") && !policy.contains("unsafe-"),
         "{method} {url}: {policy}"
     );
-    for (i, _) in html.match_indices("<script") {
-        let tag = &html[i..html[i..].find('>').map_or(html.len(), |e| e + i)];
-        assert!(
-            tag.contains(&format!(r#"nonce="{nonce}""#))
-                || tag.contains(r#"type="application/json""#),
-            "{method} {url}: a script without the page's nonce: {tag}"
-        );
+    // Read as a browser reads it (crates/html-reader): any case, any quoting.
+    for token in html_reader::tokens(html) {
+        let html_reader::Token::Start(tag) = token else {
+            continue;
+        };
+        if tag.name == "script" {
+            assert!(
+                tag.attribute("nonce") == Some(nonce)
+                    || tag.attribute("type") == Some("application/json"),
+                "{method} {url}: a script without the page's nonce: {tag:?}"
+            );
+        }
+        for (name, value) in &tag.attributes {
+            assert!(
+                !name.starts_with("on"),
+                "{method} {url}: the page holds an inline handler {name} on <{}>",
+                tag.name
+            );
+            assert!(
+                !(matches!(name.as_str(), "href" | "action" | "src" | "formaction")
+                    && value
+                        .trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("javascript:")),
+                "{method} {url}: the page holds {name}=\"{value}\""
+            );
+        }
     }
-    let lower = html.to_ascii_lowercase();
-    for handler in [
-        " onclick=",
-        " onload=",
-        " onerror=",
-        " onsubmit=",
-        r#"href="javascript:"#,
-        r#"action="javascript:"#,
-    ] {
-        assert!(
-            !lower.contains(handler),
-            "{method} {url}: the page holds {handler}"
-        );
-    }
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The value of attribute `name` in the tag `tag`.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
 }
 
 impl Page {
-    /// The form with id `id`.
+    /// The form with id `id`, read by the workspace's one HTML reader.
     pub fn form(&self, id: &str) -> Form {
-        let at = self
-            .html
-            .find(&format!("<form id=\"{id}\""))
-            .unwrap_or_else(|| panic!("no form {id} in {}", self.html));
-        let end = self.html[at..]
-            .find("</form>")
-            .map_or(self.html.len(), |e| e + at);
-        let form = &self.html[at..end];
-        let open = &form[..form.find('>').unwrap_or(form.len())];
-        let mut fields = Vec::new();
-        let mut rest = form;
-        while let Some(i) = rest.find("<input ") {
-            let tag_end = rest[i..].find('>').map_or(rest.len(), |e| e + i);
-            let tag = &rest[i..tag_end];
-            if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
-                fields.push((name, value));
-            }
-            rest = &rest[tag_end..];
-        }
-        Form {
-            action: attribute(open, "action").unwrap_or_default(),
-            fields,
-        }
+        html_reader::form(&self.html, id).unwrap_or_else(|| panic!("no form {id} in {}", self.html))
     }
 
     pub fn has(&self, text: &str) -> bool {
         self.html.contains(text)
-    }
-}
-
-impl Form {
-    pub fn field(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no field {name} in {self:?}"))
     }
 }
