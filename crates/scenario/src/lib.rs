@@ -6,6 +6,8 @@
 //! - `load`: files → checked scenarios, or a diagnostic with file, line and column;
 //! - `run`: a scenario's steps against a [`run::Target`] (a sandbox by its manifest),
 //!   over the wire only, and the checks;
+//! - `schedule`: the `--filter`, and the scheduler (several at a time, faults alone,
+//!   deterministic runs one by one, outcomes in the files' order);
 //! - `report`: the one-line-per-scenario text, JSON Lines, and JUnit XML.
 //!
 //! `threeds run` starts an isolated sandbox (temporary database and PKI, ports from the
@@ -15,6 +17,7 @@ pub mod format;
 pub mod load;
 pub mod report;
 pub mod run;
+pub mod schedule;
 
 pub use load::{Diagnostic, Scenario, load, parse};
 pub use run::{Outcome, Target, VirtualTime};

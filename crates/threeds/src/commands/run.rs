@@ -93,12 +93,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(text) = &args.filter {
-        let text = text.to_lowercase();
-        scenarios.retain(|s| {
-            s.name.to_lowercase().contains(&text)
-                || s.tags.iter().any(|t| t.to_lowercase().contains(&text))
-                || s.path.display().to_string().to_lowercase().contains(&text)
-        });
+        scenario::schedule::filter(&mut scenarios, text);
     }
     if let Some(text) = &args.filter
         && scenarios.is_empty()
@@ -233,76 +228,12 @@ async fn write_trace(database: &std::path::Path, path: &std::path::Path) -> anyh
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Runs `scenarios` on `target`, `jobs` at a time, printing each as it ends; the
-/// outcomes in the scenarios' order.
+/// Runs `scenarios` on `target` (`scenario::schedule`), printing each as it ends.
 async fn run_on(
     target: Arc<scenario::Target>,
     scenarios: Vec<scenario::Scenario>,
     jobs: usize,
     json: bool,
 ) -> Vec<scenario::Outcome> {
-    // One at a time: in the files' order, so a deterministic run is the same run.
-    if jobs == 1 {
-        let mut outcomes = Vec::new();
-        for s in scenarios {
-            let (name, path) = (s.name.clone(), s.path.clone());
-            let target = target.clone();
-            let outcome = tokio::spawn(async move { scenario::run::run(&target, &s).await })
-                .await
-                .unwrap_or_else(|e| panicked(name, path, &e));
-            print(&outcome, json);
-            outcomes.push(outcome);
-        }
-        return outcomes;
-    }
-    // Faults are sandbox-wide: a scenario that sets some runs alone, after the others.
-    let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let alone = Arc::new(tokio::sync::RwLock::new(()));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut which = std::collections::HashMap::new();
-    for (i, s) in scenarios.into_iter().enumerate() {
-        let (target, limit, alone) = (target.clone(), limit.clone(), alone.clone());
-        let known = (i, s.name.clone(), s.path.clone());
-        let handle = tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let outcome = if s.has_faults() {
-                let _only = alone.write().await;
-                scenario::run::run(&target, &s).await
-            } else {
-                let _shared = alone.read().await;
-                scenario::run::run(&target, &s).await
-            };
-            (i, outcome)
-        });
-        which.insert(handle.id(), known);
-    }
-    let mut outcomes = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        let (i, outcome) = match done {
-            Ok(done) => done,
-            Err(e) => {
-                let Some((i, name, path)) = which.remove(&e.id()) else {
-                    continue;
-                };
-                (i, panicked(name, path, &e))
-            }
-        };
-        print(&outcome, json);
-        outcomes.push((i, outcome));
-    }
-    outcomes.sort_by_key(|(i, _)| *i);
-    outcomes.into_iter().map(|(_, o)| o).collect()
-}
-
-/// The outcome of a scenario whose task panicked: a bug in the runner, so it fails, with
-/// the panic, and the others go on.
-fn panicked(name: String, path: PathBuf, e: &tokio::task::JoinError) -> scenario::Outcome {
-    scenario::Outcome {
-        name,
-        path,
-        failures: vec![format!("the runner failed: {e}")],
-        duration: Duration::ZERO,
-        trace: Vec::new(),
-        skipped: None,
-    }
+    scenario::schedule::run_all(target, scenarios, jobs, |outcome| print(outcome, json)).await
 }
