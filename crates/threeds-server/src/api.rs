@@ -225,6 +225,25 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
     if let Some(refused) = formats_first(&fields) {
         return refused;
     }
+    // Not an AReq element: the size of the challenge window, for the CReq. Checked
+    // with the other formats, before the card is looked up.
+    let window_size = match fields.remove("challengeWindowSize") {
+        None => "05".to_owned(),
+        Some(Value::String(w))
+            if ChallengeWindowSize::from_code(&w).is_some_and(|c| c.meaning().is_some()) =>
+        {
+            w
+        }
+        Some(other) => {
+            return erro(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidFormat,
+                "challengeWindowSize",
+                &format!("challengeWindowSize must be one of 01 to 05, not {other}"),
+                None,
+            );
+        }
+    };
     let Some(pan) = fields
         .get("acctNumber")
         .and_then(Value::as_str)
@@ -306,25 +325,6 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
                 ErrorCode::VersionNotSupported,
                 "messageVersion",
                 &why,
-                None,
-            );
-        }
-    };
-
-    // Not an AReq element: the size of the challenge window, for the CReq.
-    let window_size = match fields.remove("challengeWindowSize") {
-        None => "05".to_owned(),
-        Some(Value::String(w))
-            if ChallengeWindowSize::from_code(&w).is_some_and(|c| c.meaning().is_some()) =>
-        {
-            w
-        }
-        Some(other) => {
-            return erro(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidFormat,
-                "challengeWindowSize",
-                &format!("challengeWindowSize must be one of 01 to 05, not {other}"),
                 None,
             );
         }
