@@ -208,13 +208,13 @@ pub fn spawn_sweeper(state: AcsState, every: Duration) -> tokio::task::JoinHandl
             let due = match state.store.due_challenges(state.clock.now_ms(), 64).await {
                 Ok(due) => due,
                 Err(e) => {
-                    eprintln!("acs: cannot read due challenges: {e}");
+                    tracing::error!(error = %e, "acs: cannot read the challenges that are due");
                     continue;
                 }
             };
             for id in due {
                 if let Err(e) = settle(&state, &id).await {
-                    eprintln!("acs: challenge {id}: {e}");
+                    tracing::warn!(acs_trans_id = %id, error = %e, "acs: a due challenge was not settled");
                 }
             }
         }

@@ -106,7 +106,9 @@ impl JsonLines {
                 if *size > 0 && *size + length > self.rotation.max_bytes {
                     match self.rotate() {
                         Ok(fresh) => (*file, *size) = (fresh, 0),
-                        Err(e) => eprintln!("audit: {}: cannot rotate: {e}", self.path.display()),
+                        Err(e) => {
+                            tracing::error!(path = %self.path.display(), error = %e, "audit log: cannot rotate")
+                        }
                     }
                 }
                 let result = file.write_all(line.as_bytes());
@@ -118,7 +120,8 @@ impl JsonLines {
             Err(_) => Err(std::io::Error::other("the lock was poisoned")),
         };
         if let Err(e) = written {
-            eprintln!("audit: {}: {e}; lost: {line}", self.path.display());
+            // The line holds key ids, operations and contexts, never key material.
+            tracing::error!(path = %self.path.display(), error = %e, lost = %line.trim_end(), "audit log: a line could not be written");
         }
     }
 

@@ -899,10 +899,10 @@ fn spawn_purger(
         loop {
             ticks.tick().await;
             if let Err(e) = store.purge_expired(retention).await {
-                eprintln!("sandbox: purging expired data: {e}");
+                tracing::error!(error = %e, "sandbox: purging expired data failed");
             }
             if let Err(e) = trace.prune(trace_keep).await {
-                eprintln!("sandbox: pruning the trace: {e}");
+                tracing::error!(error = %e, "sandbox: pruning the trace failed");
             }
         }
     })

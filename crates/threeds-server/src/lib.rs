@@ -131,7 +131,7 @@ impl ServerState {
                 ticks.tick().await;
                 for (ds, result) in state.prepare().await {
                     if let Err(why) = result {
-                        eprintln!("threeds: card ranges of DS {ds} not refreshed: {why}");
+                        tracing::warn!(directory_server = %ds, error = %why, "3ds-server: card ranges not refreshed");
                     }
                 }
             }

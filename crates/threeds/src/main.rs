@@ -9,7 +9,12 @@ use clap::{Parser, Subcommand};
 
 /// An EMV 3-D Secure 2.x sandbox: every party of a 3DS authentication, on your laptop.
 #[derive(Debug, Parser)]
-#[command(name = "threeds", version)]
+#[command(
+    name = "threeds",
+    version,
+    after_help = "Environment: THREEDS_LOG=error|warn|info|debug|trace sets the level of the \
+                  servers' log on standard error (default info; it never holds card data)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +89,31 @@ enum Command {
     Admin(commands::admin::Command),
 }
 
+/// The servers' log: `tracing` events from every component, one line each on standard
+/// error, at the level `THREEDS_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;
+/// `info` when unset). A value that is no level is said once and `info` is used.
+fn init_logs() {
+    let wanted = std::env::var("THREEDS_LOG").unwrap_or_default();
+    let level = match wanted.trim() {
+        "" => None,
+        text => match text.parse::<tracing_subscriber::filter::LevelFilter>() {
+            Ok(level) => Some(level),
+            Err(_) => {
+                eprintln!(
+                    "threeds: THREEDS_LOG={text:?} is no level (error, warn, info, debug, trace); using info"
+                );
+                None
+            }
+        },
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level.unwrap_or(tracing_subscriber::filter::LevelFilter::INFO))
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    init_logs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),

@@ -1125,3 +1125,27 @@ fn up_on_aws_kms_starts_and_the_doctor_uses_its_keys() {
     let audit = std::fs::read_to_string(dir.path().join("data/keys-audit.jsonl")).unwrap();
     assert!(audit.contains("\"operation\":\"GetPublicKey\""), "{audit}");
 }
+
+/// `THREEDS_LOG` sets the servers' log level; a value that is no level is said, and the
+/// command still runs.
+#[test]
+fn a_log_level_that_is_no_level_is_said_and_the_command_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["cards", "--json"])
+        .env("THREEDS_LOG", "loud")
+        .output()
+        .expect("run threeds");
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("THREEDS_LOG=\"loud\" is no level"), "{err}");
+    let quiet = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["cards", "--json"])
+        .env("THREEDS_LOG", "warn")
+        .output()
+        .expect("run threeds");
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+}

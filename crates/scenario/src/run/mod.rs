@@ -228,7 +228,11 @@ async fn play(target: &Target, step: &Step, prior: Option<String>) -> Result<End
 /// no connection, 403 an answer that is no message), as any component does for a peer.
 async fn auth(target: &Target, body: &Value) -> Result<Result<Value, Value>, String> {
     let url = format!("{}/v1/auth", target.requestor_api);
-    let own = |code: emv3ds::ErrorCode, why: String| json!({ "messageType": "Erro", "errorCode": code.as_str(), "errorDescription": why });
+    // The requestor's own `Erro`, built by the protocol core as the 3DS Server side.
+    let own = |code: emv3ds::ErrorCode, why: String| {
+        let erro = emv3ds::Validator::new(emv3ds::Role::ThreeDsServer).reject(code, "", &why, None);
+        serde_json::from_slice::<Value>(&erro.to_json()).unwrap_or(Value::Null)
+    };
     let reply = match target
         .requestor
         .post_json(&url, body.to_string().into_bytes())
