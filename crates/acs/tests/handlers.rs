@@ -10,12 +10,9 @@
 use std::sync::Arc;
 
 use acs::issuer::{Card, IssuerData, Outcome, Scheme};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use emv3ds::card_ranges::PanRange;
-use pki::tls::PeerIdentity;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 const ALPHA_DS: &str = "threeds DS alpha";
 const BETA_DS: &str = "threeds DS beta";
@@ -76,25 +73,7 @@ async fn acs() -> Acs {
 
 impl Acs {
     async fn post(&self, caller: Option<&str>, body: &str) -> (StatusCode, Value) {
-        let mut request = Request::post("/areq")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(transport::Peer(caller.map(|name| PeerIdentity {
-                common_name: Some(name.to_owned()),
-                sha256: "00".into(),
-            })));
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        transport::testing::call(&self.app, caller, "POST", "/areq", body).await
     }
 }
 

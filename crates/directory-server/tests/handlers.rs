@@ -9,14 +9,11 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use directory_server::{AcsRoute, DsConfig, DsState};
 use emv3ds::MessageVersion;
 use emv3ds::card_ranges::RangeEntry;
-use pki::tls::PeerIdentity;
 use serde_json::Value;
-use tower::ServiceExt as _;
 
 const SERVER: &str = "threeds 3DS Server";
 
@@ -66,25 +63,7 @@ async fn ds() -> Ds {
 impl Ds {
     /// `body` posted to `/` by a caller whose certificate names `caller`.
     async fn post(&self, caller: Option<&str>, body: &str) -> (StatusCode, Value) {
-        let mut request = Request::post("/")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(transport::Peer(caller.map(|name| PeerIdentity {
-                common_name: Some(name.to_owned()),
-                sha256: "00".into(),
-            })));
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        transport::testing::call(&self.app, caller, "POST", "/", body).await
     }
 }
 

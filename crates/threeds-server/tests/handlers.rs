@@ -10,13 +10,10 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use emv3ds::MessageVersion;
-use pki::tls::PeerIdentity;
 use serde_json::{Value, json};
 use threeds_server::{DsPeer, ServerConfig, ServerState};
-use tower::ServiceExt as _;
 
 const REQUESTOR: &str = "threeds Requestor";
 const DS: &str = "threeds DS alpha";
@@ -66,27 +63,7 @@ impl Server {
         path: &str,
         body: &str,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(transport::Peer(caller.map(|name| PeerIdentity {
-                common_name: Some(name.to_owned()),
-                sha256: "00".into(),
-            })));
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        transport::testing::call(&self.app, caller, method, path, body).await
     }
 
     async fn auth(&self, body: &Value) -> (StatusCode, Value) {

@@ -26,6 +26,8 @@ pub mod html;
 pub mod ids;
 mod protocol;
 mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traced;
 
 pub use client::{Client, Reply, Timeouts, TransportError};
