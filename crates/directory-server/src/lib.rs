@@ -39,6 +39,9 @@ use emv3ds::{Context, ErrorCode, Message, MessageVersion, Role, Validator};
 use store::{NewDsTransaction, Store};
 use transport::{Ids, Peer, protocol_answer, protocol_refusal as erro};
 
+mod error;
+pub use error::DsError;
+
 /// A card range and where its ACS is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcsRoute {
@@ -85,9 +88,9 @@ impl DsState {
         config: DsConfig,
         client: transport::Client,
         store: Store,
-    ) -> Result<DsState, String> {
+    ) -> Result<DsState, DsError> {
         let registry = Registry::new(config.routes.iter().map(|r| r.range.clone()).collect())
-            .map_err(|e| format!("card ranges: {e}"))?;
+            .map_err(DsError::CardRanges)?;
         Ok(DsState {
             config: Arc::new(config),
             registry: Arc::new(RwLock::new(registry)),
@@ -171,42 +174,39 @@ async fn receive(
     match message {
         Message::PReq(preq) => {
             let answer = match state.registry.read() {
-                Ok(registry) => {
-                    registry.answer(&preq, state.ids.trans_id(), &state.config.versions)
-                }
-                Err(_) => {
-                    let about = Message::PReq(preq);
-                    let erro = validator.reject(
-                        ErrorCode::TransientSystemFailure,
-                        "cardRangeData",
-                        "the card range registry is unavailable",
-                        Some(&about),
-                    );
-                    return protocol_answer(erro.to_json());
-                }
+                Ok(registry) => registry
+                    .answer(&preq, state.ids.trans_id(), &state.config.versions)
+                    .map_err(DsError::Refused),
+                Err(_) => Err(DsError::RegistryUnavailable),
             };
             match answer {
                 Ok(pres) => protocol_answer(Message::PRes(pres).to_json()),
-                Err(e) => protocol_answer(
-                    validator
-                        .reject(e.code, &e.detail, &e.why, Some(&Message::PReq(preq)))
-                        .to_json(),
-                ),
+                Err(e) => refuse(&validator, &e, &Message::PReq(preq)),
             }
         }
         Message::AReq(areq) => route_areq(&state, &validator, *areq).await,
         Message::RReq(rreq) => relay_rreq(&state, &validator, rreq, peer).await,
-        other => protocol_answer(
-            validator
-                .reject(
-                    ErrorCode::MessageInvalid,
-                    "messageType",
-                    &format!("{} is not handled by this DS yet", other.message_type()),
-                    Some(&other),
-                )
-                .to_json(),
+        other => refuse(
+            &validator,
+            &DsError::NotHandled(other.message_type()),
+            &other,
         ),
     }
+}
+
+/// The one place a failure of the DS's own work becomes its answer: the `Erro` the
+/// error's code and elements say, and a log line for what an operator must see.
+fn refuse(validator: &Validator, error: &DsError, about: &Message) -> Response {
+    if error.error_code() == ErrorCode::TransientSystemFailure {
+        tracing::warn!(message_type = about.message_type().as_str(), "{error}");
+    }
+    erro(
+        validator,
+        error.error_code(),
+        &error.detail(),
+        &error.to_string(),
+        about,
+    )
 }
 
 async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AReq) -> Response {
@@ -216,34 +216,12 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
         .map(|p| p.expose().to_owned())
         .unwrap_or_default();
     let Some(route) = state.route_of(&pan) else {
-        // Decision: a PAN in no card range is 305 (transaction data not valid), as
-        // 3dsecure.io answers for an unknown BIN.
-        let about = Message::AReq(Box::new(areq));
-        return protocol_answer(
-            validator
-                .reject(
-                    ErrorCode::TransactionDataInvalid,
-                    "acctNumber",
-                    "the card number is in no card range of this DS",
-                    Some(&about),
-                )
-                .to_json(),
-        );
+        return refuse(validator, &DsError::NoRange, &Message::AReq(Box::new(areq)));
     };
     if areq.device_channel == Some(emv3ds::codes::DeviceChannel::App)
-        && let Err(why) = open_device_data(&state.config, &mut areq)
+        && let Err(e) = open_device_data(&state.config, &mut areq)
     {
-        let about = Message::AReq(Box::new(areq));
-        return protocol_answer(
-            validator
-                .reject(
-                    ErrorCode::DecryptionFailure,
-                    "sdkEncData",
-                    &why,
-                    Some(&about),
-                )
-                .to_json(),
-        );
+        return refuse(validator, &e, &Message::AReq(Box::new(areq)));
     }
     // The trace shows what only the DS can read: the device data it decrypted.
     let device_view = areq.device_info.as_deref().and_then(device_data_view);
@@ -268,14 +246,8 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
             })
             .await;
         let forwarded = Message::AReq(Box::new(areq));
-        if let Err(e) = recorded {
-            return erro(
-                validator,
-                ErrorCode::TransientSystemFailure,
-                "",
-                &format!("the DS could not record the transaction: {e}"),
-                &forwarded,
-            );
+        if let Err(e) = recorded.map_err(DsError::store("record the transaction")) {
+            return refuse(validator, &e, &forwarded);
         }
         let ares = match transport::exchange(
             &state.client,
@@ -298,14 +270,8 @@ async fn route_areq(state: &DsState, validator: &Validator, mut areq: emv3ds::AR
                     answer.trans_status.as_ref().map(|t| t.as_str()),
                 )
                 .await;
-            if let Err(e) = recorded {
-                return erro(
-                    validator,
-                    ErrorCode::TransientSystemFailure,
-                    "",
-                    &format!("the DS could not record the ARes: {e}"),
-                    &ares,
-                );
+            if let Err(e) = recorded.map_err(DsError::store("record the ARes")) {
+                return refuse(validator, &e, &ares);
             }
         }
         protocol_answer(ares.to_json())
@@ -333,16 +299,15 @@ fn device_data_view(device_info: &str) -> Option<trace::Decoded> {
 
 /// Replaces `sdkEncData` with `deviceInfo` (base64url of the decrypted JSON), as the
 /// ACS receives it (`docs/protocol.md` §2.5, §6.1).
-fn open_device_data(config: &DsConfig, areq: &mut emv3ds::AReq) -> Result<(), String> {
+fn open_device_data(config: &DsConfig, areq: &mut emv3ds::AReq) -> Result<(), DsError> {
     use base64::Engine;
     let key = config
         .device_data_key
         .as_deref()
-        .ok_or("this DS has no device data key, so it cannot read sdkEncData")?;
+        .ok_or(DsError::NoDeviceDataKey)?;
     let token = areq.sdk_enc_data.take().unwrap_or_default();
-    let plaintext = app_crypto::device_data::decrypt(&token, key, &config.directory_server_id)
-        .map_err(|e| e.to_string())?;
-    app_crypto::device_data::parse_device_info(&plaintext).map_err(|e| e.to_string())?;
+    let plaintext = app_crypto::device_data::decrypt(&token, key, &config.directory_server_id)?;
+    app_crypto::device_data::parse_device_info(&plaintext)?;
     areq.device_info = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&plaintext));
     Ok(())
 }
@@ -358,25 +323,12 @@ async fn relay_rreq(
     let ds_trans_id = id(&rreq.ds_trans_id).unwrap_or_default();
     let about = Message::RReq(rreq.clone());
     let known = match state.store.ds_transaction(&ds_trans_id).await {
-        Ok(known) => known,
+        Ok(Some(known)) => known,
+        Ok(None) => return refuse(validator, &DsError::UnknownTransaction, &about),
         Err(e) => {
-            return erro(
-                validator,
-                ErrorCode::TransientSystemFailure,
-                "",
-                &format!("the DS could not read its transactions: {e}"),
-                &about,
-            );
+            let e = DsError::store("read its transactions")(e);
+            return refuse(validator, &e, &about);
         }
-    };
-    let Some(known) = known else {
-        return erro(
-            validator,
-            ErrorCode::TransactionIdNotRecognised,
-            "dsTransID",
-            "this DS routed no authentication with this dsTransID",
-            &about,
-        );
     };
     let mut mismatched = Vec::new();
     if id(&rreq.three_ds_server_trans_id).as_deref() != Some(&known.three_ds_server_trans_id) {
@@ -386,13 +338,7 @@ async fn relay_rreq(
         mismatched.push("acsTransID");
     }
     if !mismatched.is_empty() {
-        return erro(
-            validator,
-            ErrorCode::TransactionIdNotRecognised,
-            &mismatched.join(","),
-            "the transaction ids do not match the authentication this DS routed",
-            &about,
-        );
+        return refuse(validator, &DsError::Mismatched(mismatched), &about);
     }
     // Only the ACS of the range this authentication was routed to may send its RReq.
     let expected = state
@@ -414,13 +360,7 @@ async fn relay_rreq(
         return transport::access::refuse_caller(Role::DirectoryServer, &why);
     }
     let Some(server_url) = known.three_ds_server_url.as_deref() else {
-        return erro(
-            validator,
-            ErrorCode::TransactionDataInvalid,
-            "threeDSServerURL",
-            "the AReq of this transaction gave no threeDSServerURL to send the RReq to",
-            &about,
-        );
+        return refuse(validator, &DsError::NoServerUrl, &about);
     };
     if let Err(e) = state
         .store
@@ -431,13 +371,7 @@ async fn relay_rreq(
         )
         .await
     {
-        return erro(
-            validator,
-            ErrorCode::TransientSystemFailure,
-            "",
-            &format!("the DS could not record the RReq: {e}"),
-            &about,
-        );
+        return refuse(validator, &DsError::store("record the RReq")(e), &about);
     }
     match transport::exchange(
         &state.client,

@@ -230,6 +230,8 @@ pub enum SandboxError {
     },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("a directory server: {0}")]
+    Ds(#[from] directory_server::DsError),
     #[error("{0}")]
     Setup(String),
 }
@@ -273,7 +275,7 @@ pub struct Sandbox {
     /// Ends the admin endpoint's live streams.
     closing: tokio_util::sync::CancellationToken,
     /// Why each DS's card ranges could not be fetched at start, if any.
-    pub preparation: Vec<(String, Result<usize, String>)>,
+    pub preparation: Vec<(String, Result<usize, threeds_server::PrepareError>)>,
 }
 
 impl Manifest {

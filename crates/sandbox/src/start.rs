@@ -612,8 +612,7 @@ fn start_ds(
         device_data_key: Some(Arc::new(device_data_key(&files)?)),
         server_identities: vec![ecosystem.threeds_server.identity()],
     };
-    let state = DsState::new(ds_config, client, w.store.clone())
-        .map_err(SandboxError::Setup)?
+    let state = DsState::new(ds_config, client, w.store.clone())?
         .with_ids(w.config.ids.stream(&format!("ds-{}", scheme.name)));
     let server_tls = tls::server_config(&files.ds_tls_identity(), &w.root, ClientAuth::Required)?;
     let app = transport::traced(directory_server::app(state), observer);
@@ -623,7 +622,7 @@ fn start_ds(
 /// The 3DS Server, once it ran its first PReq to every DS.
 struct ServerStarted {
     server: TlsServer,
-    preparation: Vec<(String, Result<usize, String>)>,
+    preparation: Vec<(String, Result<usize, threeds_server::PrepareError>)>,
     refresh: JoinHandle<()>,
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use store::{NewServerTransaction, Source, Status};
 
 use crate::ServerState;
+use crate::error::ServerError;
 
 /// The 3DS Server's router: the requestor API, for requestor certificates only, and
 /// the RReq endpoint, for its Directory Servers only (`results` then checks that the
@@ -47,61 +48,29 @@ pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
-/// An `Erro`-shaped answer from the 3DS Server (component S).
-pub(crate) fn erro(
-    status: StatusCode,
-    code: ErrorCode,
-    detail: &str,
-    description: &str,
-    about: Option<&Message>,
-) -> Response {
-    let erro = Validator::new(Role::ThreeDsServer).reject(code, detail, description, about);
-    erro_reply(status, &erro)
-}
-
 pub(crate) fn erro_reply(status: StatusCode, erro: &Erro) -> Response {
     let body: Value = serde_json::from_slice(&erro.to_json()).unwrap_or(Value::Null);
     reply(status, &body)
 }
 
 /// The request body as a JSON object, or why it is not one.
-pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ServerError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("the request body must be a JSON object".into()),
-        Err(e) => Err(format!("the request body is not JSON: {e}")),
+        Ok(_) => Err(ServerError::bad_body(
+            "the request body must be a JSON object",
+        )),
+        Err(e) => Err(ServerError::bad_body(format!(
+            "the request body is not JSON: {e}"
+        ))),
     }
 }
 
-pub(crate) fn bad_body(why: &str) -> Response {
-    erro(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::MessageInvalid,
-        "request",
-        why,
-        None,
-    )
-}
-
 /// The store failed: the request is not lost silently, the requestor is told to retry.
-pub(crate) fn unavailable(e: &store::StoreError) -> Response {
-    erro(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::TransientSystemFailure,
-        "",
-        &format!("the 3DS Server could not record the transaction: {e}"),
-        None,
-    )
-}
+const RECORD: &str = "record the transaction";
 
-fn missing_acct_number() -> Response {
-    erro(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::RequiredElementMissing,
-        "acctNumber",
-        "acctNumber is required",
-        None,
-    )
+fn missing_acct_number() -> ServerError {
+    ServerError::missing("acctNumber", "acctNumber is required")
 }
 
 /// The requestor's elements that the API looks up before it assembles the AReq: the card
@@ -113,7 +82,7 @@ const LOOKED_UP: [&str; 2] = ["acctNumber", "threeDSServerTransID"];
 /// malformed one is answered as itself (203 naming it), never as a downstream condition
 /// such as "not enrolled". Every other element is checked by the full validation of the
 /// assembled AReq, in the spec's order (201 before 203), before anything is sent.
-fn formats_first(request: &Map<String, Value>) -> Option<Response> {
+fn formats_first(request: &Map<String, Value>) -> Result<(), ServerError> {
     let version = request
         .get("messageVersion")
         .and_then(Value::as_str)
@@ -133,42 +102,29 @@ fn formats_first(request: &Map<String, Value>) -> Option<Response> {
         }
     }
     if wrong.is_empty() {
-        return None;
+        return Ok(());
     }
-    Some(erro(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidFormat,
-        &wrong.join(","),
-        &why.join("; "),
-        None,
-    ))
+    Err(ServerError::format(&wrong.join(","), why.join("; ")))
 }
 
-async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
-    let request = match parse_object(&body) {
-        Ok(r) => r,
-        Err(why) => return bad_body(&why),
-    };
-    if let Some(refused) = formats_first(&request) {
-        return refused;
-    }
+async fn preauth(State(state): State<ServerState>, body: Bytes) -> Result<Response, ServerError> {
+    let request = parse_object(&body)?;
+    formats_first(&request)?;
     // Goes into threeDSMethodData, and from there into the ACS's page as a form action.
     if let Some(notify) = request
         .get("threeDSMethodNotificationURL")
         .and_then(Value::as_str)
         && let Err(why) = emv3ds::dictionary::safe_url(notify, false)
     {
-        return erro(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidFormat,
+        return Err(ServerError::format(
             "threeDSMethodNotificationURL",
-            &format!("threeDSMethodNotificationURL: {why}"),
-            None,
-        );
+            format!("threeDSMethodNotificationURL: {why}"),
+        ));
     }
-    let Some(pan) = request.get("acctNumber").and_then(Value::as_str) else {
-        return missing_acct_number();
-    };
+    let pan = request
+        .get("acctNumber")
+        .and_then(Value::as_str)
+        .ok_or_else(missing_acct_number)?;
     let trans_id = state.ids.trans_id();
     let mut answer = json!({ "threeDSServerTransID": trans_id.as_str() });
     match state.find_range(pan) {
@@ -197,7 +153,7 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
                     answer["threeDSMethodData"] = json!(encoded);
                 }
             }
-            let begun = state
+            state
                 .store
                 .begin_server_transaction(&NewServerTransaction {
                     three_ds_server_trans_id: trans_id.as_str(),
@@ -208,23 +164,16 @@ async fn preauth(State(state): State<ServerState>, body: Bytes) -> Response {
                     message_category: None,
                     prior_trans_id: None,
                 })
-                .await;
-            if let Err(e) = begun {
-                return unavailable(&e);
-            }
+                .await
+                .map_err(ServerError::store(RECORD))?;
         }
     }
-    reply(StatusCode::OK, &answer)
+    Ok(reply(StatusCode::OK, &answer))
 }
 
-async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
-    let mut fields = match parse_object(&body) {
-        Ok(r) => r,
-        Err(why) => return bad_body(&why),
-    };
-    if let Some(refused) = formats_first(&fields) {
-        return refused;
-    }
+async fn auth(State(state): State<ServerState>, body: Bytes) -> Result<Response, ServerError> {
+    let mut fields = parse_object(&body)?;
+    formats_first(&fields)?;
     // Not an AReq element: the size of the challenge window, for the CReq. Checked
     // with the other formats, before the card is looked up.
     let window_size = match fields.remove("challengeWindowSize") {
@@ -235,77 +184,27 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
             w
         }
         Some(other) => {
-            return erro(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidFormat,
+            return Err(ServerError::format(
                 "challengeWindowSize",
-                &format!("challengeWindowSize must be one of 01 to 05, not {other}"),
-                None,
-            );
+                format!("challengeWindowSize must be one of 01 to 05, not {other}"),
+            ));
         }
     };
-    let Some(pan) = fields
+    let pan = fields
         .get("acctNumber")
         .and_then(Value::as_str)
         .map(str::to_owned)
-    else {
-        return missing_acct_number();
-    };
-    let Some((ds, range, ds_versions)) = state.find_range(&pan) else {
-        return erro(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::TransactionDataInvalid,
+        .ok_or_else(missing_acct_number)?;
+    let (ds, range, ds_versions) = state.find_range(&pan).ok_or_else(|| {
+        ServerError::data_invalid(
             "acctNumber",
             "the card is in no card range of any DS (not enrolled)",
-            None,
-        );
-    };
+        )
+    })?;
     // The transaction: the one preauth started (for this card), or a new one.
     let (trans_id, remembered) = match fields.get("threeDSServerTransID").and_then(Value::as_str) {
         None => (state.ids.trans_id().as_str().to_owned(), None),
-        Some(id) => {
-            let started = match state.store.server_transaction(id).await {
-                Ok(started) => started,
-                Err(e) => return unavailable(&e),
-            };
-            let pan_hash = match state.store.pan_hash(&pan).await {
-                Ok(hash) => hash,
-                Err(e) => return unavailable(&e),
-            };
-            match started {
-                Some(t) if t.pan_hash == pan_hash && t.source.is_none() => (
-                    id.to_owned(),
-                    t.message_version.as_deref().and_then(MessageVersion::parse),
-                ),
-                Some(t) if t.source.is_some() => {
-                    return erro(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::TransactionIdNotRecognised,
-                        "threeDSServerTransID",
-                        "this transaction has already been authenticated; start a new one",
-                        None,
-                    );
-                }
-                Some(_) => {
-                    return erro(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::TransactionIdNotRecognised,
-                        "threeDSServerTransID",
-                        "this threeDSServerTransID was issued for another card",
-                        None,
-                    );
-                }
-                None => {
-                    return erro(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::TransactionIdNotRecognised,
-                        "threeDSServerTransID",
-                        "this threeDSServerTransID was not issued by /v1/preauth",
-                        None,
-                    );
-                }
-            }
-        }
+        Some(id) => (id.to_owned(), started_version(&state, id, &pan).await?),
     };
     // A forced version, else the one preauth negotiated, else a fresh negotiation.
     let version = match fields.get("messageVersion").and_then(Value::as_str) {
@@ -317,18 +216,7 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
                 "no version is supported by this 3DS Server, the DS and the card's ACS".to_owned()
             }),
     };
-    let version = match version {
-        Ok(v) => v,
-        Err(why) => {
-            return erro(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::VersionNotSupported,
-                "messageVersion",
-                &why,
-                None,
-            );
-        }
-    };
+    let version = version.map_err(ServerError::version)?;
 
     send_areq(
         &state,
@@ -344,6 +232,41 @@ async fn auth(State(state): State<ServerState>, body: Bytes) -> Response {
         },
     )
     .await
+}
+
+/// The version `/v1/preauth` negotiated for transaction `id`, which must be one it
+/// started for this card and that has no result yet.
+async fn started_version(
+    state: &ServerState,
+    id: &str,
+    pan: &str,
+) -> Result<Option<MessageVersion>, ServerError> {
+    let started = state
+        .store
+        .server_transaction(id)
+        .await
+        .map_err(ServerError::store(RECORD))?;
+    let pan_hash = state
+        .store
+        .pan_hash(pan)
+        .await
+        .map_err(ServerError::store(RECORD))?;
+    let refused = |why| {
+        Err(ServerError::unknown_transaction(
+            "threeDSServerTransID",
+            why,
+        ))
+    };
+    match started {
+        Some(t) if t.pan_hash == pan_hash && t.source.is_none() => {
+            Ok(t.message_version.as_deref().and_then(MessageVersion::parse))
+        }
+        Some(t) if t.source.is_some() => {
+            refused("this transaction has already been authenticated; start a new one")
+        }
+        Some(_) => refused("this threeDSServerTransID was issued for another card"),
+        None => refused("this threeDSServerTransID was not issued by /v1/preauth"),
+    }
 }
 
 /// What [`send_areq`] needs besides the requestor's elements.
@@ -365,7 +288,7 @@ pub(crate) async fn send_areq(
     state: &ServerState,
     mut fields: Map<String, Value>,
     sending: &Sending<'_>,
-) -> Response {
+) -> Result<Response, ServerError> {
     let Sending {
         trans_id,
         pan,
@@ -402,7 +325,7 @@ pub(crate) async fn send_areq(
         Err(e) => {
             let mut e = *e;
             e.error_component = emv3ds::ErrorComponent::ThreeDsServer;
-            return erro_reply(StatusCode::BAD_REQUEST, &e);
+            return Ok(erro_reply(StatusCode::BAD_REQUEST, &e));
         }
     };
     let code = |name: &str| areq_code(&areq, name);
@@ -422,18 +345,15 @@ pub(crate) async fn send_areq(
         Ok(()) => {}
         // Two continuations of one SPC authentication raced; the other one won.
         Err(e) if e.is_conflict() && sending.prior_trans_id.is_some() => {
-            return erro(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::TransactionIdNotRecognised,
+            return Err(ServerError::unknown_transaction(
                 "threeDSServerTransID",
                 "this SPC authentication is already being continued",
-                None,
-            );
+            ));
         }
-        Err(e) => return unavailable(&e),
+        Err(e) => return Err(ServerError::store(RECORD)(e)),
     }
     let validator = Validator::new(Role::ThreeDsServer);
-    let ares = match transport::exchange(
+    let ares = transport::exchange(
         &state.ds_client,
         sending.ds_url,
         &areq,
@@ -441,10 +361,7 @@ pub(crate) async fn send_areq(
         "the DS",
     )
     .await
-    {
-        Ok(ares) => ares,
-        Err(erro) => return erro_reply(StatusCode::BAD_GATEWAY, &erro),
-    };
+    .map_err(ServerError::Ds)?;
     let ares_json = serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null);
     // `S` is final for this transaction: SPC's result comes in a second one.
     let trans_status = ares_json.get("transStatus").and_then(Value::as_str);
@@ -455,41 +372,31 @@ pub(crate) async fn send_areq(
     if trans_status == Some("S") {
         let mut kept = request;
         kept["challengeWindowSize"] = json!(window_size);
-        if let Err(e) = state.store.keep_server_request(trans_id, &kept).await {
-            return unavailable(&e);
-        }
+        state
+            .store
+            .keep_server_request(trans_id, &kept)
+            .await
+            .map_err(ServerError::store(RECORD))?;
     }
-    if let Err(e) = state
+    state
         .store
         .record_server_result(trans_id, status, Source::ARes, &ares_json)
         .await
-    {
-        return unavailable(&e);
-    }
+        .map_err(ServerError::store(RECORD))?;
     let mut answer = json!({ "threeDSServerTransID": trans_id, "ares": ares_json });
     if let Some(prior) = sending.prior_trans_id {
         answer["priorThreeDSServerTransID"] = json!(prior);
     }
-    match browser_challenge(&ares, window_size) {
-        Ok(Some(challenge)) => answer["challenge"] = challenge,
-        Ok(None) => {}
-        Err(why) => {
-            return erro(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::PermanentSystemFailure,
-                "",
-                &why,
-                None,
-            );
-        }
+    if let Some(challenge) = browser_challenge(&ares, window_size)? {
+        answer["challenge"] = challenge;
     }
-    reply(StatusCode::OK, &answer)
+    Ok(reply(StatusCode::OK, &answer))
 }
 
 /// For a browser ARes `C`: where to post the challenge and the CReq to post there
 /// (`{"acsURL", "creq"}`, the CReq base64url without padding, `docs/protocol.md` §1.5),
 /// the CReq checked first as the ACS will check it.
-fn browser_challenge(ares: &Message, window_size: &str) -> Result<Option<Value>, String> {
+fn browser_challenge(ares: &Message, window_size: &str) -> Result<Option<Value>, ServerError> {
     let Message::ARes(ares) = ares else {
         return Ok(None);
     };
@@ -501,8 +408,12 @@ fn browser_challenge(ares: &Message, window_size: &str) -> Result<Option<Value>,
     ) else {
         return Ok(None);
     };
-    let window = ChallengeWindowSize::from_code(window_size)
-        .ok_or_else(|| format!("{window_size:?} is not a challengeWindowSize"))?;
+    let window =
+        ChallengeWindowSize::from_code(window_size).ok_or_else(|| ServerError::Invalid {
+            message: "CReq",
+            code: ErrorCode::InvalidFormat,
+            detail: "challengeWindowSize".into(),
+        })?;
     let creq = Message::CReq(CReq::browser(
         ares.message_version,
         server_id,
@@ -516,12 +427,10 @@ fn browser_challenge(ares: &Message, window_size: &str) -> Result<Option<Value>,
     };
     Validator::new(Role::Acs)
         .validate(&creq, &context)
-        .map_err(|erro| {
-            format!(
-                "the 3DS Server built an invalid CReq ({} {})",
-                erro.error_code.as_str(),
-                erro.error_detail
-            )
+        .map_err(|erro| ServerError::Invalid {
+            message: "CReq",
+            code: erro.error_code,
+            detail: erro.error_detail.clone(),
         })?;
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(creq);
     Ok(Some(json!({ "acsURL": acs_url, "creq": encoded })))
@@ -539,21 +448,25 @@ fn areq_code<'a>(areq: &'a Message, name: &str) -> Option<&'a str> {
     }
 }
 
-async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> Response {
-    let tx = match state.store.server_transaction(&id).await {
-        Ok(tx) => tx,
-        Err(e) => return unavailable(&e),
-    };
+async fn postauth(
+    State(state): State<ServerState>,
+    Path(id): Path<String>,
+) -> Result<Response, ServerError> {
+    let tx = state
+        .store
+        .server_transaction(&id)
+        .await
+        .map_err(ServerError::store(RECORD))?;
     let Some(tx) = tx else {
-        return reply(
+        return Ok(reply(
             StatusCode::NOT_FOUND,
             &json!({ "error": "unknown threeDSServerTransID", "threeDSServerTransID": id }),
-        );
+        ));
     };
     let mut answer = json!({ "threeDSServerTransID": id });
     answer["status"] = json!(tx.status.as_str());
     let (Some(result), Some(source)) = (&tx.result, tx.source) else {
-        return reply(StatusCode::OK, &answer);
+        return Ok(reply(StatusCode::OK, &answer));
     };
     for name in [
         "transStatus",
@@ -574,10 +487,13 @@ async fn postauth(State(state): State<ServerState>, Path(id): Path<String>) -> R
     if let Some(prior) = &tx.prior_trans_id {
         answer["priorThreeDSServerTransID"] = json!(prior);
     }
-    match state.store.continued_by(&id).await {
-        Ok(Some(next)) => answer["continuedBy"] = json!(next),
-        Ok(None) => {}
-        Err(e) => return unavailable(&e),
+    if let Some(next) = state
+        .store
+        .continued_by(&id)
+        .await
+        .map_err(ServerError::store(RECORD))?
+    {
+        answer["continuedBy"] = json!(next);
     }
-    reply(StatusCode::OK, &answer)
+    Ok(reply(StatusCode::OK, &answer))
 }

@@ -19,6 +19,7 @@
 //! or put a card number or an authentication value in a log, the trace or an error.
 
 mod api;
+mod error;
 mod results;
 mod spc;
 
@@ -32,6 +33,7 @@ use emv3ds::{Message, MessageVersion, Role, Validator};
 use store::{SavedRanges, Store};
 
 pub use api::app;
+pub use error::{PrepareError, ServerError};
 
 /// A Directory Server this 3DS Server talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +142,7 @@ impl ServerState {
 
     /// Downloads (or updates) the card ranges of every DS. Returns, per DS, the number
     /// of ranges cached or why it failed.
-    pub async fn prepare(&self) -> Vec<(String, Result<usize, String>)> {
+    pub async fn prepare(&self) -> Vec<(String, Result<usize, PrepareError>)> {
         let mut out = Vec::new();
         for ds in &self.config.directory_servers {
             out.push((ds.directory_server_id.clone(), self.prepare_one(ds).await));
@@ -149,21 +151,16 @@ impl ServerState {
     }
 
     /// The saved cache of `ds`, when this process has none yet.
-    async fn restore(&self, ds: &DsPeer) -> Result<(), String> {
+    async fn restore(&self, ds: &DsPeer) -> Result<(), PrepareError> {
         let loaded = self
             .caches
             .read()
-            .map_err(|_| "cache lock poisoned".to_owned())?
+            .map_err(|_| PrepareError::Cache)?
             .contains_key(&ds.directory_server_id);
         if loaded {
             return Ok(());
         }
-        let Some(saved) = self
-            .store
-            .load_ranges(&ds.directory_server_id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(saved) = self.store.load_ranges(&ds.directory_server_id).await? else {
             return Ok(());
         };
         // A saved cache that no longer reads is dropped: the PReq then asks for everything.
@@ -173,18 +170,18 @@ impl ServerState {
         if let Some(cache) = cache {
             self.caches
                 .write()
-                .map_err(|_| "cache lock poisoned".to_owned())?
+                .map_err(|_| PrepareError::Cache)?
                 .insert(ds.directory_server_id.clone(), cache);
         }
         Ok(())
     }
 
-    async fn prepare_one(&self, ds: &DsPeer) -> Result<usize, String> {
+    async fn prepare_one(&self, ds: &DsPeer) -> Result<usize, PrepareError> {
         self.restore(ds).await?;
         let serial = self
             .caches
             .read()
-            .map_err(|_| "cache lock poisoned".to_owned())?
+            .map_err(|_| PrepareError::Cache)?
             .get(&ds.directory_server_id)
             .and_then(|c| c.serial().map(str::to_owned));
         let version = self
@@ -203,34 +200,25 @@ impl ServerState {
         let validator = Validator::new(Role::ThreeDsServer);
         let answer = transport::exchange(&self.ds_client, &ds.url, &preq, &validator, "the DS")
             .await
-            .map_err(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.error_code, e.error_detail, e.error_description
-                )
-            })?;
+            .map_err(PrepareError::Ds)?;
         let Message::PRes(pres) = answer else {
-            return Err("the DS's answer is not a PRes".into());
+            return Err(PrepareError::NotPres);
         };
         let (snapshot, len) = {
-            let mut caches = self
-                .caches
-                .write()
-                .map_err(|_| "cache lock poisoned".to_owned())?;
+            let mut caches = self.caches.write().map_err(|_| PrepareError::Cache)?;
             let cache = caches.entry(ds.directory_server_id.clone()).or_default();
-            cache
-                .apply(&pres, serial.as_deref())
-                .map_err(|e| e.to_string())?;
+            cache.apply(&pres, serial.as_deref())?;
             (cache.snapshot(), cache.len())
         };
         let saved = SavedRanges {
             serial_num: snapshot.serial_num.clone(),
-            ranges: serde_json::to_value(&snapshot).map_err(|e| e.to_string())?,
+            // A derived struct of strings and lists: it always serialises (and a Null
+            // saved would only be dropped on restore, costing a full PReq).
+            ranges: serde_json::to_value(&snapshot).unwrap_or_default(),
         };
         self.store
             .save_ranges(&ds.directory_server_id, &saved)
-            .await
-            .map_err(|e| format!("saving the card ranges: {e}"))?;
+            .await?;
         Ok(len)
     }
 

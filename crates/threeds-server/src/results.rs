@@ -20,6 +20,7 @@ use store::{Source, Status};
 use transport::{Peer, protocol_answer, protocol_refusal as refuse};
 
 use crate::ServerState;
+use crate::error::ServerError;
 
 pub(crate) async fn rreq(
     State(state): State<ServerState>,
@@ -50,47 +51,48 @@ pub(crate) async fn rreq(
     let peer = peer.map(|Extension(p)| p);
     match check_and_record(&state, &rreq, &about, peer.as_ref()).await {
         Ok(()) => protocol_answer(Message::RRes(results_response(&rreq)).to_json()),
-        Err((code, detail, why)) => {
-            let mut answer = refuse(&validator, code, &detail, &why, &about);
+        Err(e) => {
+            if matches!(e, ServerError::Store { .. }) {
+                tracing::warn!("{e}");
+            }
+            let mut answer = refuse(
+                &validator,
+                e.error_code(),
+                &e.detail(),
+                &e.to_string(),
+                &about,
+            );
             // A caller refused is refused as the access layer refuses (403), not as
             // a message that failed.
-            if code == ErrorCode::AccessDenied {
-                *answer.status_mut() = axum::http::StatusCode::FORBIDDEN;
+            if matches!(e, ServerError::Caller(_)) {
+                *answer.status_mut() = e.status();
             }
             answer
         }
     }
 }
 
-type Refusal = (ErrorCode, String, String);
+const RECORD: &str = "read or record the transaction";
 
 async fn check_and_record(
     state: &ServerState,
     rreq: &RReq,
     about: &Message,
     peer: Option<&Peer>,
-) -> Result<(), Refusal> {
+) -> Result<(), ServerError> {
     let id = rreq
         .three_ds_server_trans_id
         .as_ref()
         .map_or("", |t| t.as_str());
-    let unavailable = |e: store::StoreError| {
-        (
-            ErrorCode::TransientSystemFailure,
-            String::new(),
-            format!("the 3DS Server could not read or record the transaction: {e}"),
-        )
-    };
     let Some(tx) = state
         .store
         .server_transaction(id)
         .await
-        .map_err(unavailable)?
+        .map_err(ServerError::store(RECORD))?
     else {
-        return Err((
-            ErrorCode::TransactionIdNotRecognised,
-            "threeDSServerTransID".into(),
-            "this 3DS Server sent no AReq with this threeDSServerTransID".into(),
+        return Err(ServerError::unknown_transaction(
+            "threeDSServerTransID",
+            "this 3DS Server sent no AReq with this threeDSServerTransID",
         ));
     };
     // Only the DS this transaction's AReq went to may deliver its result.
@@ -109,7 +111,7 @@ async fn check_and_record(
         || Err("the DS of this transaction is no longer configured".to_owned()),
         |callers| callers.admit(peer),
     ) {
-        return Err((ErrorCode::AccessDenied, String::new(), why));
+        return Err(ServerError::Caller(why));
     }
     let ares = tx
         .result
@@ -125,32 +127,29 @@ async fn check_and_record(
         mismatched.push("dsTransID");
     }
     if ares.is_some() && !mismatched.is_empty() {
-        return Err((
-            ErrorCode::TransactionIdNotRecognised,
-            mismatched.join(","),
-            "the transaction ids do not match the ARes of this transaction".into(),
+        return Err(ServerError::unknown_transaction(
+            &mismatched.join(","),
+            "the transaction ids do not match the ARes of this transaction",
         ));
     }
     if tx.status == Status::Final || !matches!(ares_says("transStatus"), Some("C" | "D")) {
-        return Err((
-            ErrorCode::TransactionDataInvalid,
-            "transStatus".into(),
-            "no result is awaited for this transaction: its ARes was final or it has a result"
-                .into(),
+        return Err(ServerError::data_invalid(
+            "transStatus",
+            "no result is awaited for this transaction: its ARes was final or it has a result",
         ));
     }
-    let json: Value = serde_json::from_slice(&about.to_json()).map_err(|e| {
-        (
-            ErrorCode::TransientSystemFailure,
-            String::new(),
-            format!("the RReq could not be kept: {e}"),
-        )
-    })?;
+    // The core's writer always writes JSON; a failure here is the 3DS Server's bug.
+    let json: Value =
+        serde_json::from_slice(&about.to_json()).map_err(|_| ServerError::Invalid {
+            message: "RReq record",
+            code: ErrorCode::PermanentSystemFailure,
+            detail: String::new(),
+        })?;
     state
         .store
         .record_server_result(id, Status::Final, Source::RReq, &json)
         .await
-        .map_err(unavailable)?;
+        .map_err(ServerError::store(RECORD))?;
     Ok(())
 }
 

@@ -14,18 +14,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
+use emv3ds::MessageVersion;
 use emv3ds::codes::ChallengeWindowSize;
-use emv3ds::{ErrorCode, MessageVersion};
 use serde_json::{Value, json};
 
 use crate::ServerState;
-use crate::api::{Sending, bad_body, erro, parse_object, send_areq, unavailable};
+use crate::api::{Sending, parse_object, send_areq};
+use crate::error::ServerError;
 
-fn refused(code: ErrorCode, detail: &str, why: &str) -> Response {
-    erro(StatusCode::BAD_REQUEST, code, detail, why, None)
-}
+/// The store failed: the requestor is told to retry.
+const RECORD: &str = "read or record the transaction";
 
 /// `YYYYMMDDHHMM`, UTC.
 fn timestamp(now_ms: u64) -> String {
@@ -45,93 +44,82 @@ pub(crate) async fn second_auth(
     State(state): State<ServerState>,
     Path(first): Path<String>,
     body: Bytes,
-) -> Response {
-    let body = match parse_object(&body) {
-        Ok(b) => b,
-        Err(why) => return bad_body(&why),
-    };
+) -> Result<Response, ServerError> {
+    let body = parse_object(&body)?;
     let assertion = body.get("assertion");
     let incomplete = body.get("spcIncompInd").and_then(Value::as_str);
     match (assertion, incomplete) {
         (Some(Value::Object(_) | Value::String(_)), None) => {}
         (None, Some("01" | "02" | "03")) => {}
         (None, Some(code)) => {
-            return refused(
-                ErrorCode::InvalidFormat,
+            return Err(ServerError::format(
                 "spcIncompInd",
-                &format!("spcIncompInd must be 01, 02 or 03, not {code}"),
-            );
+                format!("spcIncompInd must be 01, 02 or 03, not {code}"),
+            ));
         }
         _ => {
-            return refused(
-                ErrorCode::RequiredElementMissing,
+            return Err(ServerError::missing(
                 "assertion",
                 "send either assertion (the PublicKeyCredential JSON from the SPC dialog) or \
                  spcIncompInd",
-            );
+            ));
         }
     }
     let tx = match state.store.server_transaction(&first).await {
         Ok(Some(tx)) => tx,
         Ok(None) => {
-            return refused(
-                ErrorCode::TransactionIdNotRecognised,
+            return Err(ServerError::unknown_transaction(
                 "threeDSServerTransID",
                 "this 3DS Server has no such transaction",
-            );
+            ));
         }
-        Err(e) => return unavailable(&e),
+        Err(e) => return Err(ServerError::store(RECORD)(e)),
     };
     let first_ares = tx.result.as_ref();
     let acs_trans_id = first_ares
         .filter(|r| r.get("transStatus").and_then(Value::as_str) == Some("S"))
         .and_then(|r| r.get("acsTransID").and_then(Value::as_str));
     let Some(acs_trans_id) = acs_trans_id else {
-        return refused(
-            ErrorCode::TransactionIdNotRecognised,
+        return Err(ServerError::unknown_transaction(
             "threeDSServerTransID",
             "this transaction was not answered S (SPC); there is nothing to continue",
-        );
+        ));
     };
     match state.store.continued_by(&first).await {
         Ok(None) => {}
         Ok(Some(next)) => {
-            return refused(
-                ErrorCode::TransactionIdNotRecognised,
+            return Err(ServerError::unknown_transaction(
                 "threeDSServerTransID",
-                &format!("this SPC authentication was already continued by {next}"),
-            );
+                format!("this SPC authentication was already continued by {next}"),
+            ));
         }
-        Err(e) => return unavailable(&e),
+        Err(e) => return Err(ServerError::store(RECORD)(e)),
     }
     let request = match state.store.server_request(&first).await {
         Ok(Some(Value::Object(request))) => request,
         Ok(_) => {
-            return refused(
-                ErrorCode::TransactionIdNotRecognised,
+            return Err(ServerError::unknown_transaction(
                 "threeDSServerTransID",
                 "the first request of this transaction was not kept",
-            );
+            ));
         }
-        Err(e) => return unavailable(&e),
+        Err(e) => return Err(ServerError::store(RECORD)(e)),
     };
     let Some(pan) = request
         .get("acctNumber")
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
-        return refused(
-            ErrorCode::TransactionIdNotRecognised,
+        return Err(ServerError::unknown_transaction(
             "acctNumber",
             "the kept request has no card",
-        );
+        ));
     };
     let Some((ds, _, _)) = state.find_range(&pan) else {
-        return refused(
-            ErrorCode::TransactionDataInvalid,
+        return Err(ServerError::data_invalid(
             "acctNumber",
             "the card is no longer in any card range",
-        );
+        ));
     };
     let version = request
         .get("messageVersion")
@@ -141,11 +129,10 @@ pub(crate) async fn second_auth(
     let window_size = match body.get("challengeWindowSize").and_then(Value::as_str) {
         Some(w) if ChallengeWindowSize::from_code(w).is_some() => w.to_owned(),
         Some(w) => {
-            return refused(
-                ErrorCode::InvalidFormat,
+            return Err(ServerError::format(
                 "challengeWindowSize",
-                &format!("challengeWindowSize must be one of 01 to 05, not {w}"),
-            );
+                format!("challengeWindowSize must be one of 01 to 05, not {w}"),
+            ));
         }
         None => request
             .get("challengeWindowSize")
