@@ -296,7 +296,7 @@ fn other_schemes_ds(
     state: &AcsState,
     peer: Option<&transport::Peer>,
     areq: &AReq,
-) -> Option<String> {
+) -> Option<transport::access::Refused> {
     let pan = areq.acct_number.as_ref()?.expose();
     let scheme = state.issuer.scheme_of(pan)?;
     let own = state
@@ -307,12 +307,10 @@ fn other_schemes_ds(
         .and_then(|transport::Peer(p)| p.as_ref())
         .and_then(|p| p.common_name.as_deref())
         .unwrap_or_default();
-    (caller != own.common_name).then(|| {
-        format!(
-            "this card is in a range of directory server {}, so its AReqs come only from \"{}\"; \
-             the client certificate \"{caller}\" is another Directory Server's",
-            scheme.directory_server_id, own.common_name
-        )
+    (caller != own.common_name).then(|| transport::access::Refused::OtherScheme {
+        directory_server_id: scheme.directory_server_id.clone(),
+        expected: own.common_name.clone(),
+        caller: caller.to_owned(),
     })
 }
 

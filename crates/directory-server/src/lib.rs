@@ -147,7 +147,7 @@ pub fn app(state: DsState) -> Router {
 }
 
 /// `Ok` when the caller is a 3DS Server registered with this DS (PReq, AReq), or why not.
-fn from_a_server(state: &DsState, peer: Option<&Peer>) -> Result<(), String> {
+fn from_a_server(state: &DsState, peer: Option<&Peer>) -> Result<(), transport::access::Refused> {
     transport::access::Callers::new(
         "the 3DS Servers registered with this DS",
         state.config.server_identities.iter().cloned(),
@@ -353,7 +353,7 @@ async fn relay_rreq(
             )
         });
     let admitted = expected.map_or_else(
-        || Err("the ACS of this transaction is no longer routed by this DS".to_owned()),
+        || Err(transport::access::Refused::PartyGone { party: "ACS" }),
         |callers| callers.admit(peer.as_ref()),
     );
     if let Err(why) = admitted {

@@ -226,7 +226,7 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
             fault
                 .get_ref()
                 .check()
-                .map_err(|why| reader.spanned(fault, why))?;
+                .map_err(|why| reader.spanned(fault, why.to_string()))?;
         }
         for check in &step.expect.trace {
             if check.get_ref().message.trim().is_empty() {

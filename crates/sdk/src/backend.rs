@@ -60,41 +60,117 @@ pub fn auth_request(purchase: &Purchase, params: &AuthenticationRequestParameter
     body
 }
 
+/// Why a call to the app's backend (the 3DS Server's requestor API) gave no answer to
+/// use.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The request did not get through (connection, TLS, timeout).
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
+    /// The answer is not JSON.
+    #[error("{endpoint} answered {status} with a body that is not JSON: {source}")]
+    NotJson {
+        endpoint: &'static str,
+        status: u16,
+        source: serde_json::Error,
+    },
+    /// The requestor API refused the request; `answer` is its error body (an `Erro`
+    /// or `{"error": ...}`), which names the problem.
+    #[error("{endpoint} answered {status}: {answer}")]
+    Refused {
+        endpoint: &'static str,
+        status: u16,
+        answer: Value,
+    },
+}
+
+/// The JSON answer of a requestor-API call, or why there is none.
+fn answer(endpoint: &'static str, reply: &transport::Reply) -> Result<Value, BackendError> {
+    let answer: Value =
+        serde_json::from_slice(&reply.body).map_err(|source| BackendError::NotJson {
+            endpoint,
+            status: reply.status,
+            source,
+        })?;
+    if reply.status != 200 {
+        return Err(BackendError::Refused {
+            endpoint,
+            status: reply.status,
+            answer,
+        });
+    }
+    Ok(answer)
+}
+
 /// `{api}/v1/preauth` for a card: whether it is enrolled, its directory server id and
 /// the message version the 3DS Server negotiated (what an app needs before it creates
 /// the SDK transaction), and the `threeDSServerTransID` to pass on to `/v1/auth`.
-pub async fn preauth(client: &transport::Client, api: &str, pan: &str) -> Result<Value, String> {
-    let body = serde_json::json!({ "acctNumber": pan }).to_string();
+pub async fn preauth(
+    client: &transport::Client,
+    api: &str,
+    pan: &str,
+) -> Result<Value, BackendError> {
+    let body = json!({ "acctNumber": pan }).to_string();
     let reply = client
         .post_json(&format!("{api}/v1/preauth"), body.into_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let answer: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
-    if reply.status != 200 {
-        return Err(format!("/v1/preauth answered {}: {answer}", reply.status));
-    }
-    Ok(answer)
+        .await?;
+    answer("/v1/preauth", &reply)
 }
 
-/// POSTs `body` to `{api}/v1/auth` and returns the answer; an error names the status
-/// and body of a refusal.
-pub async fn auth(client: &transport::Client, api: &str, body: &Value) -> Result<Value, String> {
+/// POSTs `body` to `{api}/v1/auth` and returns the answer; a refusal carries the
+/// status and the body that explains it.
+pub async fn auth(
+    client: &transport::Client,
+    api: &str,
+    body: &Value,
+) -> Result<Value, BackendError> {
     let reply = client
         .post_json(&format!("{api}/v1/auth"), body.to_string().into_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let answer: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
-    if reply.status != 200 {
-        return Err(format!("/v1/auth answered {}: {answer}", reply.status));
-    }
-    Ok(answer)
+        .await?;
+    answer("/v1/auth", &reply)
 }
 
-/// `{api}/v1/postauth/{id}`.
-pub async fn postauth(client: &transport::Client, api: &str, id: &str) -> Result<Value, String> {
-    let reply = client
-        .get(&format!("{api}/v1/postauth/{id}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&reply.body).map_err(|e| e.to_string())
+/// `{api}/v1/postauth/{id}`: the transaction's result as the 3DS Server holds it.
+pub async fn postauth(
+    client: &transport::Client,
+    api: &str,
+    id: &str,
+) -> Result<Value, BackendError> {
+    let reply = client.get(&format!("{api}/v1/postauth/{id}")).await?;
+    answer("/v1/postauth", &reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> transport::Reply {
+        transport::Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_status_and_body() {
+        let refused = answer("/v1/auth", &reply(400, r#"{"errorCode":"201"}"#));
+        let Err(BackendError::Refused { status, answer, .. }) = refused else {
+            panic!("a 400 is a refusal: {refused:?}");
+        };
+        assert_eq!((status, answer["errorCode"].as_str()), (400, Some("201")));
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_says_where_it_came_from() {
+        let Err(why) = answer("/v1/preauth", &reply(502, "<html>")) else {
+            panic!("not JSON");
+        };
+        assert!(
+            why.to_string().starts_with("/v1/preauth answered 502"),
+            "{why}"
+        );
+        let ok = answer("/v1/postauth", &reply(200, r#"{"status":"final"}"#));
+        assert_eq!(ok.ok().map(|v| v["status"].clone()), Some(json!("final")));
+    }
 }

@@ -25,8 +25,8 @@ pub enum ServerError {
         why: String,
     },
     /// A caller the endpoint does not take (by its TLS certificate).
-    #[error("{0}")]
-    Caller(String),
+    #[error(transparent)]
+    Caller(transport::access::Refused),
     /// The components' database failed while the 3DS Server was `doing` something; the
     /// requestor is told to retry, nothing is lost silently.
     #[error("the 3DS Server could not {doing}: {source}")]
@@ -200,7 +200,12 @@ mod tests {
                 "305",
                 "acctNumber",
             ),
-            (ServerError::Caller("x".into()), 403, "303", ""),
+            (
+                ServerError::Caller(transport::access::Refused::PartyGone { party: "DS" }),
+                403,
+                "303",
+                "",
+            ),
             (
                 ServerError::store("record the transaction")(store::StoreError::Closed),
                 503,

@@ -108,7 +108,7 @@ async fn check_and_record(
         )
     });
     if let Err(why) = from_that_ds.map_or_else(
-        || Err("the DS of this transaction is no longer configured".to_owned()),
+        || Err(transport::access::Refused::PartyGone { party: "DS" }),
         |callers| callers.admit(peer),
     ) {
         return Err(ServerError::Caller(why));

@@ -44,29 +44,54 @@ impl Callers {
     }
 
     /// `Ok` when `peer` is one of these callers, or why not (for the `Erro`).
-    pub fn admit(&self, peer: Option<&Peer>) -> Result<(), String> {
+    pub fn admit(&self, peer: Option<&Peer>) -> Result<(), Refused> {
         let identity = peer.and_then(|Peer(p)| p.as_ref());
+        let what = self.what.clone();
         match identity.and_then(|p| p.common_name.as_deref()) {
             Some(name) if self.contains(name) => Ok(()),
-            Some(name) => Err(format!(
-                "this endpoint answers {} only; the client certificate \"{name}\" is not one",
-                self.what
-            )),
-            None if identity.is_some() => Err(format!(
-                "this endpoint answers {} only; the client certificate has no common name",
-                self.what
-            )),
-            None => Err(format!(
-                "this endpoint answers {} only, by client certificate; none was presented",
-                self.what
-            )),
+            Some(name) => Err(Refused::NotOne {
+                what,
+                name: name.to_owned(),
+            }),
+            None if identity.is_some() => Err(Refused::NoCommonName { what }),
+            None => Err(Refused::NoCertificate { what }),
         }
     }
 }
 
+/// Why a caller is refused: the `errorDescription` of the `Erro` 303 it gets. Says who
+/// the endpoint takes and what the caller presented; never anything from the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The client certificate names another party.
+    #[error("this endpoint answers {what} only; the client certificate \"{name}\" is not one")]
+    NotOne { what: Arc<str>, name: String },
+    /// The client certificate has no common name to go by.
+    #[error("this endpoint answers {what} only; the client certificate has no common name")]
+    NoCommonName { what: Arc<str> },
+    /// No client certificate at all.
+    #[error("this endpoint answers {what} only, by client certificate; none was presented")]
+    NoCertificate { what: Arc<str> },
+    /// The card's scheme has its own DS, and the caller is another scheme's.
+    #[error(
+        "this card is in a range of directory server {directory_server_id}, so its AReqs come \
+         only from \"{expected}\"; the client certificate \"{caller}\" is another Directory \
+         Server's"
+    )]
+    OtherScheme {
+        directory_server_id: String,
+        expected: String,
+        caller: String,
+    },
+    /// The party that may send this (the transaction's DS or ACS) is no longer
+    /// configured, so nobody may.
+    #[error("the {party} of this transaction is no longer configured here")]
+    PartyGone { party: &'static str },
+}
+
 /// A refusal of a caller: HTTP 403 with `role`'s `Erro` 303 saying `why`.
-pub fn refuse_caller(role: Role, why: &str) -> Response {
-    let erro = Validator::new(role).reject(ErrorCode::AccessDenied, "", why, None);
+pub fn refuse_caller(role: Role, why: &Refused) -> Response {
+    let erro = Validator::new(role).reject(ErrorCode::AccessDenied, "", &why.to_string(), None);
     (
         StatusCode::FORBIDDEN,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -159,7 +184,10 @@ mod tests {
         let callers = Callers::new("the DS", ["threeds DS alpha".to_owned()]);
         assert_eq!(callers.admit(Some(&peer(Some("threeds DS alpha")))), Ok(()));
         let other = callers.admit(Some(&peer(Some("threeds requestor"))));
-        assert!(other.is_err_and(|why| why.contains("\"threeds requestor\" is not one")));
+        assert!(
+            other
+                .is_err_and(|why| { why.to_string().contains("\"threeds requestor\" is not one") })
+        );
         assert!(callers.admit(Some(&peer(None))).is_err());
         assert!(callers.admit(Some(&Peer(None))).is_err());
         assert!(callers.admit(None).is_err());

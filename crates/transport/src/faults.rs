@@ -98,15 +98,22 @@ impl FaultKind {
     }
 }
 
+/// Why a fault cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("hop {0:?}: expected one of {hops}", hops = HOPS.join(", "))]
+    UnknownHop(String),
+    #[error("sdk->acs: the SDK presents no client certificate (only wrong-name applies)")]
+    NoClientCertificate,
+    #[error("status {0}: expected an HTTP status (100–599)")]
+    NotAnHttpStatus(u16),
+}
+
 impl Fault {
     /// Why the fault cannot be applied, if it cannot.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FaultError> {
         if !HOPS.contains(&self.hop.as_str()) {
-            return Err(format!(
-                "hop {:?}: expected one of {}",
-                self.hop,
-                HOPS.join(", ")
-            ));
+            return Err(FaultError::UnknownHop(self.hop.clone()));
         }
         if self.hop == "sdk->acs"
             && matches!(
@@ -116,16 +123,12 @@ impl Fault {
                 }
             )
         {
-            return Err(
-                "sdk->acs: the SDK presents no client certificate (only wrong-name applies)".into(),
-            );
+            return Err(FaultError::NoClientCertificate);
         }
         if let FaultKind::HttpStatus { status } = self.kind
             && !(100..=599).contains(&status)
         {
-            return Err(format!(
-                "status {status}: expected an HTTP status (100–599)"
-            ));
+            return Err(FaultError::NotAnHttpStatus(status));
         }
         Ok(())
     }
@@ -140,7 +143,7 @@ impl Faults {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn add(&self, fault: Fault) -> Result<(), String> {
+    pub fn add(&self, fault: Fault) -> Result<(), FaultError> {
         fault.check()?;
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
         Ok(())

@@ -55,7 +55,9 @@ impl sdk::ChallengeDriver for Cardholder<'_> {
 /// An app purchase by the mock SDK: device data, the signed content, the encrypted
 /// challenge.
 pub(super) async fn app(target: &Target, step: &Step) -> Result<Ended, String> {
-    let pre = backend::preauth(&target.requestor, &target.requestor_api, &step.pan).await?;
+    let pre = backend::preauth(&target.requestor, &target.requestor_api, &step.pan)
+        .await
+        .map_err(|e| e.to_string())?;
     if pre["enrolled"] != true {
         return Ok(Ended {
             transaction: pre["threeDSServerTransID"].as_str().map(str::to_owned),

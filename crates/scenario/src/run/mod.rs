@@ -147,7 +147,10 @@ const SDK_HOP: &str = "sdk->acs";
 async fn set_faults(target: &Target, faults: &[transport::faults::Fault]) -> Result<(), String> {
     for fault in faults {
         if fault.hop == SDK_HOP || fault.hop == "merchant->3ds-server" {
-            target.own_faults.add(fault.clone())?;
+            target
+                .own_faults
+                .add(fault.clone())
+                .map_err(|e| e.to_string())?;
         }
     }
     let sandbox: Vec<_> = faults
@@ -259,7 +262,9 @@ async fn auth(target: &Target, body: &Value) -> Result<Result<Value, Value>, Str
 async fn final_result(target: &Target, id: &str) -> Result<Value, String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let result = backend::postauth(&target.requestor, &target.requestor_api, id).await?;
+        let result = backend::postauth(&target.requestor, &target.requestor_api, id)
+            .await
+            .map_err(|e| e.to_string())?;
         if result["status"] == "final" {
             return Ok(result);
         }
