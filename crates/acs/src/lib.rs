@@ -58,7 +58,10 @@ pub use error::AcsError;
 pub use issuer::{Card, IssuerData, Outcome};
 pub use results::{next_timer, spawn_sweeper};
 use risk::{Decision, Facts};
-pub use site::{CReqForm, CReqRefused, MethodData, issuer, read_creq_form, read_method_form, site};
+pub use site::{
+    CReqForm, CReqRefused, MethodData, MethodFormError, issuer, read_creq_form, read_method_form,
+    site,
+};
 
 /// Everything the ACS's handlers share.
 #[derive(Debug, Clone)]
@@ -320,13 +323,63 @@ fn other_schemes_ds(
 pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
     let pan = areq.acct_number.as_ref().map_or("", |p| p.expose());
     let pan_hash = state.store.pan_hash(pan).await?;
+    let (facts, credentials) = facts(state, areq, &pan_hash).await?;
+    let decision = risk::decide(&facts, &state.issuer.rules);
+    let acs_trans_id = state.ids.trans_id();
+    method_check(state, areq, &acs_trans_id).await?;
+    let at = Answering {
+        state,
+        areq,
+        pan,
+        pan_hash: &pan_hash,
+        acs_trans_id: &acs_trans_id,
+        scheme: state.issuer.scheme_of(pan),
+        facts: &facts,
+    };
+    let mut ares = at.decided(decision).await?;
+    let recorded_as = match decision {
+        Decision::Spc => {
+            at.offer_spc(&mut ares, credentials).await?;
+            "S"
+        }
+        Decision::Challenge(_) | Decision::Decoupled => {
+            let method = match decision {
+                Decision::Challenge(method) => method,
+                _ => Method::Decoupled,
+            };
+            match at.open_challenge(&mut ares, method, credentials).await? {
+                true => decision.trans_status(),
+                false => "U",
+            }
+        }
+        _ => decision.trans_status(),
+    };
+    record(
+        state,
+        areq,
+        ares,
+        &acs_trans_id,
+        pan,
+        &pan_hash,
+        recorded_as,
+    )
+    .await
+}
+
+/// What the risk engine looks at for `areq`, and the card's SPC credentials (for an
+/// `S` or an ACS-initiated offer).
+async fn facts(
+    state: &AcsState,
+    areq: &AReq,
+    pan_hash: &str,
+) -> Result<(Facts, Vec<String>), AcsError> {
     let prior_ok = match prior_reference(areq) {
         None => None,
-        Some(prior) => Some(prior_authenticated(state, &prior, &pan_hash).await?),
+        Some(prior) => Some(prior_authenticated(state, &prior, pan_hash).await?),
     };
     let card = state
         .store
-        .card_by_hash(&pan_hash)
+        .card_by_hash(pan_hash)
         .await?
         .and_then(|c| Outcome::from_name(&c.outcome));
     let challenge_requested = areq
@@ -346,7 +399,7 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
         && device_warnings(areq)
             .iter()
             .any(|w| matches!(w.as_str(), "SW01" | "SW02" | "SW03" | "SW04"));
-    let assessment = spc::assess(state, areq, &pan_hash, card).await?;
+    let assessment = spc::assess(state, areq, pan_hash, card).await?;
     let facts = Facts {
         spc: assessment.spc,
         device_at_risk,
@@ -359,109 +412,130 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
         prior_authentication_ok: prior_ok,
         amount_minor: areq.purchase_amount.as_deref().and_then(|a| a.parse().ok()),
     };
-    let decision = risk::decide(&facts, &state.issuer.rules);
+    Ok((facts, assessment.credentials))
+}
 
-    let acs_trans_id = state.ids.trans_id();
-    method_check(state, areq, &acs_trans_id).await?;
-    let mut ares = ARes::new(areq.message_version);
-    ares.three_ds_server_trans_id = areq.three_ds_server_trans_id.clone();
-    ares.acs_trans_id = Some(acs_trans_id.clone());
-    ares.ds_trans_id = areq.ds_trans_id.clone();
-    ares.sdk_trans_id = areq.sdk_trans_id.clone();
-    ares.acs_reference_number = Some(state.reference_number.clone());
-    ares.ds_reference_number = areq.ds_reference_number.clone();
-    ares.trans_status = emv3ds::codes::TransStatus::from_code(decision.trans_status());
-    if facts.payment {
-        ares.trans_status_reason = decision
-            .reason()
-            .and_then(emv3ds::codes::TransStatusReason::from_code);
-    }
-    let scheme = state.issuer.scheme_of(pan);
-    if let Decision::Authenticated | Decision::Attempted = decision {
-        ares.eci = scheme.and_then(|s| s.eci(decision)).map(str::to_owned);
-        if facts.payment {
-            ares.authentication_value = Some(
-                authentication_value(state, scheme, &acs_trans_id, pan, areq, decision).await?,
-            );
+/// One AReq being answered: what every step of building its ARes needs.
+struct Answering<'a> {
+    state: &'a AcsState,
+    areq: &'a AReq,
+    pan: &'a str,
+    pan_hash: &'a str,
+    acs_trans_id: &'a emv3ds::values::TransId,
+    scheme: Option<&'a issuer::Scheme>,
+    facts: &'a Facts,
+}
+
+impl Answering<'_> {
+    /// The ARes saying `decision`: ids, status, reason, ECI and, for a payment that is
+    /// authenticated or attempted, the authentication value.
+    async fn decided(&self, decision: Decision) -> Result<ARes, AcsError> {
+        let areq = self.areq;
+        let mut ares = ARes::new(areq.message_version);
+        ares.three_ds_server_trans_id = areq.three_ds_server_trans_id.clone();
+        ares.acs_trans_id = Some(self.acs_trans_id.clone());
+        ares.ds_trans_id = areq.ds_trans_id.clone();
+        ares.sdk_trans_id = areq.sdk_trans_id.clone();
+        ares.acs_reference_number = Some(self.state.reference_number.clone());
+        ares.ds_reference_number = areq.ds_reference_number.clone();
+        ares.trans_status = TransStatus::from_code(decision.trans_status());
+        if self.facts.payment {
+            ares.trans_status_reason = decision
+                .reason()
+                .and_then(emv3ds::codes::TransStatusReason::from_code);
         }
-    } else if let Some(eci) = scheme.and_then(|s| s.eci(decision)) {
-        ares.eci = Some(eci.to_owned());
+        ares.eci = self.eci(decision);
+        if matches!(decision, Decision::Authenticated | Decision::Attempted) && self.facts.payment {
+            ares.authentication_value = Some(self.authentication_value(decision).await?);
+        }
+        Ok(ares)
     }
-    if decision == Decision::Spc {
-        let issued = spc::issue(state, areq, pan, assessment.credentials, true)
+
+    fn eci(&self, decision: Decision) -> Option<String> {
+        self.scheme.and_then(|s| s.eci(decision)).map(str::to_owned)
+    }
+
+    async fn authentication_value(&self, decision: Decision) -> Result<String, AcsError> {
+        authentication_value(
+            self.state,
+            self.scheme,
+            self.acs_trans_id,
+            self.pan,
+            self.areq,
+            decision,
+        )
+        .await
+    }
+
+    /// Requestor-initiated SPC (`S`): the ARes carries the transaction data to confirm
+    /// and the card's credentials, and the offer is stored for the second AReq.
+    async fn offer_spc(&self, ares: &mut ARes, credentials: Vec<String>) -> Result<(), AcsError> {
+        let issued = spc::issue(self.state, self.areq, self.pan, credentials, true)
             .ok_or_else(|| AcsError::Missing("the SPC amount cannot be shown".into()))?;
         let (data, credentials) = spc::ares_elements(&issued);
         ares.spc_trans_data = Some(data);
         ares.web_authn_cred_list = Some(credentials);
         let issued = serde_json::to_value(&issued)?;
-        state
+        self.state
             .store
-            .insert_spc_offer(acs_trans_id.as_str(), &pan_hash, &issued)
+            .insert_spc_offer(self.acs_trans_id.as_str(), self.pan_hash, &issued)
             .await?;
-        return record(state, areq, ares, &acs_trans_id, pan, &pan_hash, "S").await;
+        Ok(())
     }
-    let method = match decision {
-        Decision::Challenge(method) => Some(method),
-        Decision::Decoupled => Some(Method::Decoupled),
-        _ => None,
-    };
-    let app_rendering = match method {
-        Some(m) if facts.app && m != Method::Decoupled => {
-            match app::rendering(m, card == Some(Outcome::ChallengeHtml), areq) {
-                Some(r) => Some(r),
-                None => {
-                    // Decision: an SDK that can show neither the native UI nor HTML
-                    // is not challenged: U, reason 03 (unsupported device).
-                    ares.trans_status = emv3ds::codes::TransStatus::from_code("U");
-                    ares.trans_status_reason = facts
-                        .payment
-                        .then(|| emv3ds::codes::TransStatusReason::from_code("03"))
-                        .flatten();
-                    return record(state, areq, ares, &acs_trans_id, pan, &pan_hash, "U").await;
-                }
-            }
-        }
-        _ => None,
-    };
-    if let Some(method) = method {
-        challenge_elements(state, &mut ares, areq, method);
-        let proofs = Proofs {
-            authentication_value: if facts.payment {
-                Some(
-                    authentication_value(
-                        state,
-                        scheme,
-                        &acs_trans_id,
-                        pan,
-                        areq,
-                        Decision::Authenticated,
-                    )
-                    .await?,
-                )
-            } else {
-                None
-            },
-            eci_y: scheme
-                .and_then(|s| s.eci(Decision::Authenticated))
-                .map(str::to_owned),
-            eci_n: scheme
-                .and_then(|s| s.eci(Decision::NotAuthenticated { reason: "01" }))
-                .map(str::to_owned),
+
+    /// A challenge (`C`) or decoupled authentication (`D`) by `method`: the ARes's
+    /// challenge elements, and the challenge stored with what it expects and its
+    /// timers. `false` when there is no challenge after all: an app's SDK can show none
+    /// of the ACS's interfaces, and the ARes now says `U`.
+    async fn open_challenge(
+        &self,
+        ares: &mut ARes,
+        method: Method,
+        credentials: Vec<String>,
+    ) -> Result<bool, AcsError> {
+        let (state, areq) = (self.state, self.areq);
+        let rendering = if self.facts.app && method != Method::Decoupled {
+            let prefer_html = self.facts.card == Some(Outcome::ChallengeHtml);
+            let Some(rendering) = app::rendering(method, prefer_html, areq) else {
+                // Decision: an SDK that can show neither the native UI nor HTML is not
+                // challenged: U, reason 03 (unsupported device).
+                ares.trans_status = TransStatus::from_code("U");
+                ares.trans_status_reason = self
+                    .facts
+                    .payment
+                    .then(|| emv3ds::codes::TransStatusReason::from_code("03"))
+                    .flatten();
+                return Ok(false);
+            };
+            Some(rendering)
+        } else {
+            None
         };
-        let mut challenge = new_challenge(state, areq, method, &acs_trans_id, pan, proofs)?;
+        challenge_elements(state, ares, areq, method);
+        let proofs = Proofs {
+            authentication_value: match self.facts.payment {
+                true => Some(self.authentication_value(Decision::Authenticated).await?),
+                false => None,
+            },
+            eci_y: self.eci(Decision::Authenticated),
+            eci_n: self.eci(Decision::NotAuthenticated { reason: "01" }),
+        };
+        let mut challenge =
+            new_challenge(state, areq, method, self.acs_trans_id, self.pan, proofs)?;
         if method == Method::Otp {
             let otp = state
                 .issuer
                 .cards
                 .iter()
-                .find(|c| c.pan == pan)
+                .find(|c| c.pan == self.pan)
                 .and_then(|c| c.otp.clone())
                 .unwrap_or_else(|| issuer::DEFAULT_OTP.to_owned());
             challenge.expected.otp_digest =
-                Some(otp_digest(state, acs_trans_id.as_str(), &otp).await?);
+                Some(otp_digest(state, self.acs_trans_id.as_str(), &otp).await?);
         }
-        let browser = areq.device_channel == Some(DeviceChannel::Browser);
-        if card == Some(Outcome::Spc) && browser {
+        if self.facts.card == Some(Outcome::Spc)
+            && areq.device_channel == Some(DeviceChannel::Browser)
+        {
             challenge.enrolment = Some(challenge::Enrolment {
                 challenge: ::spc::fresh_challenge(),
                 user_handle: ::spc::fresh_challenge(),
@@ -470,9 +544,9 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
         }
         // ACS-initiated SPC: a card with a credential, a requestor that did not run SPC.
         if method == Method::Otp
-            && facts.spc == risk::Spc::None
-            && !assessment.credentials.is_empty()
-            && let Some(issued) = spc::issue(state, areq, pan, assessment.credentials, false)
+            && self.facts.spc == risk::Spc::None
+            && !credentials.is_empty()
+            && let Some(issued) = spc::issue(state, areq, self.pan, credentials, false)
         {
             challenge.spc = Some(challenge::SpcStep {
                 issued,
@@ -485,10 +559,11 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
                     .collect(),
             ));
         }
-        if let Some(rendering) = app_rendering {
-            let ds_id = scheme.map_or("", |s| s.directory_server_id.as_str());
+        if let Some(rendering) = rendering {
+            let ds_id = self.scheme.map_or("", |s| s.directory_server_id.as_str());
             let (signed, session) =
-                app::open_session(state, areq, acs_trans_id.as_str(), ds_id, rendering).await?;
+                app::open_session(state, areq, self.acs_trans_id.as_str(), ds_id, rendering)
+                    .await?;
             ares.acs_signed_content = Some(signed);
             ares.acs_rendering_type = Some(emv3ds::messages::AcsRenderingType {
                 acs_interface: Some(rendering.0),
@@ -500,19 +575,10 @@ pub async fn answer(state: &AcsState, areq: &AReq) -> Result<ARes, AcsError> {
         let json = serde_json::to_value(&challenge)?;
         state
             .store
-            .insert_challenge(acs_trans_id.as_str(), &json, challenge.due_at())
+            .insert_challenge(self.acs_trans_id.as_str(), &json, challenge.due_at())
             .await?;
+        Ok(true)
     }
-    record(
-        state,
-        areq,
-        ares,
-        &acs_trans_id,
-        pan,
-        &pan_hash,
-        decision.trans_status(),
-    )
-    .await
 }
 
 /// The `deviceInfo` security warnings (`SW`), if the DS passed device information.

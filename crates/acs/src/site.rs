@@ -137,35 +137,37 @@ pub struct MethodData {
     pub notification_url: String,
 }
 
-/// Reads a 3DS Method form body. The error says, for the page, which field is wrong.
-/// Pure, so it is fuzzed (`crates/fuzzing`).
-pub fn read_method_form(body: &[u8]) -> Result<MethodData, String> {
+/// Why a 3DS Method form cannot be used; the text is for the page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MethodFormError {
+    #[error("the form field threeDSMethodData is missing")]
+    Missing,
+    #[error("threeDSMethodData is not base64url-encoded JSON")]
+    NotBase64Json,
+    #[error("threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL")]
+    Incomplete,
+    #[error("threeDSMethodData: threeDSMethodNotificationURL is refused: {0}")]
+    UnsafeNotificationUrl(String),
+}
+
+/// Reads a 3DS Method form body. Pure, so it is fuzzed (`crates/fuzzing`).
+pub fn read_method_form(body: &[u8]) -> Result<MethodData, MethodFormError> {
     let fields = form(body);
-    let Some(data) = field(&fields, "threeDSMethodData") else {
-        return Err("the form field threeDSMethodData is missing".into());
-    };
-    let Some(parsed) =
-        html::base64url_decode(data).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-    else {
-        return Err("threeDSMethodData is not base64url-encoded JSON".into());
-    };
+    let data = field(&fields, "threeDSMethodData").ok_or(MethodFormError::Missing)?;
+    let parsed = html::base64url_decode(data)
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .ok_or(MethodFormError::NotBase64Json)?;
     let (Some(trans_id), Some(notify)) = (
         parsed.get("threeDSServerTransID").and_then(Value::as_str),
         parsed
             .get("threeDSMethodNotificationURL")
             .and_then(Value::as_str),
     ) else {
-        return Err(
-            "threeDSMethodData needs threeDSServerTransID and threeDSMethodNotificationURL".into(),
-        );
+        return Err(MethodFormError::Incomplete);
     };
     // The page posts to this URL: anything but https (http on loopback) would run
     // script on the ACS's origin, the relying party of SPC.
-    if let Err(why) = emv3ds::dictionary::safe_url(notify, false) {
-        return Err(format!(
-            "threeDSMethodData: threeDSMethodNotificationURL is refused: {why}"
-        ));
-    }
+    emv3ds::dictionary::safe_url(notify, false).map_err(MethodFormError::UnsafeNotificationUrl)?;
     Ok(MethodData {
         three_ds_server_trans_id: trans_id.to_owned(),
         notification_url: notify.to_owned(),
@@ -181,7 +183,11 @@ async fn method(State(state): State<AcsState>, headers: HeaderMap, body: Bytes) 
         Err(why) => {
             return shown(
                 StatusCode::BAD_REQUEST,
-                pages::error("This 3DS Method request cannot be used", &why, None),
+                pages::error(
+                    "This 3DS Method request cannot be used",
+                    &why.to_string(),
+                    None,
+                ),
             );
         }
     };
@@ -674,12 +680,15 @@ mod tests {
             "threeDSMethodNotificationURL": "javascript:alert(1)",
         })))
         .unwrap_err();
-        assert!(script.contains("threeDSMethodNotificationURL"), "{script}");
+        assert!(
+            matches!(script, MethodFormError::UnsafeNotificationUrl(_)),
+            "{script}"
+        );
         for (body, says) in [
             (&b""[..], "threeDSMethodData is missing"),
             (b"threeDSMethodData=%%%", "not base64url"),
         ] {
-            let why = read_method_form(body).unwrap_err();
+            let why = read_method_form(body).unwrap_err().to_string();
             assert!(why.contains(says), "{why}");
         }
     }

@@ -160,12 +160,24 @@ async fn shop(State(state): State<MerchantState>) -> Response {
     shown(StatusCode::OK, pages::shop(None, &state.config.test_cards))
 }
 
+/// Why a call to the requestor API gave no answer the shop can read.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the 3DS Server could not be reached: {0}")]
+    Unreachable(#[from] transport::TransportError),
+    #[error("the 3DS Server answered HTTP {status} with no JSON: {source}")]
+    NotJson {
+        status: u16,
+        source: serde_json::Error,
+    },
+}
+
 /// A call to the requestor API: the HTTP status and the JSON body.
 async fn call(
     state: &MerchantState,
     path: &str,
     body: Option<&Value>,
-) -> Result<(u16, Value), String> {
+) -> Result<(u16, Value), CallError> {
     let url = format!("{}{path}", state.config.requestor_api);
     let reply = match body {
         Some(body) => {
@@ -175,39 +187,36 @@ async fn call(
                 .await
         }
         None => state.client.get(&url).await,
-    }
-    .map_err(|e| format!("the 3DS Server could not be reached: {e}"))?;
-    let json = serde_json::from_slice(&reply.body).map_err(|e| {
-        format!(
-            "the 3DS Server answered HTTP {} with no JSON: {e}",
-            reply.status
-        )
+    }?;
+    let json = serde_json::from_slice(&reply.body).map_err(|source| CallError::NotJson {
+        status: reply.status,
+        source,
     })?;
     Ok((reply.status, json))
 }
 
-async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
-    let fields = form(&body);
+/// The page for a requestor-API call that got no answer: 502 with what went wrong.
+fn no_answer(title: &str, why: &CallError) -> Response {
+    shown(
+        StatusCode::BAD_GATEWAY,
+        pages::problem(title, &why.to_string(), None),
+    )
+}
+
+/// The order a checkout form describes, or what the cardholder must correct.
+fn order_of(fields: &HashMap<String, String>) -> Result<Order, &'static str> {
     let get = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
-    let again = |why: &str| {
-        shown(
-            StatusCode::BAD_REQUEST,
-            pages::shop(Some(why), &state.config.test_cards),
-        )
-    };
     let pan: String = get("cardNumber")
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
     if !(13..=19).contains(&pan.len()) {
-        return again("The card number must have 13 to 19 digits.");
+        return Err("The card number must have 13 to 19 digits.");
     }
-    let Some(expiry) = request::expiry_yymm(get("expiry")) else {
-        return again("The expiry date must read MM/YY.");
-    };
-    let Some(amount_minor) = request::amount_minor(get("amount")).filter(|a| *a > 0) else {
-        return again("The amount must be a positive number with at most two decimals.");
-    };
+    let expiry = request::expiry_yymm(get("expiry")).ok_or("The expiry date must read MM/YY.")?;
+    let amount_minor = request::amount_minor(get("amount"))
+        .filter(|a| *a > 0)
+        .ok_or("The amount must be a positive number with at most two decimals.")?;
     let pick = |name: &str, allowed: &[&str], default: &str| {
         let v = get(name);
         if allowed.contains(&v) {
@@ -216,7 +225,7 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
             default.to_owned()
         }
     };
-    let order = Order {
+    Ok(Order {
         pan: zeroize::Zeroizing::new(pan),
         expiry,
         amount_minor,
@@ -228,18 +237,25 @@ async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
         decoupled_minutes: (get("decoupled") == "on")
             .then(|| get("decMaxTime").parse().unwrap_or(5)),
         spc: get("useSpc") == "on",
+    })
+}
+
+async fn checkout(State(state): State<MerchantState>, body: Bytes) -> Response {
+    let order = match order_of(&form(&body)) {
+        Ok(order) => order,
+        Err(why) => {
+            return shown(
+                StatusCode::BAD_REQUEST,
+                pages::shop(Some(why), &state.config.test_cards),
+            );
+        }
     };
     let notify = format!("{}/3ds-method/done", state.config.url);
     let preauth =
         json!({ "acctNumber": order.pan.as_str(), "threeDSMethodNotificationURL": notify });
     let (status, answer) = match call(&state, "/v1/preauth", Some(&preauth)).await {
         Ok(answer) => answer,
-        Err(why) => {
-            return shown(
-                StatusCode::BAD_GATEWAY,
-                pages::problem("The payment could not start", &why, None),
-            );
-        }
+        Err(why) => return no_answer("The payment could not start", &why),
     };
     if status != 200 {
         return shown(
@@ -399,12 +415,7 @@ async fn authenticate(
     });
     let (status, answer) = match call(&state, "/v1/auth", Some(&body)).await {
         Ok(answer) => answer,
-        Err(why) => {
-            return shown(
-                StatusCode::BAD_GATEWAY,
-                pages::problem("The payment could not be authenticated", &why, None),
-            );
-        }
+        Err(why) => return no_answer("The payment could not be authenticated", &why),
     };
     next_step(&state, &id, status, &answer)
 }
@@ -516,12 +527,7 @@ async fn spc_done(
     };
     let (status, answer) = match call(&state, &format!("/v1/auth/{id}/spc"), Some(&request)).await {
         Ok(answer) => answer,
-        Err(why) => {
-            return shown(
-                StatusCode::BAD_GATEWAY,
-                pages::problem("The payment could not be authenticated", &why, None),
-            );
-        }
+        Err(why) => return no_answer("The payment could not be authenticated", &why),
     };
     let next = answer
         .get("threeDSServerTransID")
@@ -592,12 +598,7 @@ async fn notify(State(state): State<MerchantState>, body: Bytes) -> Response {
 async fn result(State(state): State<MerchantState>, Path(id): Path<String>) -> Response {
     let (status, answer) = match call(&state, &format!("/v1/postauth/{id}"), None).await {
         Ok(answer) => answer,
-        Err(why) => {
-            return shown(
-                StatusCode::BAD_GATEWAY,
-                pages::problem("The result could not be read", &why, None),
-            );
-        }
+        Err(why) => return no_answer("The result could not be read", &why),
     };
     if status != 200 {
         return shown(

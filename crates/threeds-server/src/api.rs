@@ -286,24 +286,55 @@ pub(crate) struct Sending<'a> {
 /// it, records the ARes, and answers the requestor.
 pub(crate) async fn send_areq(
     state: &ServerState,
-    mut fields: Map<String, Value>,
+    fields: Map<String, Value>,
     sending: &Sending<'_>,
 ) -> Result<Response, ServerError> {
-    let Sending {
-        trans_id,
-        pan,
-        version,
-        window_size,
-        ..
-    } = *sending;
-    // The 3DS Server's own elements; the requestor's identity if it sent none.
-    let config = &state.config;
+    let request = with_own_elements(&state.config, fields, sending);
+    let wire = serde_json::to_vec(&request).unwrap_or_default();
+    // Check it as the DS will; a bad request is the requestor's to fix (400, from S).
+    let areq = match Validator::new(Role::DirectoryServer).validate(&wire, &Context::default()) {
+        Ok(valid) => valid.message,
+        Err(e) => {
+            let mut e = *e;
+            e.error_component = emv3ds::ErrorComponent::ThreeDsServer;
+            return Ok(erro_reply(StatusCode::BAD_REQUEST, &e));
+        }
+    };
+    begin(state, &areq, sending).await?;
+    let validator = Validator::new(Role::ThreeDsServer);
+    let ares = transport::exchange(
+        &state.ds_client,
+        sending.ds_url,
+        &areq,
+        &validator,
+        "the DS",
+    )
+    .await
+    .map_err(ServerError::Ds)?;
+    let ares_json = record_ares(state, request, &ares, sending).await?;
+    let mut answer = json!({ "threeDSServerTransID": sending.trans_id, "ares": ares_json });
+    if let Some(prior) = sending.prior_trans_id {
+        answer["priorThreeDSServerTransID"] = json!(prior);
+    }
+    if let Some(challenge) = browser_challenge(&ares, sending.window_size)? {
+        answer["challenge"] = challenge;
+    }
+    Ok(reply(StatusCode::OK, &answer))
+}
+
+/// The requestor's elements with the 3DS Server's own added (the requestor's identity
+/// only where it sent none): the AReq as it will go to the DS.
+fn with_own_elements(
+    config: &crate::ServerConfig,
+    mut fields: Map<String, Value>,
+    sending: &Sending<'_>,
+) -> Value {
     let mut put = |name: &str, value: Value| {
         fields.insert(name.to_owned(), value);
     };
     put("messageType", json!("AReq"));
-    put("messageVersion", json!(version.as_str()));
-    put("threeDSServerTransID", json!(trans_id));
+    put("messageVersion", json!(sending.version.as_str()));
+    put("threeDSServerTransID", json!(sending.trans_id));
     put("threeDSServerRefNumber", json!(config.reference_number));
     put("threeDSServerOperatorID", json!(config.operator_id));
     put("threeDSServerURL", json!(config.url));
@@ -316,52 +347,51 @@ pub(crate) async fn send_areq(
             .entry(name.to_owned())
             .or_insert_with(|| json!(default));
     }
-    let request = Value::Object(fields);
-    let wire = serde_json::to_vec(&request).unwrap_or_default();
+    Value::Object(fields)
+}
 
-    // Check it as the DS will; a bad request is the requestor's to fix (400, from S).
-    let areq = match Validator::new(Role::DirectoryServer).validate(&wire, &Context::default()) {
-        Ok(valid) => valid.message,
-        Err(e) => {
-            let mut e = *e;
-            e.error_component = emv3ds::ErrorComponent::ThreeDsServer;
-            return Ok(erro_reply(StatusCode::BAD_REQUEST, &e));
-        }
-    };
-    let code = |name: &str| areq_code(&areq, name);
+/// Records the transaction before its AReq leaves, so a result can never arrive for a
+/// transaction the 3DS Server does not know.
+async fn begin(
+    state: &ServerState,
+    areq: &emv3ds::Message,
+    sending: &Sending<'_>,
+) -> Result<(), ServerError> {
+    let code = |name: &str| areq_code(areq, name);
     let begun = state
         .store
         .begin_server_transaction(&NewServerTransaction {
-            three_ds_server_trans_id: trans_id,
-            pan,
+            three_ds_server_trans_id: sending.trans_id,
+            pan: sending.pan,
             directory_server_id: sending.directory_server_id,
-            message_version: Some(version.as_str()),
+            message_version: Some(sending.version.as_str()),
             device_channel: code("deviceChannel"),
             message_category: code("messageCategory"),
             prior_trans_id: sending.prior_trans_id,
         })
         .await;
     match begun {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         // Two continuations of one SPC authentication raced; the other one won.
         Err(e) if e.is_conflict() && sending.prior_trans_id.is_some() => {
-            return Err(ServerError::unknown_transaction(
+            Err(ServerError::unknown_transaction(
                 "threeDSServerTransID",
                 "this SPC authentication is already being continued",
-            ));
+            ))
         }
-        Err(e) => return Err(ServerError::store(RECORD)(e)),
+        Err(e) => Err(ServerError::store(RECORD)(e)),
     }
-    let validator = Validator::new(Role::ThreeDsServer);
-    let ares = transport::exchange(
-        &state.ds_client,
-        sending.ds_url,
-        &areq,
-        &validator,
-        "the DS",
-    )
-    .await
-    .map_err(ServerError::Ds)?;
+}
+
+/// Records the ARes as the transaction's result (pending for a challenge, final
+/// otherwise; for `S` also the request, which the SPC continuation is built from) and
+/// returns it as JSON.
+async fn record_ares(
+    state: &ServerState,
+    request: Value,
+    ares: &emv3ds::Message,
+    sending: &Sending<'_>,
+) -> Result<Value, ServerError> {
     let ares_json = serde_json::from_slice::<Value>(&ares.to_json()).unwrap_or(Value::Null);
     // `S` is final for this transaction: SPC's result comes in a second one.
     let trans_status = ares_json.get("transStatus").and_then(Value::as_str);
@@ -371,26 +401,19 @@ pub(crate) async fn send_areq(
     };
     if trans_status == Some("S") {
         let mut kept = request;
-        kept["challengeWindowSize"] = json!(window_size);
+        kept["challengeWindowSize"] = json!(sending.window_size);
         state
             .store
-            .keep_server_request(trans_id, &kept)
+            .keep_server_request(sending.trans_id, &kept)
             .await
             .map_err(ServerError::store(RECORD))?;
     }
     state
         .store
-        .record_server_result(trans_id, status, Source::ARes, &ares_json)
+        .record_server_result(sending.trans_id, status, Source::ARes, &ares_json)
         .await
         .map_err(ServerError::store(RECORD))?;
-    let mut answer = json!({ "threeDSServerTransID": trans_id, "ares": ares_json });
-    if let Some(prior) = sending.prior_trans_id {
-        answer["priorThreeDSServerTransID"] = json!(prior);
-    }
-    if let Some(challenge) = browser_challenge(&ares, window_size)? {
-        answer["challenge"] = challenge;
-    }
-    Ok(reply(StatusCode::OK, &answer))
+    Ok(ares_json)
 }
 
 /// For a browser ARes `C`: where to post the challenge and the CReq to post there

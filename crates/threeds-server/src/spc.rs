@@ -40,108 +40,130 @@ fn timestamp(now_ms: u64) -> String {
     )
 }
 
-pub(crate) async fn second_auth(
-    State(state): State<ServerState>,
-    Path(first): Path<String>,
-    body: Bytes,
-) -> Result<Response, ServerError> {
-    let body = parse_object(&body)?;
-    let assertion = body.get("assertion");
-    let incomplete = body.get("spcIncompInd").and_then(Value::as_str);
-    match (assertion, incomplete) {
-        (Some(Value::Object(_) | Value::String(_)), None) => {}
-        (None, Some("01" | "02" | "03")) => {}
-        (None, Some(code)) => {
-            return Err(ServerError::format(
+/// How the SPC dialog ended, as the requestor reports it.
+enum Continuation<'a> {
+    /// The `PublicKeyCredential` JSON (or its text).
+    Assertion(&'a Value),
+    /// `spcIncompInd`: 01 did not complete, 02 cancelled, 03 timed out.
+    Incomplete(&'a str),
+}
+
+impl<'a> Continuation<'a> {
+    /// The continuation in `body`, or why the body is not one.
+    fn of(body: &'a serde_json::Map<String, Value>) -> Result<Continuation<'a>, ServerError> {
+        let assertion = body.get("assertion");
+        let incomplete = body.get("spcIncompInd").and_then(Value::as_str);
+        match (assertion, incomplete) {
+            (Some(a @ (Value::Object(_) | Value::String(_))), None) => {
+                Ok(Continuation::Assertion(a))
+            }
+            (None, Some(code @ ("01" | "02" | "03"))) => Ok(Continuation::Incomplete(code)),
+            (None, Some(code)) => Err(ServerError::format(
                 "spcIncompInd",
                 format!("spcIncompInd must be 01, 02 or 03, not {code}"),
-            ));
-        }
-        _ => {
-            return Err(ServerError::missing(
+            )),
+            _ => Err(ServerError::missing(
                 "assertion",
                 "send either assertion (the PublicKeyCredential JSON from the SPC dialog) or \
                  spcIncompInd",
-            ));
+            )),
         }
     }
-    let tx = match state.store.server_transaction(&first).await {
-        Ok(Some(tx)) => tx,
-        Ok(None) => {
-            return Err(ServerError::unknown_transaction(
-                "threeDSServerTransID",
-                "this 3DS Server has no such transaction",
-            ));
-        }
-        Err(e) => return Err(ServerError::store(RECORD)(e)),
-    };
-    let first_ares = tx.result.as_ref();
-    let acs_trans_id = first_ares
+}
+
+/// The first transaction of an SPC authentication, as the second one needs it.
+struct First {
+    /// The ACS's id for it: the second AReq's `threeDSReqPriorRef`.
+    acs_trans_id: String,
+    /// Its AReq elements as the requestor sent them.
+    request: serde_json::Map<String, Value>,
+    pan: String,
+}
+
+/// The transaction `first`, if it was answered `S` and not continued yet.
+async fn first_of(state: &ServerState, first: &str) -> Result<First, ServerError> {
+    let unknown = |why: String| ServerError::unknown_transaction("threeDSServerTransID", why);
+    let tx = state
+        .store
+        .server_transaction(first)
+        .await
+        .map_err(ServerError::store(RECORD))?
+        .ok_or_else(|| unknown("this 3DS Server has no such transaction".into()))?;
+    let acs_trans_id = tx
+        .result
+        .as_ref()
         .filter(|r| r.get("transStatus").and_then(Value::as_str) == Some("S"))
-        .and_then(|r| r.get("acsTransID").and_then(Value::as_str));
-    let Some(acs_trans_id) = acs_trans_id else {
-        return Err(ServerError::unknown_transaction(
-            "threeDSServerTransID",
-            "this transaction was not answered S (SPC); there is nothing to continue",
+        .and_then(|r| r.get("acsTransID").and_then(Value::as_str))
+        .ok_or_else(|| {
+            unknown(
+                "this transaction was not answered S (SPC); there is nothing to continue".into(),
+            )
+        })?
+        .to_owned();
+    if let Some(next) = state
+        .store
+        .continued_by(first)
+        .await
+        .map_err(ServerError::store(RECORD))?
+    {
+        return Err(unknown(format!(
+            "this SPC authentication was already continued by {next}"
+        )));
+    }
+    let Some(Value::Object(request)) = state
+        .store
+        .server_request(first)
+        .await
+        .map_err(ServerError::store(RECORD))?
+    else {
+        return Err(unknown(
+            "the first request of this transaction was not kept".into(),
         ));
     };
-    match state.store.continued_by(&first).await {
-        Ok(None) => {}
-        Ok(Some(next)) => {
-            return Err(ServerError::unknown_transaction(
-                "threeDSServerTransID",
-                format!("this SPC authentication was already continued by {next}"),
-            ));
-        }
-        Err(e) => return Err(ServerError::store(RECORD)(e)),
-    }
-    let request = match state.store.server_request(&first).await {
-        Ok(Some(Value::Object(request))) => request,
-        Ok(_) => {
-            return Err(ServerError::unknown_transaction(
-                "threeDSServerTransID",
-                "the first request of this transaction was not kept",
-            ));
-        }
-        Err(e) => return Err(ServerError::store(RECORD)(e)),
-    };
-    let Some(pan) = request
+    let pan = request
         .get("acctNumber")
         .and_then(Value::as_str)
         .map(str::to_owned)
-    else {
-        return Err(ServerError::unknown_transaction(
-            "acctNumber",
-            "the kept request has no card",
-        ));
-    };
-    let Some((ds, _, _)) = state.find_range(&pan) else {
-        return Err(ServerError::data_invalid(
-            "acctNumber",
-            "the card is no longer in any card range",
-        ));
-    };
-    let version = request
-        .get("messageVersion")
-        .and_then(Value::as_str)
-        .and_then(MessageVersion::parse)
-        .unwrap_or(MessageVersion::V2_3_1);
-    let window_size = match body.get("challengeWindowSize").and_then(Value::as_str) {
-        Some(w) if ChallengeWindowSize::from_code(w).is_some() => w.to_owned(),
-        Some(w) => {
-            return Err(ServerError::format(
-                "challengeWindowSize",
-                format!("challengeWindowSize must be one of 01 to 05, not {w}"),
-            ));
-        }
-        None => request
+        .ok_or_else(|| {
+            ServerError::unknown_transaction("acctNumber", "the kept request has no card")
+        })?;
+    Ok(First {
+        acs_trans_id,
+        request,
+        pan,
+    })
+}
+
+/// The `challengeWindowSize` of the second AReq: the one given now, else the first
+/// request's, else 05 (full screen).
+fn window_size(
+    body: &serde_json::Map<String, Value>,
+    request: &serde_json::Map<String, Value>,
+) -> Result<String, ServerError> {
+    match body.get("challengeWindowSize").and_then(Value::as_str) {
+        Some(w) if ChallengeWindowSize::from_code(w).is_some() => Ok(w.to_owned()),
+        Some(w) => Err(ServerError::format(
+            "challengeWindowSize",
+            format!("challengeWindowSize must be one of 01 to 05, not {w}"),
+        )),
+        None => Ok(request
             .get("challengeWindowSize")
             .and_then(Value::as_str)
             .unwrap_or("05")
-            .to_owned(),
-    };
+            .to_owned()),
+    }
+}
 
-    let mut fields = request;
+/// The requestor elements of the second AReq: the first one's, without what belonged to
+/// the SPC offer, plus the assertion (method 09) or `spcIncompInd`, the link to the
+/// first authentication (method 05) and, when its 3DS Method completed, its id.
+fn second_request(
+    first_id: &str,
+    first: First,
+    continuation: &Continuation<'_>,
+    now: &str,
+) -> serde_json::Map<String, Value> {
+    let mut fields = first.request;
     for name in [
         "threeDSRequestorSpcSupport",
         "payeeOrigin",
@@ -151,9 +173,8 @@ pub(crate) async fn second_auth(
     ] {
         fields.remove(name);
     }
-    let now = timestamp(state.clock.now_ms());
-    match (assertion, incomplete) {
-        (Some(assertion), _) => {
+    match continuation {
+        Continuation::Assertion(assertion) => {
             let data = match assertion {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
@@ -167,22 +188,48 @@ pub(crate) async fn second_auth(
                 }]),
             );
         }
-        (None, Some(code)) => {
+        Continuation::Incomplete(code) => {
             fields.insert("spcIncompInd".into(), json!(code));
         }
-        (None, None) => {}
     }
     fields.insert(
         "threeDSRequestorPriorAuthenticationInfo".into(),
         json!([{
-            "threeDSReqPriorRef": acs_trans_id,
+            "threeDSReqPriorRef": first.acs_trans_id,
             "threeDSReqPriorAuthMethod": "05",
             "threeDSReqPriorAuthTimestamp": now,
         }]),
     );
     if fields.get("threeDSCompInd").and_then(Value::as_str) == Some("Y") {
-        fields.insert("threeDSMethodId".into(), json!(first));
+        fields.insert("threeDSMethodId".into(), json!(first_id));
     }
+    fields
+}
+
+pub(crate) async fn second_auth(
+    State(state): State<ServerState>,
+    Path(first_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    let body = parse_object(&body)?;
+    let continuation = Continuation::of(&body)?;
+    let first = first_of(&state, &first_id).await?;
+    let pan = first.pan.clone();
+    let Some((ds, _, _)) = state.find_range(&pan) else {
+        return Err(ServerError::data_invalid(
+            "acctNumber",
+            "the card is no longer in any card range",
+        ));
+    };
+    let version = first
+        .request
+        .get("messageVersion")
+        .and_then(Value::as_str)
+        .and_then(MessageVersion::parse)
+        .unwrap_or(MessageVersion::V2_3_1);
+    let window_size = window_size(&body, &first.request)?;
+    let now = timestamp(state.clock.now_ms());
+    let fields = second_request(&first_id, first, &continuation, &now);
     let trans_id = state.ids.trans_id();
     send_areq(
         &state,
@@ -194,7 +241,7 @@ pub(crate) async fn second_auth(
             ds_url: &ds.url,
             version,
             window_size: &window_size,
-            prior_trans_id: Some(&first),
+            prior_trans_id: Some(&first_id),
         },
     )
     .await
