@@ -76,6 +76,11 @@ pub struct SandboxConfig {
     /// When the key audit log and the admin audit log start a new file, and how many
     /// older files they keep (`kms::audit::Rotation`).
     pub logs: kms::audit::Rotation,
+    /// The port of the health listener (plain HTTP on `host`: `GET /healthz`, `GET
+    /// /readyz`, for probes without a client certificate; `transport::health`). `None`:
+    /// the port after the admin endpoint's when everything runs on a fixed
+    /// `port_base`, else one the OS chooses. Named in the manifest.
+    pub health_port: Option<u16>,
 }
 
 /// The default of [`SandboxConfig::trace_keep`]: some 20,000 authentications.
@@ -103,6 +108,7 @@ impl Default for SandboxConfig {
             trace: true,
             trace_keep: TRACE_KEEP,
             logs: kms::audit::Rotation::default(),
+            health_port: None,
         }
     }
 }
@@ -163,6 +169,10 @@ pub struct Manifest {
     pub keys: KeysInfo,
     /// The ecosystem file the sandbox runs, and the hash of what it read.
     pub config: config::Origin,
+    /// The health listener (`http://…`: `/healthz`, `/readyz`); absent in manifests
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
 }
 
 /// Where the admin endpoint listens and how to get in (`admin::access`).
@@ -264,6 +274,7 @@ impl Component {
 pub struct Sandbox {
     pub manifest: Manifest,
     servers: Vec<TlsServer>,
+    health: transport::health::HealthServer,
     refresh: Option<tokio::task::JoinHandle<()>>,
     purger: tokio::task::JoinHandle<()>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
@@ -370,6 +381,7 @@ impl Sandbox {
         // server stopped, the recorder stores what is queued, and only then does the
         // database close.
         self.closing.cancel();
+        self.health.shutdown().await;
         for server in self.servers {
             server.shutdown().await;
         }

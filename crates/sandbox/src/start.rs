@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use transport::faults::Faults;
+use transport::health::{Check, Readiness};
 use transport::{Client, TlsServer};
 
 use crate::{
@@ -59,7 +60,10 @@ pub(crate) async fn run(
         site,
         merchant,
         admin,
+        health,
     } = listeners;
+    let mut readiness = Readiness::default();
+    own_checks(&mut readiness, &store, &keys.service);
 
     let mut servers = Vec::new();
     let acs = match (acs, site) {
@@ -73,6 +77,7 @@ pub(crate) async fn run(
     let mut refresh = None;
     if let Some(listener) = server {
         let started = start_threeds_server(&wiring, listener, &urls).await?;
+        server_checks(&mut readiness, config, &started.state);
         servers.push(started.server);
         preparation = started.preparation;
         refresh = Some(started.refresh);
@@ -80,16 +85,20 @@ pub(crate) async fn run(
     if let Some(listener) = merchant {
         servers.push(start_merchant(&wiring, listener, &urls)?);
     }
+    peer_checks(&mut readiness, config, only, &urls);
+    let health = transport::health::serve(health, readiness).map_err(setup)?;
     let (sweeper, issuer) = acs.map_or((None, None), |a| (Some(a.sweeper), Some(a.issuer)));
     let admin = start_admin(&wiring, admin, &trace, issuer).await?;
     servers.push(admin.server);
 
-    let manifest = describe(
+    let mut manifest = describe(
         &wiring, urls, schemes, &database, &trace, admin.info, keys.info,
     );
+    manifest.health = Some(format!("http://{}", health.local_addr()));
     Ok(Sandbox {
         manifest,
         servers,
+        health,
         refresh,
         purger: spawn_purger(
             store.clone(),
@@ -143,6 +152,82 @@ fn describe(
         data: absolute(&w.config.data),
         keys,
         config: w.config.ecosystem.origin.clone(),
+        health: None,
+    }
+}
+
+/// What every process needs ready: the database answers, the key service works (a MAC
+/// over a fixed probe, at most twice a minute: a KMS call is paid and audited).
+fn own_checks(readiness: &mut Readiness, store: &store::Store, keys: &Arc<dyn kms::KeyService>) {
+    let store = store.clone();
+    readiness.add(Check::new("database", move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    }));
+    let keys = keys.clone();
+    readiness.add(
+        Check::new("keys", move || {
+            let keys = keys.clone();
+            async move {
+                keys.mac(&kms::MacPurpose::PanLookup, b"threeds readiness probe")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .cached(Duration::from_secs(30)),
+    );
+}
+
+/// The 3DS Server is ready once it holds card ranges from every DS.
+fn server_checks(readiness: &mut Readiness, config: &SandboxConfig, state: &ServerState) {
+    for scheme in &config.ecosystem.schemes {
+        let (state, id) = (state.clone(), scheme.directory_server_id.clone());
+        readiness.add(Check::new(
+            format!("card ranges {}", scheme.name),
+            move || {
+                let ready = state.has_ranges(&id);
+                async move {
+                    ready
+                        .then_some(())
+                        .ok_or_else(|| "no card ranges loaded from this DS yet".to_owned())
+                }
+            },
+        ));
+    }
+}
+
+/// The peers each component here calls accept connections: the 3DS Server's DSs, a
+/// DS's ACS, the ACS's DSs (RReq), the shop's 3DS Server.
+fn peer_checks(
+    readiness: &mut Readiness,
+    config: &SandboxConfig,
+    only: Option<&Component>,
+    urls: &Urls,
+) {
+    let runs = |c: &Component| only.is_none_or(|o| o == c);
+    let mut peers: Vec<(String, &Located)> = Vec::new();
+    let schemes = config.ecosystem.schemes.iter().zip(&urls.ds);
+    if runs(&Component::ThreeDsServer) || runs(&Component::Acs) {
+        peers.extend(
+            schemes
+                .clone()
+                .map(|(s, url)| (format!("DS {}", s.name), url)),
+        );
+    }
+    if schemes
+        .clone()
+        .any(|(s, _)| runs(&Component::Ds(s.name.clone())))
+    {
+        peers.push(("ACS".into(), &urls.acs));
+    }
+    if runs(&Component::Merchant) {
+        peers.push(("3DS Server".into(), &urls.server));
+    }
+    for (name, url) in peers {
+        if let Ok(url) = url {
+            readiness.add(Check::reachable(name, url));
+        }
     }
 }
 
@@ -309,6 +394,8 @@ struct Listeners {
     site: Option<TcpListener>,
     merchant: Option<TcpListener>,
     admin: TcpListener,
+    /// Plain HTTP: `/healthz` and `/readyz` only (`transport::health`).
+    health: TcpListener,
 }
 
 impl Listeners {
@@ -351,6 +438,15 @@ impl Listeners {
             },
         )
         .await?;
+        let health = bind(
+            config.host,
+            match (config.health_port, config.port_base, only) {
+                (Some(port), _, _) => port,
+                (None, 0, _) | (None, _, Some(_)) => 0,
+                (None, base, None) => base + after_ds + 3,
+            },
+        )
+        .await?;
         Ok(Listeners {
             server,
             acs,
@@ -358,6 +454,7 @@ impl Listeners {
             site,
             merchant,
             admin,
+            health,
         })
     }
 }
@@ -622,6 +719,7 @@ fn start_ds(
 /// The 3DS Server, once it ran its first PReq to every DS.
 struct ServerStarted {
     server: TlsServer,
+    state: ServerState,
     preparation: Vec<(String, Result<usize, threeds_server::PrepareError>)>,
     refresh: JoinHandle<()>,
 }
@@ -675,6 +773,7 @@ async fn start_threeds_server(
     let server = transport::serve(listener, &server_tls, app).map_err(setup)?;
     Ok(ServerStarted {
         server,
+        state: state.clone(),
         preparation: state.prepare().await,
         refresh: state.spawn_refresh(Duration::from_secs(own.range_refresh_secs.max(1))),
     })

@@ -230,6 +230,23 @@ impl Store {
         })
     }
 
+    /// Whether the database answers (a readiness probe): a `SELECT 1` on the readers,
+    /// and on SQLite whether the writing task still takes writes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite { writer, reader } => {
+                if writer.is_closed() {
+                    return Err(StoreError::Closed);
+                }
+                sqlx::query("SELECT 1").execute(reader).await?;
+            }
+            Backend::Postgres { pool } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The database this store keeps its data in.
     pub fn database(&self) -> &Database {
         &self.database

@@ -119,6 +119,11 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
+    /// The writing task has ended: nothing written now would be committed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.jobs.is_closed()
+    }
+
     pub(crate) fn start(connection: SqliteConnection) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(run(connection, queue));

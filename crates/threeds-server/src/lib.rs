@@ -222,6 +222,14 @@ impl ServerState {
         Ok(len)
     }
 
+    /// Whether card ranges from the DS `directory_server_id` are loaded (a readiness
+    /// check: without them no card of that DS can be authenticated).
+    pub fn has_ranges(&self, directory_server_id: &str) -> bool {
+        self.caches
+            .read()
+            .is_ok_and(|c| c.get(directory_server_id).is_some_and(|r| !r.is_empty()))
+    }
+
     /// The DS and cached range for a PAN.
     pub(crate) fn find_range(&self, pan: &str) -> Option<(DsPeer, CachedRange, Vec<String>)> {
         let caches = self.caches.read().ok()?;

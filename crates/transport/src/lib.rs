@@ -8,7 +8,8 @@
 //! component sends a protocol message to a peer and checks the answer; `protocol` holds
 //! how every service answers; `clock` is where every component reads the time, `ids`
 //! where transaction ids come from, `faults` the faults a sandbox applies to its own traffic, and `html`
-//! what the browser-facing sites share, and `access` who may call an endpoint. [`traced`] records
+//! what the browser-facing sites share, `access` who may call an endpoint, and
+//! `health` the plain-HTTP health and readiness probes. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
 //!
@@ -22,6 +23,7 @@ mod client;
 pub mod clock;
 mod exchange;
 pub mod faults;
+pub mod health;
 pub mod html;
 pub mod ids;
 mod protocol;

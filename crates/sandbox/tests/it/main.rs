@@ -18,6 +18,7 @@ mod browser_spc;
 mod challenge;
 mod doctor;
 mod e2e;
+mod health;
 mod kms;
 mod rreq;
 mod serve;

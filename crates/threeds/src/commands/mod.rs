@@ -93,6 +93,13 @@ pub struct RunArgs {
     /// pages, the merchant shop and the admin endpoint (0: let the OS choose).
     #[arg(long, env = "THREEDS_PORT_BASE", default_value_t = 7440)]
     port_base: u16,
+    /// The health port: plain HTTP on --host answering `GET /healthz` (the process
+    /// runs) and `GET /readyz` (database, keys, peers and card ranges; 503 naming what
+    /// fails), for probes that have no client certificate. Default: the port after the
+    /// admin endpoint's for `up` with a fixed --port-base, else one the OS chooses; the
+    /// manifest's `health` says which.
+    #[arg(long, env = "THREEDS_HEALTH_PORT", value_name = "PORT")]
+    health_port: Option<u16>,
     /// Where the keys live: `software` (a master key in the data directory) or
     /// `aws-kms` (AWS KMS, or a KMS-compatible server: the standard AWS environment
     /// applies — credentials, AWS_REGION, AWS_ENDPOINT_URL). Either way every key
@@ -158,6 +165,7 @@ impl RunArgs {
             },
             host: self.host,
             port_base: self.port_base,
+            health_port: self.health_port,
             ecosystem: self.ecosystem.load()?,
             trace: !self.no_trace,
             trace_keep: self.trace_keep,

@@ -77,6 +77,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
         println!("  database  {}", m.database);
+        if let Some(health) = &m.health {
+            println!("  health    {health}/healthz, {health}/readyz  (plain HTTP, for probes)");
+        }
         if running.tracer().is_enabled() {
             println!(
                 "  trace     {}  (threeds trace --database {})",

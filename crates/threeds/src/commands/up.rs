@@ -92,6 +92,9 @@ async fn up(args: &Args, config: sandbox::SandboxConfig) -> anyhow::Result<ExitC
             ""
         }
     );
+    if let Some(health) = &m.health {
+        println!("  health          {health}/healthz, {health}/readyz  (plain HTTP, for probes)");
+    }
     println!(
         "  manifest        {}",
         std::path::absolute(&manifest_path)

@@ -48,8 +48,8 @@ pub fn on_postgres() -> bool {
 }
 
 /// Ports a whole sandbox of the shipped ecosystem takes from `--port-base`: 3DS Server,
-/// ACS, two DSs, the ACS's site, the merchant.
-pub const SHIPPED_PORTS: u16 = 6;
+/// ACS, two DSs, the ACS's site, the merchant, the admin endpoint, the health port.
+pub const SHIPPED_PORTS: u16 = 8;
 
 /// The first of [`SHIPPED_PORTS`] consecutive ports free now, for a sandbox that must
 /// be found by port (served components, a restart on the same ports).
