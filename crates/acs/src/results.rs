@@ -197,8 +197,8 @@ pub async fn next_timer(store: &store::Store) -> Result<Option<u64>, AcsError> {
 }
 
 /// Every `every`, settles the challenges that are due by the ACS's clock (timeouts,
-/// RReq retries), until the task is aborted. Failures are reported on stderr and
-/// retried at the next tick.
+/// RReq retries), until the task is aborted: a log line for each sweep that found any;
+/// failures are logged and retried at the next tick.
 pub fn spawn_sweeper(state: AcsState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -208,15 +208,30 @@ pub fn spawn_sweeper(state: AcsState, every: Duration) -> tokio::task::JoinHandl
             let due = match state.store.due_challenges(state.clock.now_ms(), 64).await {
                 Ok(due) => due,
                 Err(e) => {
-                    tracing::error!(error = %e, "acs: cannot read the challenges that are due");
+                    tracing::error!(target: "threeds::job", job = "challenge sweep", error = %e, "cannot read the challenges that are due");
                     continue;
                 }
             };
+            if due.is_empty() {
+                continue;
+            }
+            let (started, count) = (std::time::Instant::now(), due.len());
+            let mut failed = 0_usize;
             for id in due {
                 if let Err(e) = settle(&state, &id).await {
-                    tracing::warn!(acs_trans_id = %id, error = %e, "acs: a due challenge was not settled");
+                    failed += 1;
+                    tracing::warn!(target: "threeds::job", job = "challenge sweep", acs_trans_id = %id, error = %e, "a due challenge was not settled");
                 }
             }
+            // A line only when a timer was due: the sweep runs twice a second.
+            tracing::info!(
+                target: "threeds::job",
+                job = "challenge sweep",
+                due = count,
+                failed,
+                ms = started.elapsed().as_millis(),
+                "job done"
+            );
         }
     })
 }

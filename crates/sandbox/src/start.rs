@@ -635,9 +635,15 @@ async fn start_acs(
         .collect();
     let acs_tls = tls::server_config(&identity, &w.root, ClientAuth::Required)?;
     let site_tls = tls::server_config(&identity, &w.root, ClientAuth::None)?;
-    let acs_app = transport::traced(acs::app(state.clone()), w.observer(trace::Party::Acs));
+    let acs_app = transport::logged(
+        transport::traced(acs::app(state.clone()), w.observer(trace::Party::Acs)),
+        "acs",
+    );
     servers.push(transport::serve(listener, &acs_tls, acs_app).map_err(setup)?);
-    let site_app = transport::traced(acs::site(state.clone()), w.observer(trace::Party::Acs));
+    let site_app = transport::logged(
+        transport::traced(acs::site(state.clone()), w.observer(trace::Party::Acs)),
+        "acs-site",
+    );
     servers.push(transport::serve(site, &site_tls, site_app).map_err(setup)?);
     Ok(AcsStarted {
         issuer: acs::issuer(state.clone()),
@@ -712,7 +718,10 @@ fn start_ds(
     let state = DsState::new(ds_config, client, w.store.clone())?
         .with_ids(w.config.ids.stream(&format!("ds-{}", scheme.name)));
     let server_tls = tls::server_config(&files.ds_tls_identity(), &w.root, ClientAuth::Required)?;
-    let app = transport::traced(directory_server::app(state), observer);
+    let app = transport::logged(
+        transport::traced(directory_server::app(state), observer),
+        &format!("ds-{}", scheme.name),
+    );
     transport::serve(listener, &server_tls, app).map_err(setup)
 }
 
@@ -766,9 +775,12 @@ async fn start_threeds_server(
     let state = ServerState::new(server_config, ds_client, w.store.clone())
         .with_ids_and_clock(w.config.ids.stream("3ds-server"), w.config.clock.clone());
     let server_tls = tls::server_config(&identity, &w.root, ClientAuth::Required)?;
-    let app = transport::traced(
-        threeds_server::app(state.clone()),
-        w.observer(trace::Party::ThreeDsServer),
+    let app = transport::logged(
+        transport::traced(
+            threeds_server::app(state.clone()),
+            w.observer(trace::Party::ThreeDsServer),
+        ),
+        "3ds-server",
     );
     let server = transport::serve(listener, &server_tls, app).map_err(setup)?;
     Ok(ServerStarted {
@@ -807,7 +819,10 @@ fn start_merchant(
         &w.root,
         ClientAuth::None,
     )?;
-    let app = transport::traced(merchant::app(state), w.observer(trace::Party::Merchant));
+    let app = transport::logged(
+        transport::traced(merchant::app(state), w.observer(trace::Party::Merchant)),
+        "merchant",
+    );
     transport::serve(listener, &server_tls, app).map_err(setup)
 }
 
@@ -859,6 +874,7 @@ async fn start_admin(
         faults: w.faults.clone(),
         losses: trace.losses.clone(),
     });
+    let app = transport::logged(app, "admin");
     let server =
         transport::serve_watched(listener, &admin_tls, app, Some(on_refused)).map_err(setup)?;
     Ok(AdminStarted {
@@ -996,11 +1012,26 @@ fn spawn_purger(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(e) = store.purge_expired(retention).await {
-                tracing::error!(error = %e, "sandbox: purging expired data failed");
-            }
-            if let Err(e) = trace.prune(trace_keep).await {
-                tracing::error!(error = %e, "sandbox: pruning the trace failed");
+            let started = std::time::Instant::now();
+            let purged = store.purge_expired(retention).await;
+            let pruned = trace.prune(trace_keep).await;
+            match (&purged, &pruned) {
+                (Ok(purged), Ok(pruned)) => tracing::info!(
+                    target: "threeds::job",
+                    job = "purge",
+                    expired_values_purged = purged,
+                    trace_events_pruned = pruned,
+                    ms = started.elapsed().as_millis(),
+                    "job done"
+                ),
+                _ => {
+                    if let Err(e) = purged {
+                        tracing::error!(target: "threeds::job", job = "purge", error = %e, "purging expired data failed");
+                    }
+                    if let Err(e) = pruned {
+                        tracing::error!(target: "threeds::job", job = "purge", error = %e, "pruning the trace failed");
+                    }
+                }
             }
         }
     })

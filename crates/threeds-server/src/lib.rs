@@ -121,8 +121,8 @@ impl ServerState {
         )
     }
 
-    /// Refreshes the card ranges every `every` until the task is aborted; failures are
-    /// reported on stderr and retried at the next tick.
+    /// Refreshes the card ranges every `every` until the task is aborted: a log line per
+    /// DS each time; failures are warnings and retried at the next tick.
     pub fn spawn_refresh(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         tokio::spawn(async move {
@@ -131,9 +131,24 @@ impl ServerState {
             ticks.tick().await; // the first tick is now: start() already prepared
             loop {
                 ticks.tick().await;
+                let started = std::time::Instant::now();
                 for (ds, result) in state.prepare().await {
-                    if let Err(why) = result {
-                        tracing::warn!(directory_server = %ds, error = %why, "3ds-server: card ranges not refreshed");
+                    match result {
+                        Ok(ranges) => tracing::info!(
+                            target: "threeds::job",
+                            job = "card-range refresh",
+                            directory_server = %ds,
+                            ranges,
+                            ms = started.elapsed().as_millis(),
+                            "job done"
+                        ),
+                        Err(why) => tracing::warn!(
+                            target: "threeds::job",
+                            job = "card-range refresh",
+                            directory_server = %ds,
+                            error = %why,
+                            "card ranges not refreshed"
+                        ),
                     }
                 }
             }

@@ -12,10 +12,21 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "threeds",
     version,
-    after_help = "Environment: THREEDS_LOG=error|warn|info|debug|trace sets the level of the \
-                  servers' log on standard error (default info; it never holds card data)."
+    after_help = "Environment: THREEDS_LOG (or RUST_LOG) = error|warn|info|debug|trace, or \
+                  target=level directives, chooses the servers' log lines on standard error \
+                  (default info: a line per request; it never holds card data); \
+                  THREEDS_LOG_FORMAT=text|json as --log-format."
 )]
 struct Cli {
+    /// How the servers' log lines are written on standard error.
+    #[arg(
+        long,
+        global = true,
+        env = "THREEDS_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,35 +100,68 @@ enum Command {
     Admin(commands::admin::Command),
 }
 
-/// The servers' log: `tracing` events from every component, one line each on standard
-/// error, at the level `THREEDS_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;
-/// `info` when unset). A value that is no level is said once and `info` is used.
-fn init_logs() {
-    let wanted = std::env::var("THREEDS_LOG").unwrap_or_default();
-    let level = match wanted.trim() {
-        "" => None,
-        text => match text.parse::<tracing_subscriber::filter::LevelFilter>() {
-            Ok(level) => Some(level),
-            Err(_) => {
-                eprintln!(
-                    "threeds: THREEDS_LOG={text:?} is no level (error, warn, info, debug, trace); using info"
-                );
-                None
-            }
-        },
+/// `text` as `tracing` directives, each a level or `target=level` (a bare word that
+/// is no level is refused: `Targets` would take it for a target and log nothing).
+fn log_filter(text: &str) -> Option<tracing_subscriber::filter::Targets> {
+    use tracing_subscriber::filter::LevelFilter;
+    let levels_read = text.split(',').all(|directive| {
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, level)| level);
+        level.trim().parse::<LevelFilter>().is_ok()
+    });
+    levels_read.then(|| text.parse().ok()).flatten()
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line (what log collectors read; the image's default).
+    Json,
+}
+
+/// The servers' log: `tracing` events from every component (a line per request with
+/// target `threeds::request`, background jobs, warnings and errors with their causes),
+/// on standard error, as text or JSON Lines. Which events: `THREEDS_LOG`, else
+/// `RUST_LOG`, as `tracing` target directives (`debug`, `warn,threeds::request=info`,
+/// …); `info` when unset. A value that does not read is said once and `info` is used.
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let (variable, wanted) = match std::env::var("THREEDS_LOG") {
+        Ok(value) => ("THREEDS_LOG", value),
+        Err(_) => ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_default()),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level.unwrap_or(tracing_subscriber::filter::LevelFilter::INFO))
-        .try_init();
+    let default = Targets::new().with_default(LevelFilter::INFO);
+    let filter = match wanted.trim() {
+        "" => default,
+        text => log_filter(text).unwrap_or_else(|| {
+            eprintln!(
+                "threeds: {variable}={text:?} is no level (error, warn, info, debug, trace) nor \
+                 target=level directives; using info"
+            );
+            default
+        }),
+    };
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match format {
+        LogFormat::Text => registry.with(lines).try_init(),
+        LogFormat::Json => registry
+            .with(lines.json().flatten_event(true).with_current_span(false))
+            .try_init(),
+    };
 }
 
 fn main() -> ExitCode {
-    init_logs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),
     };
+    init_logs(cli.log_format);
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Up(args) => commands::up::run(&args),

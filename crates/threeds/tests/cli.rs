@@ -35,7 +35,46 @@ fn json(out: &[u8]) -> serde_json::Value {
     clippy::unwrap_used,
     reason = "test helper: a failed unwrap is a failed test"
 )]
+/// What a child wrote on standard error so far, read on a thread of its own so that a
+/// verbose log never fills the pipe and blocks the child.
+#[derive(Debug, Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Logs {
+    fn drain(child: &mut std::process::Child) -> Logs {
+        let logs = Logs::default();
+        let (mut stderr, into) = (child.stderr.take().expect("stderr is piped"), logs.clone());
+        std::thread::spawn(move || {
+            let mut chunk = [0_u8; 8192];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stderr, &mut chunk) {
+                into.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        logs
+    }
+
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 fn start_up(dir: &Path, extra: &[&str]) -> (std::process::Child, PathBuf) {
+    let (child, manifest, _) = start_up_with(dir, extra, &[]);
+    (child, manifest)
+}
+
+/// `threeds up` in `dir` with `extra` flags and `env`, once its manifest is written.
+fn start_up_with(
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, PathBuf, Logs) {
     let manifest = dir.join("manifest.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_threeds"))
         .args(["up", "--port-base", "0", "--manifest"])
@@ -45,10 +84,12 @@ fn start_up(dir: &Path, extra: &[&str]) -> (std::process::Child, PathBuf) {
         .arg("--data")
         .arg(dir.join("data"))
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn threeds up");
+    let logs = Logs::drain(&mut child);
     // Wait for the manifest, with a deadline.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !manifest.exists() {
@@ -56,16 +97,13 @@ fn start_up(dir: &Path, extra: &[&str]) -> (std::process::Child, PathBuf) {
             std::time::Instant::now() < deadline,
             "no manifest within 60 s"
         );
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "threeds up exited early ({status}): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        if let Some(status) = child.try_wait().expect("threeds up's status") {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            panic!("threeds up exited early ({status}): {}", logs.text());
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    (child, manifest)
+    (child, manifest, logs)
 }
 
 /// Every test card number of the shipped ecosystem (`threeds cards --json`).
@@ -335,6 +373,8 @@ struct Up {
     _dir: tempfile::TempDir,
     child: std::process::Child,
     manifest: PathBuf,
+    /// Its standard error: the servers' log.
+    logs: Logs,
     /// The manifest it wrote.
     m: serde_json::Value,
 }
@@ -345,13 +385,18 @@ struct Up {
 )]
 impl Up {
     fn start() -> Up {
+        Up::start_with(&[], &[])
+    }
+
+    fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Up {
         let dir = tempfile::tempdir().unwrap();
-        let (child, manifest) = start_up(dir.path(), &[]);
+        let (child, manifest, logs) = start_up_with(dir.path(), extra, env);
         let m = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
         Up {
             _dir: dir,
             child,
             manifest,
+            logs,
             m,
         }
     }
@@ -685,7 +730,8 @@ fn the_sdk_pays_against_a_running_sandbox_and_the_trace_shows_every_hop() {
 /// database holds no card number in clear and none of the data the store refuses.
 #[test]
 fn the_pack_passes_against_a_running_sandbox_and_leaves_no_card_data() {
-    let up = Up::start();
+    // Debug logs as JSON Lines: the most a server ever writes about what it handles.
+    let up = Up::start_with(&["--log-format", "json"], &[("THREEDS_LOG", "debug")]);
     let manifest = up.manifest.clone();
     let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let against = Command::new(env!("CARGO_BIN_EXE_threeds"))
@@ -730,6 +776,7 @@ fn the_pack_passes_against_a_running_sandbox_and_leaves_no_card_data() {
             assert!(!text.contains(&key), "{key} in {}", path.display());
         }
     }
+    no_card_data_in_the_log(&up.logs.text(), &pans);
     let missing = Command::new(env!("CARGO_BIN_EXE_threeds"))
         .args(["run", "--against", "/nonexistent/manifest.json"])
         .arg(&pack)
@@ -737,6 +784,55 @@ fn the_pack_passes_against_a_running_sandbox_and_leaves_no_card_data() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/manifest.json"));
+}
+
+/// The servers' log after the whole pack: a JSON line per request of every component,
+/// and no card number or challenge code anywhere in it.
+fn no_card_data_in_the_log(log: &str, pans: &[String]) {
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let requests: Vec<_> = lines
+        .iter()
+        .filter(|l| l["target"] == "threeds::request")
+        .collect();
+    for component in ["3ds-server", "ds-alpha", "ds-beta", "acs", "acs-site"] {
+        assert!(
+            requests.iter().any(|r| r["component"] == component
+                && r["status"].is_u64()
+                && r["method"].is_string()
+                && r["ms"].is_string()),
+            "no request line of {component}"
+        );
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["component"] == "ds-alpha" && r["dsTransID"].is_string()),
+        "the DS's lines name the transaction"
+    );
+    for pan in pans {
+        assert!(!log.contains(pan.as_str()), "card {pan} in the log");
+    }
+    let cards = json(&threeds(&["cards", "--json"], None).stdout);
+    let codes: std::collections::BTreeSet<&str> = cards
+        .as_array()
+        .expect("threeds cards --json prints an array")
+        .iter()
+        .filter_map(|c| c["otp"].as_str())
+        .collect();
+    assert!(!codes.is_empty());
+    // A code as a token of its own (not inside an id or a timestamp).
+    let is_token = |at: usize, code: &str| {
+        let before = log[..at].chars().next_back();
+        let after = log[at + code.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    };
+    for code in codes {
+        let leaked = log.match_indices(code).any(|(at, _)| is_token(at, code));
+        assert!(!leaked, "challenge code {code} in the log");
+    }
 }
 
 /// `threeds doctor` on a running sandbox: everything passes; a warning window longer

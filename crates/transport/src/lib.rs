@@ -9,7 +9,8 @@
 //! how every service answers; `clock` is where every component reads the time, `ids`
 //! where transaction ids come from, `faults` the faults a sandbox applies to its own traffic, and `html`
 //! what the browser-facing sites share, `access` who may call an endpoint, and
-//! `health` the plain-HTTP health and readiness probes. [`traced`] records
+//! `health` the plain-HTTP health and readiness probes; [`logged`] writes a log line
+//! per request. [`traced`] records
 //! what a service receives and answers in the trace, and a client made with
 //! [`Client::traced`] what a component sends.
 //!
@@ -26,6 +27,7 @@ pub mod faults;
 pub mod health;
 pub mod html;
 pub mod ids;
+mod logged;
 mod protocol;
 mod server;
 #[cfg(feature = "testing")]
@@ -35,6 +37,7 @@ mod traced;
 pub use client::{Client, Reply, Timeouts, TransportError};
 pub use exchange::exchange;
 pub use ids::Ids;
+pub use logged::{SeenIds, logged};
 pub use protocol::{protocol_answer, protocol_refusal};
 pub use server::{
     BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, OnRefused, Peer, TlsServer, serve, serve_watched,

@@ -175,6 +175,9 @@ async fn record(observer: &Observer, request: Request, next: Next) -> Response {
         event.decoded = Some(plain);
     }
     event.tls_peer = tls_peer;
+    parts
+        .extensions
+        .insert(crate::logged::SeenIds(event.ids.clone()));
     observer.tracer.emit(event);
     Response::from_parts(parts, Body::from(bytes))
 }
