@@ -22,6 +22,10 @@ pub struct PkiSpec {
     pub ca_validity_days: i64,
     /// Lifetime of every other certificate.
     pub leaf_validity_days: i64,
+    /// More names every server certificate covers, besides `localhost`, the loopback
+    /// addresses and its own `*.localhost` name: the names components are advertised
+    /// by (a public host, compose service names), each a DNS name or an IP address.
+    pub names: Vec<String>,
 }
 
 /// One simulated card scheme.
@@ -65,12 +69,36 @@ impl Default for PkiSpec {
             ca_validity_days: 3650,
             // The longest lifetime browsers accept for a TLS server certificate.
             leaf_validity_days: 397,
+            names: Vec::new(),
         }
     }
 }
 
+/// Whether `name` can be a certificate's subject alternative name: an IP address, or a
+/// DNS name of labels of letters, digits and `-` (a leading `*.` allowed).
+pub fn valid_name(name: &str) -> bool {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let host = name.strip_prefix("*.").unwrap_or(name);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 impl PkiSpec {
     fn check(&self) -> Result<(), PkiError> {
+        if let Some(bad) = self.names.iter().find(|n| !valid_name(n)) {
+            return Err(PkiError::BadName(bad.clone()));
+        }
         let bad = |name: &str, why: &str| PkiError::BadScheme {
             name: name.to_owned(),
             why: why.to_owned(),
@@ -164,7 +192,7 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
                 Usage::Client,
             ),
         };
-        let (cert, key) = generator.tls_leaf(cn, names, usage, &root)?;
+        let (cert, key) = generator.tls_leaf(cn, names, &spec.names, usage, &root)?;
         write_pair(
             &layout.tls_cert(identity),
             &cert,
@@ -180,6 +208,7 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
         let (cert, key) = generator.tls_leaf(
             &crate::names::directory_server(&scheme.name, &scheme.directory_server_id),
             &[&ds_name, "ds.localhost"],
+            &spec.names,
             Usage::ServerAndClient,
             &root,
         )?;
@@ -333,16 +362,32 @@ impl Generator {
         Ok(params)
     }
 
-    /// A TLS certificate for `localhost`, the loopback addresses and `names`.
+    /// A TLS certificate for `localhost`, the loopback addresses and `names`; a server
+    /// certificate also for `advertised` (DNS names or IP addresses).
     fn tls_leaf(
         &self,
         common_name: &str,
         names: &[&str],
+        advertised: &[String],
         usage: Usage,
         root: &Issuer<'_, KeyPair>,
     ) -> Result<(String, String), PkiError> {
         let mut dns = vec!["localhost"];
         dns.extend_from_slice(names);
+        let mut ips = vec![
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ];
+        if usage != Usage::Client {
+            for name in advertised {
+                match name.parse::<std::net::IpAddr>() {
+                    Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+                    Ok(_) => {}
+                    Err(_) if !dns.contains(&name.as_str()) => dns.push(name),
+                    Err(_) => {}
+                }
+            }
+        }
         let extended = match usage {
             Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
             Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
@@ -358,10 +403,7 @@ impl Generator {
             &extended,
         )?;
         if usage != Usage::Client {
-            for ip in [
-                std::net::IpAddr::from([127, 0, 0, 1]),
-                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            ] {
+            for ip in ips {
                 params.subject_alt_names.push(SanType::IpAddress(ip));
             }
         }
@@ -490,7 +532,7 @@ pub fn admin_identity(dir: &Path) -> Result<crate::tls::Identity, PkiError> {
         ca_until: now + Duration::days(365),
         leaf_until: now + Duration::days(365),
     };
-    let (cert, key) = generator.tls_leaf("threeds admin", &[], Usage::Client, &root)?;
+    let (cert, key) = generator.tls_leaf("threeds admin", &[], &[], Usage::Client, &root)?;
     write_pair(&identity.cert, &cert, &identity.key, Some(&key))?;
     Ok(identity)
 }
@@ -531,6 +573,7 @@ pub fn faulty_identities(dir: &Path, name: &str) -> Result<FaultyIdentities, Pki
     let (cert, key) = expired.tls_leaf(
         &format!("threeds {name} (expired, fault)"),
         &[],
+        &[],
         Usage::ServerAndClient,
         &root,
     )?;
@@ -544,6 +587,7 @@ pub fn faulty_identities(dir: &Path, name: &str) -> Result<FaultyIdentities, Pki
     let foreign = valid.ca("threeds foreign CA (fault)")?;
     let (cert, key) = valid.tls_leaf(
         &format!("threeds {name} (wrong CA, fault)"),
+        &[],
         &[],
         Usage::ServerAndClient,
         &foreign,

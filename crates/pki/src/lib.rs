@@ -25,7 +25,7 @@ pub mod tls;
 
 pub use generate::{
     EncryptionKey, FaultyIdentities, PkiSpec, SchemeSpec, acs_signing_chain_for_key,
-    admin_identity, faulty_identities, init,
+    admin_identity, faulty_identities, init, valid_name,
 };
 pub use inspect::{CertInfo, Inventory, inventory};
 
@@ -68,6 +68,11 @@ pub enum PkiError {
     Missing(PathBuf),
     #[error("invalid scheme {name:?}: {why}")]
     BadScheme { name: String, why: String },
+    #[error(
+        "invalid certificate name {0:?}: expected a DNS name (letters, digits, '-' and '.') or \
+         an IP address"
+    )]
+    BadName(String),
 }
 
 impl PkiError {

@@ -355,3 +355,48 @@ fn faulty_identities_fail_verification_for_the_right_reason() {
         "reused"
     );
 }
+
+#[test]
+fn advertised_names_are_on_every_server_certificate_and_no_client_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = PkiSpec {
+        schemes: vec![PkiSpec::default().schemes[0].clone()],
+        names: vec!["sandbox.example".into(), "192.0.2.7".into(), "::2".into()],
+        ..PkiSpec::default()
+    };
+    let made = init(dir.path(), &spec, false).unwrap();
+    for file in [
+        "tls/3ds-server.crt",
+        "tls/acs.crt",
+        "tls/merchant.crt",
+        "tls/ds-alpha.crt",
+    ] {
+        let names = &made
+            .get(file)
+            .unwrap_or_else(|| panic!("{file} in {:?}", made.certificates))
+            .names;
+        for name in [
+            "localhost",
+            "127.0.0.1",
+            "sandbox.example",
+            "192.0.2.7",
+            "::2",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{file}: {name} not in {names:?}"
+            );
+        }
+    }
+    let client = &made.get("tls/requestor.crt").unwrap().names;
+    assert!(!client.iter().any(|n| n == "sandbox.example"), "{client:?}");
+    for bad in ["bad name", "", "-lead.example", "a..b", "host/path"] {
+        let spec = PkiSpec {
+            names: vec![bad.into()],
+            ..PkiSpec::default()
+        };
+        let empty = tempfile::tempdir().unwrap();
+        let err = init(empty.path(), &spec, false).unwrap_err();
+        assert!(matches!(err, PkiError::BadName(_)), "{bad}: {err}");
+    }
+}

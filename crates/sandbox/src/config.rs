@@ -448,8 +448,32 @@ impl Ecosystem {
     }
 
     /// The PKI these schemes need.
+    /// The hosts of the URLs the ecosystem file gives its components (`url`,
+    /// `site_url`): names the PKI's server certificates must cover.
+    pub fn advertised_hosts(&self) -> Vec<String> {
+        let urls = [
+            self.threeds_server.url.as_deref(),
+            self.acs.url.as_deref(),
+            self.acs.site_url.as_deref(),
+        ]
+        .into_iter()
+        .chain(self.schemes.iter().map(|s| s.url.as_deref()));
+        let mut hosts: Vec<String> = Vec::new();
+        for url in urls.flatten() {
+            if let Some(host) = url::Url::parse(url).ok().and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+            }) && !hosts.contains(&host)
+            {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
+
     pub fn pki_spec(&self) -> pki::PkiSpec {
         pki::PkiSpec {
+            names: self.advertised_hosts(),
             schemes: self
                 .schemes
                 .iter()

@@ -374,6 +374,16 @@ fn probe_endpoint(
                 ),
             }
         }
+        Err(e) if e.to_string().contains("NotValidForName") => report.push(
+            "certificates",
+            &target,
+            Outcome::Fail,
+            format!(
+                "the certificate does not cover {host}, the name this endpoint is advertised by: \
+                 regenerate the PKI with `threeds pki init --force --name {host}` (and the same \
+                 --config)"
+            ),
+        ),
         Err(e) => report.push(
             "certificates",
             &target,

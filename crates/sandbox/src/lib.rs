@@ -81,6 +81,12 @@ pub struct SandboxConfig {
     /// the port after the admin endpoint's when everything runs on a fixed
     /// `port_base`, else one the OS chooses. Named in the manifest.
     pub health_port: Option<u16>,
+    /// The host name or IP address every URL this sandbox derives from its listeners
+    /// is advertised with (in messages, pages, redirects and the manifest), instead of
+    /// `localhost` and `acs.localhost`: what a phone, an emulator, another container or
+    /// host reaches it by. URLs the ecosystem file gives are used as they are. A PKI
+    /// generated here covers it; `None` keeps the loopback names.
+    pub public_host: Option<String>,
 }
 
 /// The default of [`SandboxConfig::trace_keep`]: some 20,000 authentications.
@@ -109,6 +115,7 @@ impl Default for SandboxConfig {
             trace_keep: TRACE_KEEP,
             logs: kms::audit::Rotation::default(),
             health_port: None,
+            public_host: None,
         }
     }
 }

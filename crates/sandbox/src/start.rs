@@ -38,7 +38,17 @@ pub(crate) async fn run(
 ) -> Result<Sandbox, SandboxError> {
     check_component(config, only)?;
     let layout = Layout::new(&config.certs);
-    let spec = config.ecosystem.pki_spec();
+    let mut spec = config.ecosystem.pki_spec();
+    if let Some(host) = &config.public_host {
+        if !pki::valid_name(host) {
+            return Err(SandboxError::Setup(format!(
+                "--public-host {host:?}: expected a DNS name or an IP address"
+            )));
+        }
+        if !spec.names.contains(host) {
+            spec.names.push(host.clone());
+        }
+    }
     ensure_pki(config, &layout, &spec)?;
     let keys = open_keys(config, only).await?;
     let (database, store) = open_store(config, only, &keys.service).await?;
@@ -255,6 +265,15 @@ fn ensure_pki(
     if !layout.exists() {
         pki::init(&config.certs, spec, false)?;
     }
+    for (file, name) in uncovered_names(layout, &spec.names) {
+        tracing::warn!(
+            certificate = %file,
+            name = %name,
+            "a certificate does not cover a name this sandbox is advertised by; clients \
+             reaching it by that name will refuse it: regenerate with `threeds pki init --force` \
+             and the same --config and --name"
+        );
+    }
     for scheme in &spec.schemes {
         if !layout.scheme(&scheme.name).ds_tls_cert().exists() {
             return Err(SandboxError::Setup(format!(
@@ -266,6 +285,28 @@ fn ensure_pki(
         }
     }
     Ok(())
+}
+
+/// Each server certificate of the PKI in `layout` (the components' TLS identities) and
+/// each of `names` it does not cover.
+pub(crate) fn uncovered_names(layout: &Layout, names: &[String]) -> Vec<(String, String)> {
+    let Ok(inventory) = pki::inventory(layout.root()) else {
+        return Vec::new();
+    };
+    // Server certificates are the ones with IP addresses (client-only ones have none);
+    // the faults' certificates are wrong on purpose.
+    let servers = inventory.certificates.iter().filter(|c| {
+        !c.is_ca && c.names.iter().any(|n| n == "127.0.0.1") && !c.file.starts_with("faults/")
+    });
+    let mut missing = Vec::new();
+    for cert in servers {
+        for name in names {
+            if !cert.names.contains(name) {
+                missing.push((cert.file.clone(), name.clone()));
+            }
+        }
+    }
+    missing
 }
 
 /// The key service, what the manifest says of it, and the KMS client when that is the
@@ -504,8 +545,16 @@ impl Urls {
             };
             Ok(format!("https://{host}:{port}"))
         };
+        // Brackets for an IPv6 address in a URL.
+        let public = config
+            .public_host
+            .as_deref()
+            .map(|h| match h.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("[{h}]"),
+                Err(_) => h.to_owned(),
+            });
         let derived = |listener: &Option<TcpListener>, i: u16, what: &str| {
-            derived_on("localhost", listener, i, what)
+            derived_on(public.as_deref().unwrap_or("localhost"), listener, i, what)
         };
         Urls {
             server: match &ecosystem.threeds_server.url {
@@ -529,7 +578,12 @@ impl Urls {
             // Its own site name, so the ACS's pages are another site than the shop's.
             acs_site: match &ecosystem.acs.site_url {
                 Some(url) => Ok(url.trim_end_matches('/').to_owned()),
-                None => derived_on("acs.localhost", &listeners.site, after_ds, "ACS site"),
+                None => derived_on(
+                    public.as_deref().unwrap_or("acs.localhost"),
+                    &listeners.site,
+                    after_ds,
+                    "ACS site",
+                ),
             },
             merchant: derived(&listeners.merchant, after_ds + 1, "merchant"),
         }

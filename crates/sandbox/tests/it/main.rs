@@ -10,6 +10,7 @@
 mod support;
 
 mod admin;
+mod advertised;
 mod app;
 mod app_errors;
 mod broken_peers;

@@ -100,6 +100,14 @@ pub struct RunArgs {
     /// manifest's `health` says which.
     #[arg(long, env = "THREEDS_HEALTH_PORT", value_name = "PORT")]
     health_port: Option<u16>,
+    /// The host name or IP address the components are advertised by, in every URL they
+    /// hand out (acsURL, the 3DS Method URL, their own URLs in messages, the shop's and
+    /// ACS pages' links, the manifest) instead of `localhost`: what a phone, an
+    /// emulator or another machine reaches this one by. Use with --host 0.0.0.0 (or the
+    /// address). A PKI generated now covers it; for an existing one, `threeds pki init
+    /// --force --name HOST`.
+    #[arg(long, env = "THREEDS_PUBLIC_HOST", value_name = "HOST")]
+    public_host: Option<String>,
     /// Where the keys live: `software` (a master key in the data directory) or
     /// `aws-kms` (AWS KMS, or a KMS-compatible server: the standard AWS environment
     /// applies — credentials, AWS_REGION, AWS_ENDPOINT_URL). Either way every key
@@ -166,6 +174,7 @@ impl RunArgs {
             host: self.host,
             port_base: self.port_base,
             health_port: self.health_port,
+            public_host: self.public_host.clone(),
             ecosystem: self.ecosystem.load()?,
             trace: !self.no_trace,
             trace_keep: self.trace_keep,

@@ -16,9 +16,15 @@ pub enum Command {
         /// Replace an existing PKI (new keys; the old certificates stop being trusted).
         #[arg(long)]
         force: bool,
-        /// Certificates for the schemes of this ecosystem file.
+        /// Certificates for the schemes of this ecosystem file (the hosts of the URLs it
+        /// gives are covered too).
         #[command(flatten)]
         ecosystem: super::EcosystemArg,
+        /// Another name every server certificate covers: a DNS name or IP address the
+        /// components are reached by (a LAN address for a phone, a container's name).
+        /// Repeatable.
+        #[arg(long = "name", value_name = "NAME")]
+        names: Vec<String>,
     },
     /// List the certificates: subject, issuer, key type, expiry, SHA-256 fingerprint.
     Show {
@@ -48,8 +54,14 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
             dir,
             force,
             ecosystem,
+            names,
         } => {
-            let spec = ecosystem.load()?.pki_spec();
+            let mut spec = ecosystem.load()?.pki_spec();
+            for name in names {
+                if !spec.names.contains(name) {
+                    spec.names.push(name.clone());
+                }
+            }
             let inventory = pki::init(&dir.path, &spec, *force)?;
             println!(
                 "generated {} certificates in {}",
