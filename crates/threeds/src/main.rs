@@ -94,6 +94,9 @@ enum Command {
     /// numbers in clear and refused data; the config file against the hash recorded at
     /// start. A table (or --json); exit status 1 when a check fails.
     Doctor(commands::doctor::Args),
+    /// Ask a health port whether its process is ready (`/readyz`; `--live`: runs,
+    /// `/healthz`): exit status 0 on 200. The image's HEALTHCHECK.
+    Health(commands::health::Args),
     /// The admin endpoint's access: it takes the admin certificate alone
     /// (certs/tls/admin.crt, named in the manifest) and, once `enrol`led, a TOTP code.
     #[command(subcommand)]
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
         Command::Pki(command) => commands::pki::run(&command),
         Command::Admin(command) => commands::admin::run(&command),
         Command::Doctor(args) => commands::doctor::run(&args),
+        Command::Health(args) => commands::health::run(&args),
         Command::Dictionary => {
             print!("{}", emv3ds::docs::markdown());
             Ok(ExitCode::SUCCESS)

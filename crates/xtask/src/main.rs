@@ -22,6 +22,7 @@
 //!
 //! No dependencies, so it builds in seconds.
 
+mod docker;
 mod kms_server;
 mod leftovers;
 mod postgres;
@@ -37,16 +38,21 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("services") => services(),
         Some("soak") => soak::soak(&args[1..]),
+        Some("docker") => docker::command(),
         _ => {
             eprintln!(
                 "usage: cargo xtask test [-- <nextest filter args>]\n       cargo xtask services\n       \
-                 cargo xtask soak [--minutes 10] [--every-ms 1000] [--release]\n\n\
+                 cargo xtask soak [--minutes 10] [--every-ms 1000] [--release]\n       \
+                 cargo xtask docker\n\n\
                  test       format check, clippy (warnings are errors), doctests, all tests\n\
                  services   start the test PostgreSQL and KMS-compatible servers, print the\n\
                  \x20          environment the tests read, stop them on Enter\n\
                  soak       threeds up under a steady mix of authentications for a while;\n\
                  \x20          fails on any error, growing memory or descriptors, or files\n\
-                 \x20          that keep growing"
+                 \x20          that keep growing\n\
+                 docker     build the image (docker/Dockerfile) on a local Docker engine,\n\
+                 \x20          installed if missing, and prove it: read-only, healthy, the\n\
+                 \x20          scenario pack and doctor against it, a clean stop"
             );
             ExitCode::from(2)
         }
@@ -93,6 +99,9 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> bool {
     let Some(jose_python) = jose_python.filter(|_| tools) else {
         return false;
     };
+    // The Docker engine and base image take a minute or two of downloads, not of CPU:
+    // they are made while the build runs, and the image is proven at the end.
+    let docker = docker_wanted().then(|| std::thread::spawn(docker::prepare));
     let clippy = [
         "clippy",
         "--workspace",
@@ -166,9 +175,53 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> bool {
     let sandbox_ok = phases.time("sandbox tests on PostgreSQL", || {
         suite("sandbox tests on PostgreSQL", &on_postgres, sandbox_scope)
     });
-    // The whole suite runs last, so its summary line closes the output.
-    let ok = phases.time("tests", || suite("tests", &env, &["--workspace"]));
-    ok && sandbox_ok
+    let suite_ok = phases.time("tests", || suite("tests", &env, &["--workspace"]));
+    let docker_ok = match docker {
+        None => true,
+        Some(preparing) => phases.time("docker image", || {
+            let proven = match preparing.join() {
+                Ok(Ok(engine)) => docker::prove(&engine, &docker::host_binary()),
+                // An engine that cannot be had here is the machine's, not the image's:
+                // said loudly, and a failure only when it was required.
+                Ok(Err(why)) if !docker_required() => {
+                    eprintln!("xtask: docker: NOT RUN: no engine could be had: {why}");
+                    Ok(())
+                }
+                Ok(Err(why)) => Err(why),
+                Err(_) => Err("preparing the engine panicked".into()),
+            };
+            proven
+                .map_err(|why| eprintln!("xtask: docker: {why}"))
+                .is_ok()
+        }),
+    };
+    suite_ok && sandbox_ok && docker_ok
+}
+
+/// `THREEDS_TEST_DOCKER=require`: an engine that cannot be had fails `test`.
+fn docker_required() -> bool {
+    std::env::var("THREEDS_TEST_DOCKER").as_deref() == Ok("require")
+}
+
+/// Whether `test` proves the image: when a Docker engine runs or can be installed
+/// (root on Debian), unless `THREEDS_TEST_DOCKER=skip`; said either way.
+fn docker_wanted() -> bool {
+    if std::env::var("THREEDS_TEST_DOCKER").as_deref() == Ok("skip") {
+        eprintln!("xtask: docker: skipped (THREEDS_TEST_DOCKER=skip)");
+        return false;
+    }
+    let available = docker::available();
+    if !available && docker_required() {
+        eprintln!("xtask: docker: required (THREEDS_TEST_DOCKER=require) but no engine here");
+        return true;
+    }
+    if !available {
+        eprintln!(
+            "xtask: docker: skipped: no Docker engine answers and none can be installed here \
+             (not root on Debian); `cargo xtask docker` runs it where one can"
+        );
+    }
+    available
 }
 
 /// The scenario pack, as users run it (`threeds run scenarios`), with the binary the

@@ -163,6 +163,9 @@ fn find_bin() -> Option<PathBuf> {
 
 fn install() -> Result<(), String> {
     eprintln!("xtask: PostgreSQL is missing; installing the Debian package postgresql");
+    let _apt = super::docker::APT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ok = super::run("apt-get update", "apt-get", &["update", "-qq"])
         && Command::new("apt-get")
             .args(["install", "-y", "-qq", "postgresql"])

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cards;
 pub mod doctor;
+pub mod health;
 pub mod pki;
 pub mod run;
 pub mod sdk;

@@ -1,0 +1,105 @@
+//! `threeds health`: asks a health port whether the process is ready (`/readyz`) or
+//! alive (`/healthz`), for a container's `HEALTHCHECK` (the image has no curl) and for
+//! scripts. Exit status 0 when the answer is 200, 1 otherwise; the answer's status (and
+//! what fails) on standard output.
+
+use std::io::{Read as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr, TcpStream, ToSocketAddrs as _};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+
+/// How long the probe waits for a connection and an answer.
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most of an answer it reads: a status and a few names.
+const MAX_ANSWER: u64 = 16 * 1024;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The health port's base URL (the manifest's `health`). Default: `http://` the
+    /// address `--host`/THREEDS_HOST names (127.0.0.1 when it is 0.0.0.0 or ::), on
+    /// THREEDS_HEALTH_PORT (default 7447).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Ask `/healthz` (the process runs) instead of `/readyz` (it can work).
+    #[arg(long)]
+    live: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let base = match &args.url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => default_base()?,
+    };
+    let path = if args.live { "/healthz" } else { "/readyz" };
+    let (status, body) = get(&base, path).with_context(|| format!("probing {base}{path}"))?;
+    println!("{status} {}", body.trim());
+    Ok(if status == 200 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Where this container's own process listens: its host (loopback for a wildcard) and
+/// its health port.
+fn default_base() -> anyhow::Result<String> {
+    let host = match std::env::var("THREEDS_HOST") {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<IpAddr>()
+            .map_err(|e| anyhow!("THREEDS_HOST={text:?}: {e}"))?,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let host = match host {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        other => other,
+    };
+    let port = match std::env::var("THREEDS_HEALTH_PORT") {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<u16>()
+            .map_err(|e| anyhow!("THREEDS_HEALTH_PORT={text:?}: {e}"))?,
+        _ => 7447,
+    };
+    Ok(match host {
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+    })
+}
+
+/// An HTTP/1.0 GET of `path` on the `http://host:port` base: the status and the body.
+fn get(base: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    let Some(authority) = base.strip_prefix("http://") else {
+        bail!("expected an http:// URL (the health port speaks plain HTTP)");
+    };
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let address = authority
+        .to_socket_addrs()
+        .with_context(|| format!("{authority}: not a host:port"))?
+        .next()
+        .ok_or_else(|| anyhow!("{authority}: no address"))?;
+    let mut stream = TcpStream::connect_timeout(&address, TIMEOUT)?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.take(MAX_ANSWER).read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| anyhow!("not an HTTP answer"))?;
+    Ok((status, body.to_owned()))
+}
