@@ -835,6 +835,36 @@ fn no_card_data_in_the_log(log: &str, pans: &[String]) {
     }
 }
 
+/// `threeds health` (the image's HEALTHCHECK) on a running sandbox's health port: ready
+/// and alive exit 0; a port nobody listens on exits 1 and says why.
+#[test]
+fn threeds_health_probes_the_health_port() {
+    let up = Up::start();
+    let health = up.m["health"]
+        .as_str()
+        .expect("the manifest names the health port");
+    for extra in [&[][..], &["--live"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_threeds"))
+            .args(["health", "--url", health])
+            .args(extra)
+            .output()
+            .expect("run threeds health");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {said}");
+        assert!(said.starts_with("200 {\"status\":"), "{said}");
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", closed.local_addr().expect("its address"));
+    drop(closed);
+    let out = Command::new(env!("CARGO_BIN_EXE_threeds"))
+        .args(["health", "--url", &url])
+        .output()
+        .expect("run threeds health");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&url), "{err}");
+}
+
 /// `threeds doctor` on a running sandbox: everything passes; a warning window longer
 /// than the certificates live fails, with exit status 1.
 #[test]

@@ -1,7 +1,7 @@
 //! `threeds health`: asks a health port whether the process is ready (`/readyz`) or
 //! alive (`/healthz`), for a container's `HEALTHCHECK` (the image has no curl) and for
-//! scripts. Exit status 0 when the answer is 200, 1 otherwise; the answer's status (and
-//! what fails) on standard output.
+//! scripts. Exit status 0 when the answer is 200, 1 otherwise (no answer included; never
+//! 2, which Docker reserves); the answer's status (and what fails) on standard output.
 
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, TcpStream, ToSocketAddrs as _};
@@ -31,10 +31,23 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let base = match &args.url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => default_base()?,
+        None => match default_base() {
+            Ok(base) => base,
+            Err(why) => {
+                eprintln!("threeds: health: {why:#}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
     };
     let path = if args.live { "/healthz" } else { "/readyz" };
-    let (status, body) = get(&base, path).with_context(|| format!("probing {base}{path}"))?;
+    // Exit 1 for every failure, never 2: Docker reserves 2 in a HEALTHCHECK.
+    let (status, body) = match get(&base, path) {
+        Ok(answer) => answer,
+        Err(why) => {
+            eprintln!("threeds: health: {base}{path}: {why:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     println!("{status} {}", body.trim());
     Ok(if status == 200 {
         ExitCode::SUCCESS
