@@ -11,7 +11,7 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::layout::{Layout, TLS_IDENTITIES};
+use crate::layout::{Layout, SchemeLayout, TLS_IDENTITIES};
 use crate::{Inventory, PkiError, inventory};
 
 /// What to generate.
@@ -203,95 +203,132 @@ pub fn init(dir: &Path, spec: &PkiSpec, force: bool) -> Result<Inventory, PkiErr
 
     // Per scheme: the DS's TLS identity, and the scheme's protocol hierarchy.
     for scheme in &spec.schemes {
-        let files = layout.scheme(&scheme.name);
-        let ds_name = format!("ds-{}.localhost", scheme.name);
-        let (cert, key) = generator.tls_leaf(
-            &crate::names::directory_server(&scheme.name, &scheme.directory_server_id),
-            &[&ds_name, "ds.localhost"],
-            &spec.names,
-            Usage::ServerAndClient,
-            &root,
-        )?;
-        write_pair(&files.ds_tls_cert(), &cert, &files.ds_tls_key(), Some(&key))?;
-
-        let ds_root = generator.ca(&format!(
-            "threeds {} DS root CA ({})",
-            scheme.name, scheme.directory_server_id
-        ))?;
-        write_pair(
-            &files.ds_root_ca(),
-            &ds_root.pem(),
-            &files.ds_root_ca_key(),
-            None,
-        )?;
-        write_key(&files.ds_root_ca_key(), &root_key_pem(&ds_root))?;
-
-        // The ACS signs with the scheme's key type: ES256 for EC, PS256 for RSA, so
-        // SDKs meet both acsSignedContent algorithms.
-        let (signing_key, signing_key_pem) = match scheme.encryption_key {
-            EncryptionKey::EcP256 => {
-                let key = generator.ec_key("ACS signing key")?;
-                let pem = key.serialize_pem();
-                (key, pem)
-            }
-            EncryptionKey::Rsa2048 => {
-                let pem = rsa_2048_pkcs8_pem()?;
-                let key = KeyPair::from_pem(&pem).map_err(gen_err("ACS signing key"))?;
-                (key, pem)
-            }
-        };
-        let signing = generator
-            .leaf_params(
-                &format!("threeds {} ACS signing", scheme.name),
-                &[],
-                &[KeyUsagePurpose::DigitalSignature],
-                &[],
-            )?
-            .signed_by(&signing_key, &ds_root)
-            .map_err(gen_err("ACS signing certificate"))?;
-        write_pair(
-            &files.acs_signing_cert(),
-            &signing.pem(),
-            &files.acs_signing_key(),
-            Some(&signing_key_pem),
-        )?;
-        write_public(
-            &files.acs_signing_chain(),
-            &format!("{}{}", signing.pem(), ds_root.pem()),
-        )?;
-
-        let (enc_key, enc_key_pem, usages) = match scheme.encryption_key {
-            EncryptionKey::EcP256 => {
-                let key = generator.ec_key("DS encryption key")?;
-                let pem = key.serialize_pem();
-                (key, pem, vec![KeyUsagePurpose::KeyAgreement])
-            }
-            EncryptionKey::Rsa2048 => {
-                let pem = rsa_2048_pkcs8_pem()?;
-                let key = KeyPair::from_pem(&pem).map_err(gen_err("DS encryption key"))?;
-                (key, pem, vec![KeyUsagePurpose::KeyEncipherment])
-            }
-        };
-        let enc = generator
-            .leaf_params(
-                &format!(
-                    "threeds {} DS encryption ({})",
-                    scheme.name, scheme.directory_server_id
-                ),
-                &[],
-                &usages,
-                &[],
-            )?
-            .signed_by(&enc_key, &ds_root)
-            .map_err(gen_err("DS encryption certificate"))?;
-        write_pair(
-            &files.ds_encryption_cert(),
-            &enc.pem(),
-            &files.ds_encryption_key(),
-            Some(&enc_key_pem),
-        )?;
+        scheme_hierarchy(&generator, &layout, spec, scheme, &root)?;
     }
     inventory(dir)
+}
+
+/// One scheme's certificates: its DS's TLS identity under the TLS `root`, and its own
+/// protocol hierarchy (DS root CA, ACS signing certificate and chain, DS encryption
+/// certificate).
+fn scheme_hierarchy(
+    generator: &Generator,
+    layout: &Layout,
+    spec: &PkiSpec,
+    scheme: &SchemeSpec,
+    root: &Ca,
+) -> Result<(), PkiError> {
+    let files = layout.scheme(&scheme.name);
+    let ds_name = format!("ds-{}.localhost", scheme.name);
+    let (cert, key) = generator.tls_leaf(
+        &crate::names::directory_server(&scheme.name, &scheme.directory_server_id),
+        &[&ds_name, "ds.localhost"],
+        &spec.names,
+        Usage::ServerAndClient,
+        root,
+    )?;
+    write_pair(&files.ds_tls_cert(), &cert, &files.ds_tls_key(), Some(&key))?;
+
+    let ds_root = generator.ca(&format!(
+        "threeds {} DS root CA ({})",
+        scheme.name, scheme.directory_server_id
+    ))?;
+    write_pair(
+        &files.ds_root_ca(),
+        &ds_root.pem(),
+        &files.ds_root_ca_key(),
+        None,
+    )?;
+    write_key(&files.ds_root_ca_key(), &root_key_pem(&ds_root))?;
+
+    acs_signing(generator, &files, scheme, &ds_root)?;
+    ds_encryption(generator, &files, scheme, &ds_root)
+}
+
+/// The ACS's `acsSignedContent` certificate under the scheme's DS root, in the scheme's
+/// key type, with its chain.
+fn acs_signing(
+    generator: &Generator,
+    files: &SchemeLayout,
+    scheme: &SchemeSpec,
+    ds_root: &Ca,
+) -> Result<(), PkiError> {
+    // The ACS signs with the scheme's key type: ES256 for EC, PS256 for RSA, so
+    // SDKs meet both acsSignedContent algorithms.
+    let (signing_key, signing_key_pem) = match scheme.encryption_key {
+        EncryptionKey::EcP256 => {
+            let key = generator.ec_key("ACS signing key")?;
+            let pem = key.serialize_pem();
+            (key, pem)
+        }
+        EncryptionKey::Rsa2048 => {
+            let pem = rsa_2048_pkcs8_pem()?;
+            let key = KeyPair::from_pem(&pem).map_err(gen_err("ACS signing key"))?;
+            (key, pem)
+        }
+    };
+    let signing = generator
+        .leaf_params(
+            &format!("threeds {} ACS signing", scheme.name),
+            &[],
+            &[KeyUsagePurpose::DigitalSignature],
+            &[],
+        )?
+        .signed_by(&signing_key, ds_root)
+        .map_err(gen_err("ACS signing certificate"))?;
+    write_pair(
+        &files.acs_signing_cert(),
+        &signing.pem(),
+        &files.acs_signing_key(),
+        Some(&signing_key_pem),
+    )?;
+    write_public(
+        &files.acs_signing_chain(),
+        &format!("{}{}", signing.pem(), ds_root.pem()),
+    )?;
+
+    Ok(())
+}
+
+/// The DS encryption certificate (what SDKs encrypt device data to) under the scheme's
+/// DS root.
+fn ds_encryption(
+    generator: &Generator,
+    files: &SchemeLayout,
+    scheme: &SchemeSpec,
+    ds_root: &Ca,
+) -> Result<(), PkiError> {
+    let (enc_key, enc_key_pem, usages) = match scheme.encryption_key {
+        EncryptionKey::EcP256 => {
+            let key = generator.ec_key("DS encryption key")?;
+            let pem = key.serialize_pem();
+            (key, pem, vec![KeyUsagePurpose::KeyAgreement])
+        }
+        EncryptionKey::Rsa2048 => {
+            let pem = rsa_2048_pkcs8_pem()?;
+            let key = KeyPair::from_pem(&pem).map_err(gen_err("DS encryption key"))?;
+            (key, pem, vec![KeyUsagePurpose::KeyEncipherment])
+        }
+    };
+    let enc = generator
+        .leaf_params(
+            &format!(
+                "threeds {} DS encryption ({})",
+                scheme.name, scheme.directory_server_id
+            ),
+            &[],
+            &usages,
+            &[],
+        )?
+        .signed_by(&enc_key, ds_root)
+        .map_err(gen_err("DS encryption certificate"))?;
+    write_pair(
+        &files.ds_encryption_cert(),
+        &enc.pem(),
+        &files.ds_encryption_key(),
+        Some(&enc_key_pem),
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -239,19 +239,58 @@ fn probe_endpoint(
         );
         return;
     };
-    let with_identity = |version, suite| HandshakeOptions {
-        version,
-        suite,
-        identity: Some(identity.clone()),
+    let probe = Probe {
+        target,
+        host,
+        port,
+        root,
+        identity,
     };
-    let handshake = |options: &HandshakeOptions| probe::handshake(&host, port, root, options);
+    // Nothing else can be checked without a handshake.
+    if versions(report, &probe) {
+        suites(report, &probe);
+        client_certificate(report, &probe, endpoint.mutual);
+        certificates(report, &probe, warn_days);
+    }
+}
 
-    // Versions.
+/// One endpoint under examination.
+struct Probe<'a> {
+    /// How the report names it.
+    target: String,
+    host: String,
+    port: u16,
+    root: &'a Path,
+    identity: &'a pki::tls::Identity,
+}
+
+impl Probe<'_> {
+    fn handshake(&self, options: &HandshakeOptions) -> Result<probe::Handshake, probe::ProbeError> {
+        probe::handshake(&self.host, self.port, self.root, options)
+    }
+
+    /// A handshake presenting the sandbox identity, restricted to `version`/`suite`.
+    fn with_identity(
+        &self,
+        version: Option<&'static rustls::SupportedProtocolVersion>,
+        suite: Option<rustls::SupportedCipherSuite>,
+    ) -> HandshakeOptions {
+        HandshakeOptions {
+            version,
+            suite,
+            identity: Some(self.identity.clone()),
+        }
+    }
+}
+
+/// The protocol versions it accepts: TLS 1.2 and 1.3, never 1.0 or 1.1. `false` when no
+/// modern handshake succeeds.
+fn versions(report: &mut Report, probe: &Probe<'_>) -> bool {
     let legacy_suites: Vec<u16> = probe::WEAK_SUITES.iter().map(|(id, _)| *id).collect();
     let mut old = Vec::new();
     for (version, name) in [(probe::TLS10, "TLS 1.0"), (probe::TLS11, "TLS 1.1")] {
         if let Ok(LegacyAnswer::Accepted { .. }) =
-            probe::legacy_hello(&host, port, version, &legacy_suites)
+            probe::legacy_hello(&probe.host, probe.port, version, &legacy_suites)
         {
             old.push(name);
         }
@@ -262,7 +301,7 @@ fn probe_endpoint(
         (&rustls::version::TLS12, "TLS 1.2"),
         (&rustls::version::TLS13, "TLS 1.3"),
     ] {
-        match handshake(&with_identity(Some(version), None)) {
+        match probe.handshake(&probe.with_identity(Some(version), None)) {
             Ok(_) => modern.push(name),
             Err(e) => last_error = e.to_string(),
         }
@@ -271,26 +310,30 @@ fn probe_endpoint(
     if !old.is_empty() {
         report.push(
             "tls versions",
-            &target,
+            &probe.target,
             Outcome::Fail,
             format!("{versions}: {} must be refused", old.join(" and ")),
         );
     } else if !modern.is_empty() {
-        report.push("tls versions", &target, Outcome::Ok, versions);
+        report.push("tls versions", &probe.target, Outcome::Ok, versions);
     }
     if modern.is_empty() {
         // Nothing else can be checked without a handshake.
         report.push(
             "tls versions",
-            &target,
+            &probe.target,
             Outcome::Fail,
             format!("no TLS 1.2 or 1.3 handshake: {last_error}"),
         );
-        return;
+        return false;
     }
+    true
+}
 
-    // Suites.
-    let weak = match probe::legacy_hello(&host, port, probe::TLS12, &legacy_suites) {
+/// The suites it accepts: AEAD with ECDHE only.
+fn suites(report: &mut Report, probe: &Probe<'_>) {
+    let legacy_suites: Vec<u16> = probe::WEAK_SUITES.iter().map(|(id, _)| *id).collect();
+    let weak = match probe::legacy_hello(&probe.host, probe.port, probe::TLS12, &legacy_suites) {
         Ok(LegacyAnswer::Accepted { suite, .. }) => probe::WEAK_SUITES
             .iter()
             .find(|(id, _)| *id == suite)
@@ -304,29 +347,34 @@ fn probe_endpoint(
                 rustls::SupportedCipherSuite::Tls13(_) => &rustls::version::TLS13,
                 rustls::SupportedCipherSuite::Tls12(_) => &rustls::version::TLS12,
             };
-            handshake(&with_identity(Some(version), Some(**suite))).is_ok()
+            probe
+                .handshake(&probe.with_identity(Some(version), Some(**suite)))
+                .is_ok()
         })
         .map(|suite| format!("{:?}", suite.suite()))
         .collect();
     match weak {
         Some(name) => report.push(
             "cipher suites",
-            &target,
+            &probe.target,
             Outcome::Fail,
             format!("accepts {name} (no AEAD or no forward secrecy)"),
         ),
         None => report.push(
             "cipher suites",
-            &target,
+            &probe.target,
             Outcome::Ok,
             format!("AEAD with ECDHE only: {}", accepted.join(", ")),
         ),
     }
+}
 
-    // Client certificate.
-    let anonymous = handshake(&HandshakeOptions::default());
+/// Whether it requires a client certificate (server-to-server) or answers without one
+/// (cardholder-facing), as `mutual` says it must.
+fn client_certificate(report: &mut Report, probe: &Probe<'_>, mutual: bool) {
+    let anonymous = probe.handshake(&HandshakeOptions::default());
     let answered = anonymous.as_ref().is_ok_and(|h| h.answered);
-    let (outcome, detail) = match (endpoint.mutual, answered) {
+    let (outcome, detail) = match (mutual, answered) {
         (true, false) => (Outcome::Ok, "required".to_owned()),
         (true, true) => (
             Outcome::Fail,
@@ -345,10 +393,14 @@ fn probe_endpoint(
             ),
         ),
     };
-    report.push("client certificate", &target, outcome, detail);
+    report.push("client certificate", &probe.target, outcome, detail);
+}
 
-    // Certificates.
-    match handshake(&with_identity(None, None)) {
+/// The chain it presents: verifies under the sandbox root, covers the advertised name,
+/// and how long until it expires.
+fn certificates(report: &mut Report, probe: &Probe<'_>, warn_days: i64) {
+    let host = &probe.host;
+    match probe.handshake(&probe.with_identity(None, None)) {
         Ok(done) => {
             let mut soonest: Option<(i64, String)> = None;
             for cert in &done.chain {
@@ -364,11 +416,11 @@ fn probe_endpoint(
                         "chain of {} verifies; {name} expires first, in {days} days",
                         done.chain.len()
                     );
-                    push_expiry(report, &target, days, &name, warn_days, ok);
+                    push_expiry(report, &probe.target, days, &name, warn_days, ok);
                 }
                 None => report.push(
                     "certificates",
-                    &target,
+                    &probe.target,
                     Outcome::Fail,
                     "no readable certificate presented".into(),
                 ),
@@ -376,7 +428,7 @@ fn probe_endpoint(
         }
         Err(e) if e.to_string().contains("NotValidForName") => report.push(
             "certificates",
-            &target,
+            &probe.target,
             Outcome::Fail,
             format!(
                 "the certificate does not cover {host}, the name this endpoint is advertised by: \
@@ -386,7 +438,7 @@ fn probe_endpoint(
         ),
         Err(e) => report.push(
             "certificates",
-            &target,
+            &probe.target,
             Outcome::Fail,
             format!("the chain does not verify against the sandbox root: {e}"),
         ),
