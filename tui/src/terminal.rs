@@ -58,7 +58,8 @@ async fn page(admin: &AdminClient, before: u64, model: &mut Model) -> Result<boo
             limit: PAGE,
             ..TraceQuery::default()
         })
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
     let full = events.len() == PAGE as usize;
     for event in events {
         model.ingest(event);
@@ -86,7 +87,12 @@ pub async fn run(source: Source) -> Result<(), String> {
     };
     app.settle();
     let mut live = match &admin {
-        Some(admin) => Some(admin.follow(Some(app.model.newest_seq), None).await?),
+        Some(admin) => Some(
+            admin
+                .follow(Some(app.model.newest_seq), None)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
         None => None,
     };
 

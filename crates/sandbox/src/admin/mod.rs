@@ -517,6 +517,48 @@ pub struct AdminClient {
     session: Arc<tokio::sync::Mutex<Option<String>>>,
 }
 
+/// Why the admin endpoint gave no answer to use.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The manifest that names the endpoint could not be read.
+    #[error("{0}")]
+    Manifest(String),
+    /// The client (its TLS identity) could not be made.
+    #[error("the admin client: {0}")]
+    Client(String),
+    #[error("the admin endpoint did not answer: {0}")]
+    Unreachable(#[from] transport::TransportError),
+    /// It answered with an error status; `body` says why.
+    #[error("the admin endpoint refused {what} (HTTP {status}): {body}")]
+    Refused {
+        what: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error(
+        "the sandbox's admin endpoint wants a second factor: set THREEDS_ADMIN_TOTP to the \
+         current code of the authenticator enrolled with `threeds admin enrol`"
+    )]
+    NeedsTotp,
+    #[error("the admin endpoint opened no session")]
+    NoSession,
+    #[error("{what}: {source}")]
+    Unreadable {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+impl AdminError {
+    fn refused(what: &'static str, status: u16, body: &[u8]) -> AdminError {
+        AdminError::Refused {
+            what,
+            status,
+            body: String::from_utf8_lossy(body).trim().to_owned(),
+        }
+    }
+}
+
 impl AdminClient {
     /// The admin endpoint at `url`, trusting the sandbox CA at `root`, presenting the
     /// admin certificate `identity`; `needs_totp` when a second factor is enrolled.
@@ -525,10 +567,10 @@ impl AdminClient {
         root: &std::path::Path,
         identity: &pki::tls::Identity,
         needs_totp: bool,
-    ) -> Result<AdminClient, String> {
-        let tls = pki::tls::client_config(root, Some(identity)).map_err(|e| e.to_string())?;
-        let client = transport::Client::new(&tls, transport::Timeouts::default())
-            .map_err(|e| e.to_string())?;
+    ) -> Result<AdminClient, AdminError> {
+        let tls = pki::tls::client_config(root, Some(identity))
+            .map_err(|e| AdminError::Client(e.to_string()))?;
+        let client = transport::Client::new(&tls, transport::Timeouts::default())?;
         Ok(AdminClient {
             base: url.trim_end_matches('/').to_owned(),
             client,
@@ -541,12 +583,12 @@ impl AdminClient {
     /// From the manifest `threeds up` wrote (`admin.url`, the admin certificate,
     /// `tls.rootCa`). When a second factor is enrolled, the first request opens a
     /// session with the code in `THREEDS_ADMIN_TOTP`.
-    pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, String> {
-        AdminClient::of(&crate::Manifest::read(path)?)
+    pub fn from_manifest(path: &std::path::Path) -> Result<AdminClient, AdminError> {
+        AdminClient::of(&crate::Manifest::read(path).map_err(AdminError::Manifest)?)
     }
 
     /// For the sandbox `manifest` describes (see [`AdminClient::from_manifest`]).
-    pub fn of(manifest: &crate::Manifest) -> Result<AdminClient, String> {
+    pub fn of(manifest: &crate::Manifest) -> Result<AdminClient, AdminError> {
         let identity = pki::tls::Identity {
             cert: manifest.admin.client_cert.clone(),
             key: manifest.admin.client_key.clone(),
@@ -563,43 +605,35 @@ impl AdminClient {
 
     /// Opens a session with the TOTP code `code` (needed when a second factor is
     /// enrolled); later requests use it.
-    pub async fn open_session(&self, code: &str) -> Result<(), String> {
-        let body =
-            serde_json::to_vec(&serde_json::json!({ "totp": code })).map_err(|e| e.to_string())?;
+    pub async fn open_session(&self, code: &str) -> Result<(), AdminError> {
+        let body = serde_json::json!({ "totp": code }).to_string().into_bytes();
         let reply = self
             .client
             .send_with_bearer("POST", &format!("{}/admin/session", self.base), "", body)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         if reply.status != 200 {
-            return Err(format!(
-                "the admin endpoint refused the code (HTTP {}): {}",
-                reply.status,
-                String::from_utf8_lossy(&reply.body).trim()
-            ));
+            return Err(AdminError::refused("the code", reply.status, &reply.body));
         }
         let opened: serde_json::Value =
-            serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
-        let token = opened["session"]
-            .as_str()
-            .ok_or("the admin endpoint opened no session")?;
+            serde_json::from_slice(&reply.body).map_err(|source| AdminError::Unreadable {
+                what: "/admin/session",
+                source,
+            })?;
+        let token = opened["session"].as_str().ok_or(AdminError::NoSession)?;
         *self.session.lock().await = Some(token.to_owned());
         Ok(())
     }
 
     /// What requests carry as `Authorization: Bearer`: the session, opened first if
     /// one is needed and a code was given; nothing when no second factor is enrolled.
-    async fn bearer(&self) -> Result<String, String> {
+    async fn bearer(&self) -> Result<String, AdminError> {
         if !self.needs_totp {
             return Ok(String::new());
         }
         if let Some(session) = self.session.lock().await.clone() {
             return Ok(session);
         }
-        let code = self.code.as_deref().ok_or(
-            "the sandbox's admin endpoint wants a second factor: set THREEDS_ADMIN_TOTP to \
-             the current code of the authenticator enrolled with `threeds admin enrol`",
-        )?;
+        let code = self.code.as_deref().ok_or(AdminError::NeedsTotp)?;
         self.open_session(code).await?;
         Ok(self.session.lock().await.clone().unwrap_or_default())
     }
@@ -612,7 +646,7 @@ impl AdminClient {
         method: &str,
         path: &str,
         body: Vec<u8>,
-    ) -> Result<(u16, Vec<u8>), String> {
+    ) -> Result<(u16, Vec<u8>), AdminError> {
         let bearer = self.bearer().await?;
         let url = format!("{}{path}", self.base);
         let reply = match method {
@@ -622,59 +656,60 @@ impl AdminClient {
                     .send_with_bearer(method, &url, &bearer, body)
                     .await
             }
-        }
-        .map_err(|e| format!("the admin endpoint did not answer: {e}"))?;
+        }?;
         Ok((reply.status, reply.body))
     }
 
     /// Adds `faults` to those in force.
-    pub async fn add_faults(&self, faults: &[transport::faults::Fault]) -> Result<(), String> {
-        let body = serde_json::to_vec(faults).map_err(|e| e.to_string())?;
+    pub async fn add_faults(&self, faults: &[transport::faults::Fault]) -> Result<(), AdminError> {
+        let body = serde_json::to_vec(faults).map_err(|source| AdminError::Unreadable {
+            what: "the faults",
+            source,
+        })?;
         let (status, reply) = self.call("POST", "/admin/faults", body).await?;
         if status != 200 {
-            return Err(format!(
-                "the admin endpoint refused the faults (HTTP {status}): {}",
-                String::from_utf8_lossy(&reply).trim()
-            ));
+            return Err(AdminError::refused("the faults", status, &reply));
         }
         Ok(())
     }
 
     /// Clears every fault.
-    pub async fn clear_faults(&self) -> Result<(), String> {
-        let (status, _) = self.call("DELETE", "/admin/faults", Vec::new()).await?;
+    pub async fn clear_faults(&self) -> Result<(), AdminError> {
+        let (status, reply) = self.call("DELETE", "/admin/faults", Vec::new()).await?;
         if status != 204 {
-            return Err(format!("clearing faults: HTTP {status}"));
+            return Err(AdminError::refused("clearing the faults", status, &reply));
         }
         Ok(())
     }
 
     /// The trace's health (`GET /admin/status`).
-    pub async fn status(&self) -> Result<Status, String> {
+    pub async fn status(&self) -> Result<Status, AdminError> {
         let (status, reply) = self.call("GET", "/admin/status", Vec::new()).await?;
         if status != 200 {
-            return Err(format!(
-                "the admin endpoint answered HTTP {status}: {}",
-                String::from_utf8_lossy(&reply).trim()
-            ));
+            return Err(AdminError::refused("/admin/status", status, &reply));
         }
-        serde_json::from_slice(&reply).map_err(|e| format!("/admin/status: {e}"))
+        serde_json::from_slice(&reply).map_err(|source| AdminError::Unreadable {
+            what: "/admin/status",
+            source,
+        })
     }
 
     /// Stored events, as `query` selects them.
-    pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, String> {
+    pub async fn events(&self, query: &TraceQuery) -> Result<Vec<Event>, AdminError> {
         let path = format!("/admin/trace?{}", query_string(query));
         let (status, reply) = self.call("GET", &path, Vec::new()).await?;
         if status != 200 {
-            return Err(format!(
-                "the admin endpoint answered HTTP {status}: {}",
-                String::from_utf8_lossy(&reply).trim()
-            ));
+            return Err(AdminError::refused("/admin/trace", status, &reply));
         }
         String::from_utf8_lossy(&reply)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|line| serde_json::from_str(line).map_err(|e| format!("a trace line: {e}")))
+            .map(|line| {
+                serde_json::from_str(line).map_err(|source| AdminError::Unreadable {
+                    what: "a trace line",
+                    source,
+                })
+            })
             .collect()
     }
 
@@ -684,7 +719,7 @@ impl AdminClient {
         &self,
         after: Option<u64>,
         transaction: Option<&str>,
-    ) -> Result<mpsc::Receiver<Live>, String> {
+    ) -> Result<mpsc::Receiver<Live>, AdminError> {
         let query = TraceQuery {
             transaction: transaction.map(str::to_owned),
             after,
@@ -692,11 +727,7 @@ impl AdminClient {
         };
         let url = format!("{}/admin/trace/stream?{}", self.base, query_string(&query));
         let bearer = self.bearer().await?;
-        let mut lines = self
-            .client
-            .get_lines(&url, &bearer)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut lines = self.client.get_lines(&url, &bearer).await?;
         let (out, received) = mpsc::channel(1024);
         tokio::spawn(async move {
             let mut kind = String::new();

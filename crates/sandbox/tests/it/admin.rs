@@ -237,6 +237,7 @@ async fn an_enrolled_second_factor_is_required_and_wrong_codes_are_counted() {
             .clear_faults()
             .await
             .unwrap_err()
+            .to_string()
             .contains("THREEDS_ADMIN_TOTP")
     );
 

@@ -271,7 +271,7 @@ async fn faults_set_through_the_admin_endpoint_apply_until_cleared() {
     assert_eq!(listed[0]["hop"], "ds->acs", "{listed}");
     let bad: transport::faults::Fault =
         serde_json::from_value(json!({"hop": "ds->moon", "kind": "timeout"})).unwrap();
-    let refused = admin.add_faults(&[bad]).await.unwrap_err();
+    let refused = admin.add_faults(&[bad]).await.unwrap_err().to_string();
     assert!(
         refused.contains("HTTP 400") && refused.contains("ds->moon"),
         "{refused}"
@@ -279,7 +279,7 @@ async fn faults_set_through_the_admin_endpoint_apply_until_cleared() {
     // The SDK is the app's: the sandbox cannot fault what it does not send.
     let sdk: transport::faults::Fault =
         serde_json::from_value(json!({"hop": "sdk->acs", "kind": "refused"})).unwrap();
-    let refused = admin.add_faults(&[sdk]).await.unwrap_err();
+    let refused = admin.add_faults(&[sdk]).await.unwrap_err().to_string();
     assert!(
         refused.contains("HTTP 400") && refused.contains("the SDK is not part of the sandbox"),
         "{refused}"

@@ -22,7 +22,8 @@ pub(super) async fn authenticator(
             "/admin/issuer/spc-credentials",
             json!({ "acctNumber": pan }).to_string().into_bytes(),
         )
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
     let listed: Value = serde_json::from_slice(&reply).unwrap_or_default();
     let id = authenticator.credential_id();
     let count = listed["credentials"]

@@ -161,7 +161,11 @@ async fn set_faults(target: &Target, faults: &[transport::faults::Fault]) -> Res
     if sandbox.is_empty() {
         return Ok(());
     }
-    target.admin.add_faults(&sandbox).await
+    target
+        .admin
+        .add_faults(&sandbox)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The transaction's events once the recorder has stored them all (the count stops

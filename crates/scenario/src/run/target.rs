@@ -82,7 +82,7 @@ impl Target {
         let sdk = ThreeDs2Service::initialize(sdk)
             .map_err(|e| e.to_string())?
             .with_faults(own_faults.clone());
-        let admin = sandbox::admin::AdminClient::of(manifest)?;
+        let admin = sandbox::admin::AdminClient::of(manifest).map_err(|e| e.to_string())?;
         Ok(Target {
             requestor_api: manifest.endpoints.requestor_api.clone(),
             acs_site: manifest.endpoints.acs_site.clone(),
