@@ -251,6 +251,24 @@ pub fn prove(_engine: &Engine, threeds: &Path) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let work = super::target_dir().join(format!("docker-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
+    build_image(&root, &work, threeds)?;
+    let state = std::path::absolute(work.join("state")).map_err(|e| e.to_string())?;
+    let user = own_state(&state)?;
+    let container = start_container(&state, user.as_deref())?;
+    wait_healthy(&container.0)?;
+    let uid = check_from_host(&container, &root, &state, threeds, user.is_none())?;
+    stop_cleanly(&container)?;
+    drop(container);
+    let _ = std::fs::remove_dir_all(&work);
+    eprintln!(
+        "xtask: docker: the image ran read-only as uid {uid}, became healthy, passed the pack \
+         and doctor, and stopped cleanly"
+    );
+    Ok(())
+}
+
+/// `docker build --target prebuilt` with `threeds` as the whole context.
+fn build_image(root: &Path, work: &Path, threeds: &Path) -> Result<(), String> {
     let context = work.join("context");
     std::fs::create_dir_all(&context).map_err(|e| format!("{}: {e}", context.display()))?;
     std::fs::copy(threeds, context.join("threeds"))
@@ -275,25 +293,17 @@ pub fn prove(_engine: &Engine, threeds: &Path) -> Result<(), String> {
     let size = docker(&["image", "inspect", "--format", "{{.Size}}", IMAGE])?;
     let mb = size.parse::<f64>().unwrap_or(0.0) / 1e6;
     eprintln!("xtask: docker: image {IMAGE}: {mb:.0} MB (with this host's binary)");
+    Ok(())
+}
 
-    // The state the host's tools read (manifest, certificates) at the same path inside
-    // and outside, so the manifest's paths hold on both sides.
-    let state = std::path::absolute(work.join("state")).map_err(|e| e.to_string())?;
+/// The state directory the container writes (data and certificates), at the same path
+/// inside and outside so the manifest's paths hold on both sides, owned by the image's
+/// user; when this is not root, the user the container must run as instead.
+fn own_state(state: &Path) -> Result<Option<String>, String> {
     for sub in ["data", "certs"] {
         std::fs::create_dir_all(state.join(sub)).map_err(|e| format!("{e}"))?;
     }
-    let user = if is_root() {
-        let chown = Command::new("chown")
-            .args(["-R", &format!("{IMAGE_UID}:{IMAGE_UID}")])
-            .arg(&state)
-            .status()
-            .map_err(|e| format!("chown: {e}"))?;
-        if !chown.success() {
-            return Err(format!("chown {} failed", state.display()));
-        }
-        None
-    } else {
-        // Not root: the container runs as this user, who owns the state.
+    if !is_root() {
         let id = |flag: &str| {
             Command::new("id")
                 .arg(flag)
@@ -301,60 +311,81 @@ pub fn prove(_engine: &Engine, threeds: &Path) -> Result<(), String> {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
                 .unwrap_or_default()
         };
-        Some(format!("{}:{}", id("-u"), id("-g")))
-    };
+        return Ok(Some(format!("{}:{}", id("-u"), id("-g"))));
+    }
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{IMAGE_UID}:{IMAGE_UID}")])
+        .arg(state)
+        .status()
+        .map_err(|e| format!("chown: {e}"))?;
+    if !chown.success() {
+        return Err(format!("chown {} failed", state.display()));
+    }
+    Ok(None)
+}
+
+/// `threeds up` in the image as a PCI deployment runs containers: read-only root, a
+/// tmpfs `/tmp`, no new privileges, no capabilities; host networking on [`ADDRESS`],
+/// advertised by it.
+fn start_container(state: &Path, user: Option<&str>) -> Result<Container, String> {
     let base = free_port_base()?;
     let name = format!("threeds-xtask-{}", std::process::id());
-    let state_arg = state.to_string_lossy().into_owned();
-    let env = [
-        format!("THREEDS_DATA={state_arg}/data"),
-        format!("THREEDS_CERTS={state_arg}/certs"),
+    let state = state.to_string_lossy();
+    let mut run: Vec<String> = [
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--security-opt",
+        "no-new-privileges",
+        "--cap-drop",
+        "ALL",
+        "-v",
+        &format!("{state}:{state}"),
+    ]
+    .map(str::to_owned)
+    .into();
+    for env in [
+        format!("THREEDS_DATA={state}/data"),
+        format!("THREEDS_CERTS={state}/certs"),
         format!("THREEDS_HOST={ADDRESS}"),
         format!("THREEDS_PUBLIC_HOST={ADDRESS}"),
         format!("THREEDS_HEALTH_PORT={}", base + 7),
-    ];
-    let mut run = vec![
-        "run".to_owned(),
-        "-d".into(),
-        "--name".into(),
-        name.clone(),
-        "--network".into(),
-        "host".into(),
-        "--read-only".into(),
-        "--tmpfs".into(),
-        "/tmp".into(),
-        "--security-opt".into(),
-        "no-new-privileges".into(),
-        "--cap-drop".into(),
-        "ALL".into(),
-        "-v".into(),
-        format!("{state_arg}:{state_arg}"),
-    ];
-    for e in &env {
-        run.extend(["-e".to_owned(), e.clone()]);
+    ] {
+        run.extend(["-e".to_owned(), env]);
     }
-    if let Some(user) = &user {
-        run.extend(["--user".to_owned(), user.clone()]);
+    if let Some(user) = user {
+        run.extend(["--user".to_owned(), user.to_owned()]);
     }
-    run.extend([
-        IMAGE.to_owned(),
-        "up".into(),
-        "--port-base".into(),
-        base.to_string(),
-    ]);
+    run.extend([IMAGE, "up", "--port-base"].map(str::to_owned));
+    run.push(base.to_string());
     let args: Vec<&str> = run.iter().map(String::as_str).collect();
     docker(&args)?;
-    let container = Container(name);
-    wait_healthy(&container.0)?;
+    Ok(Container(name))
+}
 
+/// The scenario pack and doctor from the host against the running container, then
+/// from inside: who it runs as, and that its root filesystem refuses a write. Returns
+/// the uid.
+fn check_from_host(
+    container: &Container,
+    root: &Path,
+    state: &Path,
+    threeds: &Path,
+    as_image_user: bool,
+) -> Result<String, String> {
     let manifest = state.join("data/manifest.json");
-    let manifest_arg = manifest.to_string_lossy();
-    let threeds_arg = threeds.to_string_lossy();
+    let manifest = manifest.to_string_lossy();
     let pack = root.join("scenarios");
-    let pack_arg = pack.to_string_lossy();
+    let pack = pack.to_string_lossy();
     let host = |what: &str, args: &[&str]| -> Result<(), String> {
         eprintln!("xtask: docker: {what}: threeds {}", args.join(" "));
-        let status = Command::new(&*threeds_arg)
+        let status = Command::new(threeds)
             .args(args)
             .status()
             .map_err(|e| format!("{what}: {e}"))?;
@@ -364,38 +395,33 @@ pub fn prove(_engine: &Engine, threeds: &Path) -> Result<(), String> {
             Err(format!("{what} against the container failed ({status})"))
         }
     };
-    host(
-        "the scenario pack",
-        &["run", &pack_arg, "--against", &manifest_arg],
-    )?;
-    host("doctor", &["doctor", "--manifest", &manifest_arg])?;
+    host("the scenario pack", &["run", &pack, "--against", &manifest])?;
+    host("doctor", &["doctor", "--manifest", &manifest])?;
     let uid = docker(&["exec", &container.0, "id", "-u"])?;
-    if user.is_none() && uid != IMAGE_UID {
+    if as_image_user && uid != IMAGE_UID {
         return Err(format!("the image runs as uid {uid}, not {IMAGE_UID}"));
     }
-    if docker(&[
+    let write = [
         "exec",
         &container.0,
         "sh",
         "-c",
         "echo x > /usr/local/bin/written",
-    ])
-    .is_ok()
-    {
+    ];
+    if docker(&write).is_ok() {
         return Err("the container's root filesystem took a write".into());
     }
+    Ok(uid)
+}
+
+/// `docker stop` (SIGTERM) and a zero exit status.
+fn stop_cleanly(container: &Container) -> Result<(), String> {
     docker(&["stop", "--time", "20", &container.0])?;
     let exit = docker(&["inspect", "--format", "{{.State.ExitCode}}", &container.0])?;
     if exit != "0" {
         let logs = docker(&["logs", "--tail", "20", &container.0]).unwrap_or_default();
         return Err(format!("threeds up exited {exit} on SIGTERM: {logs}"));
     }
-    drop(container);
-    let _ = std::fs::remove_dir_all(&work);
-    eprintln!(
-        "xtask: docker: the image ran read-only as uid {uid}, became healthy, passed the pack \
-         and doctor, and stopped cleanly"
-    );
     Ok(())
 }
 
