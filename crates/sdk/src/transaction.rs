@@ -215,88 +215,20 @@ impl Transaction {
         timeout: Duration,
     ) -> ChallengeStatus {
         let deadline = Instant::now() + timeout;
-        let content = match signed_content::verify(
-            &params.acs_signed_content,
-            &self.ds.roots,
-            &self.ephemeral.public(),
-        ) {
-            Ok(content) => content,
-            // No Erro to the ACS: nothing in the content can be trusted, its URL least.
-            Err(e) => {
-                return ChallengeStatus::ProtocolError {
-                    code: e.error_code().to_owned(),
-                    component: "C".into(),
-                    description: e.to_string(),
-                    detail: "acsSignedContent".into(),
-                };
-            }
-        };
-        if !content.acs_url.starts_with("https://") {
-            return protocol("the acsURL in acsSignedContent is not https", "acsURL");
-        }
-        receiver.verified(&content.acs_url, &content.alg);
-        let key = SessionKey::derive(
-            &self.ephemeral,
-            &content.acs_ephem_pub_key,
-            &self.config.sdk_reference_number,
-        );
-        let ids = match self.challenge_ids(params) {
-            Ok(ids) => ids,
-            Err(why) => return protocol(&why, "acsTransID"),
+        let channel = match self.open_channel(params, receiver) {
+            Ok(channel) => channel,
+            Err(status) => return status,
         };
         let mut answer = AppAnswer::Start;
         let mut ending: Option<ChallengeStatus> = None;
         for counter in 0..=MAX_CREQS {
-            let sent = Message::CReq(CReq::app(self.version, &ids, counter, answer));
-            let plaintext = sent.to_json();
-            let creq: Value = serde_json::from_slice(&plaintext).unwrap_or(Value::Null);
-            receiver.creq(&creq);
-            // A fault set on sdk->acs that changes the CReq applies before sealing.
-            let plaintext = self
-                .http
-                .fault_plaintext("CReq", &plaintext)
-                .unwrap_or(plaintext);
-            let jwe = match key.seal(
-                Direction::SdkToAcs,
-                self.enc,
-                &params.acs_trans_id,
-                &plaintext,
-            ) {
-                Ok(jwe) => jwe,
-                Err(e) => return runtime(&e),
-            };
-            let reply = match self
-                .http
-                .post(&content.acs_url, "application/jose", jwe.into_bytes())
+            let cres = match self
+                .round_trip(&channel, params, counter, answer, receiver)
                 .await
             {
-                Ok(reply) => reply,
-                Err(e) => return runtime(&e),
-            };
-            let body = String::from_utf8_lossy(&reply.body).trim().to_owned();
-            if body.starts_with('{') {
-                // A plain-JSON Erro from the ACS: the challenge is over.
-                let erro: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                return from_acs(&erro);
-            }
-            let cres = match self.check_cres(&key, &body, &creq, params) {
                 Ok(cres) => cres,
-                Err((code, detail, why)) => {
-                    let erro = self.erro(&sent, &code, &detail, &why);
-                    receiver.erro_sent(&erro);
-                    let _ = self
-                        .http
-                        .post_json(&content.acs_url, erro.to_string().into_bytes())
-                        .await;
-                    return ChallengeStatus::ProtocolError {
-                        code,
-                        component: "C".into(),
-                        description: why,
-                        detail,
-                    };
-                }
+                Err(status) => return status,
             };
-            receiver.cres(&cres);
             if cres.get("challengeCompletionInd").and_then(Value::as_str) == Some("Y") {
                 return ending.unwrap_or_else(|| ChallengeStatus::Completed {
                     trans_status: cres
@@ -320,23 +252,113 @@ impl Transaction {
             if action == Action::Wait {
                 tokio::time::sleep_until(deadline.into()).await;
             }
-            answer = match action {
-                Action::Text(text) => AppAnswer::Text(text),
-                Action::Select(values) => AppAnswer::Select(values),
-                Action::Continue => AppAnswer::OobContinue,
-                Action::HtmlForm(data) => AppAnswer::HtmlForm(data),
-                Action::Resend => AppAnswer::Resend,
-                Action::Cancel => {
-                    ending = Some(ChallengeStatus::Cancelled);
-                    AppAnswer::Cancel(ChallengeCancel::CardholderCancelled)
-                }
-                Action::Wait => {
-                    ending = Some(ChallengeStatus::TimedOut);
-                    AppAnswer::Cancel(ChallengeCancel::TimeoutAtSdk)
-                }
-            };
+            (answer, ending) = next_answer(action);
         }
         protocol("more than 999 CReqs", "sdkCounterStoA")
+    }
+
+    /// The secure channel to the ACS from the ARes's `acsSignedContent`: verified under
+    /// the DS's roots, its `acsURL` https, the session key agreed, the ids checked. No
+    /// `Erro` goes to the ACS when it fails: nothing in the content can be trusted, its
+    /// URL least.
+    fn open_channel(
+        &self,
+        params: &ChallengeParameters,
+        receiver: &mut dyn ChallengeStatusReceiver,
+    ) -> Result<Channel, ChallengeStatus> {
+        let content = signed_content::verify(
+            &params.acs_signed_content,
+            &self.ds.roots,
+            &self.ephemeral.public(),
+        )
+        .map_err(|e| ChallengeStatus::ProtocolError {
+            code: e.error_code().to_owned(),
+            component: "C".into(),
+            description: e.to_string(),
+            detail: "acsSignedContent".into(),
+        })?;
+        if !content.acs_url.starts_with("https://") {
+            return Err(protocol(
+                "the acsURL in acsSignedContent is not https",
+                "acsURL",
+            ));
+        }
+        receiver.verified(&content.acs_url, &content.alg);
+        let key = SessionKey::derive(
+            &self.ephemeral,
+            &content.acs_ephem_pub_key,
+            &self.config.sdk_reference_number,
+        );
+        let ids = self
+            .challenge_ids(params)
+            .map_err(|why| protocol(&why, "acsTransID"))?;
+        Ok(Channel {
+            acs_url: content.acs_url,
+            key,
+            ids,
+        })
+    }
+
+    /// One CReq (number `counter`, carrying `answer`) sealed to the ACS and its CRes
+    /// opened and checked. An answer that breaks the rules is answered with the SDK's
+    /// `Erro` and ends the challenge, as does an `Erro` from the ACS.
+    async fn round_trip(
+        &self,
+        channel: &Channel,
+        params: &ChallengeParameters,
+        counter: u16,
+        answer: AppAnswer,
+        receiver: &mut dyn ChallengeStatusReceiver,
+    ) -> Result<Value, ChallengeStatus> {
+        let sent = Message::CReq(CReq::app(self.version, &channel.ids, counter, answer));
+        let plaintext = sent.to_json();
+        let creq: Value = serde_json::from_slice(&plaintext).unwrap_or(Value::Null);
+        receiver.creq(&creq);
+        // A fault set on sdk->acs that changes the CReq applies before sealing.
+        let plaintext = self
+            .http
+            .fault_plaintext("CReq", &plaintext)
+            .unwrap_or(plaintext);
+        let jwe = channel
+            .key
+            .seal(
+                Direction::SdkToAcs,
+                self.enc,
+                &params.acs_trans_id,
+                &plaintext,
+            )
+            .map_err(|e| runtime(&e))?;
+        let reply = self
+            .http
+            .post(&channel.acs_url, "application/jose", jwe.into_bytes())
+            .await
+            .map_err(|e| runtime(&e))?;
+        let body = String::from_utf8_lossy(&reply.body).trim().to_owned();
+        if body.starts_with('{') {
+            // A plain-JSON Erro from the ACS: the challenge is over.
+            let erro: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            return Err(from_acs(&erro));
+        }
+        match self.check_cres(&channel.key, &body, &creq, params) {
+            Ok(cres) => {
+                receiver.cres(&cres);
+                Ok(cres)
+            }
+            Err((code, detail, why)) => {
+                let erro = self.erro(&sent, &code, &detail, &why);
+                receiver.erro_sent(&erro);
+                let _ = self
+                    .http
+                    .post_json(&channel.acs_url, erro.to_string().into_bytes())
+                    .await;
+                Err(ChallengeStatus::ProtocolError {
+                    code,
+                    component: "C".into(),
+                    description: why,
+                    detail,
+                })
+            }
+        }
     }
 
     /// Decrypts and checks a CRes; `Err((errorCode, errorDetail, why))` otherwise.
@@ -418,6 +440,33 @@ impl Transaction {
         let mut erro = Validator::new(Role::Sdk).reject(code, detail, why, Some(sent));
         erro.error_message_type = Some(MessageType::CRes);
         serde_json::from_slice(&erro.to_json()).unwrap_or(Value::Null)
+    }
+}
+
+/// The secure channel of one app challenge.
+struct Channel {
+    acs_url: String,
+    key: SessionKey,
+    ids: ChallengeIds,
+}
+
+/// What the SDK sends after the cardholder's `action`, and how the challenge ends when
+/// the action ends it (the ACS's final CRes is still awaited).
+fn next_answer(action: Action) -> (AppAnswer, Option<ChallengeStatus>) {
+    match action {
+        Action::Text(text) => (AppAnswer::Text(text), None),
+        Action::Select(values) => (AppAnswer::Select(values), None),
+        Action::Continue => (AppAnswer::OobContinue, None),
+        Action::HtmlForm(data) => (AppAnswer::HtmlForm(data), None),
+        Action::Resend => (AppAnswer::Resend, None),
+        Action::Cancel => (
+            AppAnswer::Cancel(ChallengeCancel::CardholderCancelled),
+            Some(ChallengeStatus::Cancelled),
+        ),
+        Action::Wait => (
+            AppAnswer::Cancel(ChallengeCancel::TimeoutAtSdk),
+            Some(ChallengeStatus::TimedOut),
+        ),
     }
 }
 
