@@ -270,108 +270,37 @@ async fn decrypted(
     key: &SessionKey,
     opened: &Opened,
 ) -> Attempt {
-    let context = Context {
-        channel: Some(DeviceChannel::App),
-        ..Context::default()
-    };
-    let message = match Validator::new(Role::Acs).validate(&opened.plaintext, &context) {
-        Ok(valid) => valid.message,
-        Err(bad) => {
-            let why = format!("{} ({})", bad.error_description, bad.error_detail);
-            let code = bad.error_code;
-            let detail = bad.error_detail.clone();
-            return end(state, challenge, revision, code, &detail, &why, None).await;
+    let message = match acceptable(&challenge, app, &opened.plaintext) {
+        Ok(message) => message,
+        Err(no) => {
+            let about = no.message.as_deref();
+            return end(
+                state, challenge, revision, no.code, &no.detail, &no.why, about,
+            )
+            .await;
         }
     };
     let Message::CReq(creq) = &message else {
-        let why = format!("expected a CReq, got {}", message.message_type());
-        return end(
-            state,
-            challenge,
-            revision,
+        // acceptable() takes CReqs only; should that change, an Erro, not a panic.
+        let why = "expected a CReq";
+        return Attempt::Done(erro(
             ErrorCode::MessageInvalid,
             "messageType",
-            &why,
+            why,
             Some(&message),
-        )
-        .await;
+        ));
     };
-    fn id(t: &Option<emv3ds::values::TransId>) -> &str {
-        t.as_ref().map_or("", |t| t.as_str())
-    }
-    let ids_match = id(&creq.acs_trans_id) == challenge.acs_trans_id.as_str()
-        && id(&creq.three_ds_server_trans_id) == challenge.three_ds_server_trans_id.as_str()
-        && id(&creq.sdk_trans_id) == app.sdk_trans_id.as_str();
-    if !ids_match {
-        return end(
-            state,
-            challenge,
-            revision,
-            ErrorCode::TransactionIdNotRecognised,
-            "acsTransID,threeDSServerTransID,sdkTransID",
-            "the CReq's transaction ids are not those of the challenge its JWE was made for",
-            Some(&message),
-        )
-        .await;
-    }
     let counter = creq.sdk_counter_s_to_a.as_deref().unwrap_or_default();
-    if counter.parse::<u16>().ok() != Some(app.next_counter) {
-        let why = format!(
-            "sdkCounterStoA is {counter}, expected {:03} (a replayed or skipped CReq)",
-            app.next_counter
-        );
-        return end(
-            state,
-            challenge,
-            revision,
-            ErrorCode::DecryptionFailure,
-            "sdkCounterStoA",
-            &why,
-            Some(&message),
-        )
-        .await;
-    }
-    let now = state.clock.now_ms();
-    if challenge.phase == Phase::AwaitingCReq {
-        // The first CReq starts the challenge (and may already carry an answer).
-        let _ = challenge.start(now, &state.timeouts, None, None);
-    }
-    let answer = match answer_of(creq, &challenge) {
-        Some(answer) => {
-            match crate::comparable(state, challenge.acs_trans_id.as_str(), answer).await {
-                Ok(answer) => Some(answer),
-                Err(e) => return Attempt::Done(unavailable(&e)),
-            }
-        }
-        None => None,
-    };
-    if let Some(answer) = answer {
-        match challenge.answer(now, &state.timeouts, answer) {
-            Ok(()) | Err(Refused::Over) => {}
-            Err(Refused::WrongAnswerKind) => {
-                challenge.notice = Some("Please answer the question shown.".into());
-            }
-            Err(Refused::NotStarted | Refused::AlreadyStarted) => {}
-        }
-    } else {
-        challenge.expire(now);
+    if let Err(failed) = take_answer(state, &mut challenge, creq).await {
+        return Attempt::Done(failed);
     }
     if let Some(session) = challenge.app.as_mut() {
         session.next_counter = app.next_counter + 1;
         session.enc = Some(opened.enc.name().to_owned());
     }
-    let stored = if challenge.phase == Phase::Decided {
-        match results::finish(state, challenge, revision).await {
-            Ok(Some(done)) => done,
-            Ok(None) => return Attempt::Conflict,
-            Err(e) => return Attempt::Done(unavailable(&e)),
-        }
-    } else {
-        match results::save(state, &challenge, revision).await {
-            Ok(true) => challenge,
-            Ok(false) => return Attempt::Conflict,
-            Err(e) => return Attempt::Done(unavailable(&e)),
-        }
+    let stored = match store(state, challenge, revision).await {
+        Ok(stored) => stored,
+        Err(attempt) => return attempt,
     };
     let cres = match checked(cres(state, &stored, counter), &RequestFacts::of(&message)) {
         Ok(cres) => cres,
@@ -386,6 +315,134 @@ async fn decrypted(
         ..trace::Annotation::default()
     });
     Attempt::Done(response)
+}
+
+/// Why a decrypted CReq cannot be taken: the `Erro` it gets, and the message (for its
+/// ids) when it read as one.
+struct NotAcceptable {
+    code: ErrorCode,
+    /// The elements at fault (`errorDetail`).
+    detail: String,
+    why: String,
+    message: Option<Box<Message>>,
+}
+
+/// The decrypted `plaintext` as a CReq of this challenge: valid for the app channel,
+/// a CReq, the challenge's ids, and the next `sdkCounterStoA` (a replay or a skipped
+/// one is refused).
+fn acceptable(
+    challenge: &Challenge,
+    app: &AppSession,
+    plaintext: &[u8],
+) -> Result<Message, NotAcceptable> {
+    let context = Context {
+        channel: Some(DeviceChannel::App),
+        ..Context::default()
+    };
+    let message = match Validator::new(Role::Acs).validate(plaintext, &context) {
+        Ok(valid) => valid.message,
+        Err(bad) => {
+            return Err(NotAcceptable {
+                code: bad.error_code,
+                why: format!("{} ({})", bad.error_description, bad.error_detail),
+                detail: bad.error_detail,
+                message: None,
+            });
+        }
+    };
+    let refuse = |code, detail: &str, why: String, message| {
+        Err(NotAcceptable {
+            code,
+            detail: detail.to_owned(),
+            why,
+            message: Some(Box::new(message)),
+        })
+    };
+    let Message::CReq(creq) = &message else {
+        let why = format!("expected a CReq, got {}", message.message_type());
+        return refuse(ErrorCode::MessageInvalid, "messageType", why, message);
+    };
+    fn id(t: &Option<emv3ds::values::TransId>) -> &str {
+        t.as_ref().map_or("", |t| t.as_str())
+    }
+    let ids_match = id(&creq.acs_trans_id) == challenge.acs_trans_id.as_str()
+        && id(&creq.three_ds_server_trans_id) == challenge.three_ds_server_trans_id.as_str()
+        && id(&creq.sdk_trans_id) == app.sdk_trans_id.as_str();
+    if !ids_match {
+        return refuse(
+            ErrorCode::TransactionIdNotRecognised,
+            "acsTransID,threeDSServerTransID,sdkTransID",
+            "the CReq's transaction ids are not those of the challenge its JWE was made for".into(),
+            message,
+        );
+    }
+    let counter = creq.sdk_counter_s_to_a.as_deref().unwrap_or_default();
+    if counter.parse::<u16>().ok() != Some(app.next_counter) {
+        let why = format!(
+            "sdkCounterStoA is {counter}, expected {:03} (a replayed or skipped CReq)",
+            app.next_counter
+        );
+        return refuse(ErrorCode::DecryptionFailure, "sdkCounterStoA", why, message);
+    }
+    Ok(message)
+}
+
+/// What the CReq does to the challenge: the first starts it; an answer is compared
+/// (by its keyed digest) and taken, or a notice asks for the right kind; no answer
+/// lets a timer that ran out end it. `Err` is the answer when the key service fails.
+async fn take_answer(
+    state: &AcsState,
+    challenge: &mut Challenge,
+    creq: &emv3ds::messages::CReq,
+) -> Result<(), Response> {
+    let now = state.clock.now_ms();
+    if challenge.phase == Phase::AwaitingCReq {
+        // The first CReq starts the challenge (and may already carry an answer).
+        let _ = challenge.start(now, &state.timeouts, None, None);
+    }
+    let answer = match answer_of(creq, challenge) {
+        Some(answer) => Some(
+            crate::comparable(state, challenge.acs_trans_id.as_str(), answer)
+                .await
+                .map_err(|e| unavailable(&e))?,
+        ),
+        None => None,
+    };
+    if let Some(answer) = answer {
+        match challenge.answer(now, &state.timeouts, answer) {
+            Ok(()) | Err(Refused::Over) => {}
+            Err(Refused::WrongAnswerKind) => {
+                challenge.notice = Some("Please answer the question shown.".into());
+            }
+            Err(Refused::NotStarted | Refused::AlreadyStarted) => {}
+        }
+    } else {
+        challenge.expire(now);
+    }
+    Ok(())
+}
+
+/// The challenge stored after this CReq (finished, with its RReq, once decided);
+/// `Err` is the attempt's outcome when another CReq changed it first or the store
+/// failed.
+async fn store(
+    state: &AcsState,
+    challenge: Challenge,
+    revision: i64,
+) -> Result<Challenge, Attempt> {
+    if challenge.phase == Phase::Decided {
+        match results::finish(state, challenge, revision).await {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) => Err(Attempt::Conflict),
+            Err(e) => Err(Attempt::Done(unavailable(&e))),
+        }
+    } else {
+        match results::save(state, &challenge, revision).await {
+            Ok(true) => Ok(challenge),
+            Ok(false) => Err(Attempt::Conflict),
+            Err(e) => Err(Attempt::Done(unavailable(&e))),
+        }
+    }
 }
 
 /// Ends the challenge after a CReq it cannot accept, sends its RReq, and answers the
