@@ -31,24 +31,15 @@ use crate::{
     SandboxConfig, SandboxError, SchemeInfo, TlsFiles, admin,
 };
 
-/// Starts what `only` names (everything when `None`).
+/// Starts what `only` names (everything when `None`). Each line is a named step; it
+/// stays one function (a little over 80 lines) so the order of the steps reads in one place.
 pub(crate) async fn run(
     config: &SandboxConfig,
     only: Option<&Component>,
 ) -> Result<Sandbox, SandboxError> {
     check_component(config, only)?;
     let layout = Layout::new(&config.certs);
-    let mut spec = config.ecosystem.pki_spec();
-    if let Some(host) = &config.public_host {
-        if !pki::valid_name(host) {
-            return Err(SandboxError::Setup(format!(
-                "--public-host {host:?}: expected a DNS name or an IP address"
-            )));
-        }
-        if !spec.names.contains(host) {
-            spec.names.push(host.clone());
-        }
-    }
+    let spec = pki_spec(config)?;
     ensure_pki(config, &layout, &spec)?;
     let keys = open_keys(config, only).await?;
     let (database, store) = open_store(config, only, &keys.service).await?;
@@ -239,6 +230,23 @@ fn peer_checks(
             readiness.add(Check::reachable(name, url));
         }
     }
+}
+
+/// The PKI this sandbox needs: its schemes, and every name it is advertised by (the
+/// public host, the hosts of the URLs the ecosystem file gives).
+fn pki_spec(config: &SandboxConfig) -> Result<pki::PkiSpec, SandboxError> {
+    let mut spec = config.ecosystem.pki_spec();
+    if let Some(host) = &config.public_host {
+        if !pki::valid_name(host) {
+            return Err(SandboxError::Setup(format!(
+                "--public-host {host:?}: expected a DNS name or an IP address"
+            )));
+        }
+        if !spec.names.contains(host) {
+            spec.names.push(host.clone());
+        }
+    }
+    Ok(spec)
 }
 
 /// `threeds serve ds <name>` names a scheme the ecosystem has.
