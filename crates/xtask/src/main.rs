@@ -176,26 +176,27 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> bool {
         suite("sandbox tests on PostgreSQL", &on_postgres, sandbox_scope)
     });
     let suite_ok = phases.time("tests", || suite("tests", &env, &["--workspace"]));
-    let docker_ok = match docker {
-        None => true,
-        Some(preparing) => phases.time("docker image", || {
-            let proven = match preparing.join() {
-                Ok(Ok(engine)) => docker::prove(&engine, &docker::host_binary()),
-                // An engine that cannot be had here is the machine's, not the image's:
-                // said loudly, and a failure only when it was required.
-                Ok(Err(why)) if !docker_required() => {
-                    eprintln!("xtask: docker: NOT RUN: no engine could be had: {why}");
-                    Ok(())
-                }
-                Ok(Err(why)) => Err(why),
-                Err(_) => Err("preparing the engine panicked".into()),
-            };
-            proven
-                .map_err(|why| eprintln!("xtask: docker: {why}"))
-                .is_ok()
-        }),
-    };
+    let docker_ok =
+        docker.is_none_or(|preparing| phases.time("docker image", || prove_image(preparing)));
     suite_ok && sandbox_ok && docker_ok
+}
+
+/// The image proven on the engine `preparing` got; an engine that could not be had is
+/// said, and a failure only when required.
+fn prove_image(preparing: std::thread::JoinHandle<Result<docker::Engine, String>>) -> bool {
+    let proven = match preparing.join() {
+        Ok(Ok(engine)) => docker::prove(&engine, &docker::host_binary()),
+        // An engine that cannot be had here is the machine's, not the image's.
+        Ok(Err(why)) if !docker_required() => {
+            eprintln!("xtask: docker: NOT RUN: no engine could be had: {why}");
+            Ok(())
+        }
+        Ok(Err(why)) => Err(why),
+        Err(_) => Err("preparing the engine panicked".into()),
+    };
+    proven
+        .map_err(|why| eprintln!("xtask: docker: {why}"))
+        .is_ok()
 }
 
 /// `THREEDS_TEST_DOCKER=require`: an engine that cannot be had fails `test`.
