@@ -248,111 +248,17 @@ impl Ecosystem {
         Ok(ecosystem)
     }
 
+    /// Every rule of the file, with the place of the first broken one (`schemes[1].
+    /// cards[0].pan`) and what is wrong.
     fn check(&self) -> Result<(), (String, String)> {
         versions(&self.threeds_server.versions, "threeds_server.versions")?;
         if self.schemes.is_empty() {
             return Err(("schemes".into(), "at least one scheme is needed".into()));
         }
         for (i, scheme) in self.schemes.iter().enumerate() {
-            let at = |what: &str| format!("schemes[{i}]{what}");
-            let valid_name = !scheme.name.is_empty()
-                && scheme
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !valid_name {
-                return Err((at(".name"), "use lowercase letters, digits and '-'".into()));
-            }
-            if let Some(j) = self.schemes[..i].iter().position(|s| {
-                s.name == scheme.name || s.directory_server_id == scheme.directory_server_id
-            }) {
-                return Err((
-                    at(""),
-                    format!("same name or directory_server_id as schemes[{j}]"),
-                ));
-            }
-            let id = &scheme.directory_server_id;
-            if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err((
-                    at(".directory_server_id"),
-                    "an RID is 10 letters or digits".into(),
-                ));
-            }
-            versions(&scheme.versions, &at(".versions"))?;
-            for (code, value) in [
-                ("Y", &scheme.eci.Y),
-                ("A", &scheme.eci.A),
-                ("N", &scheme.eci.N),
-            ] {
-                if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err((at(&format!(".eci.{code}")), "an ECI is two digits".into()));
-                }
-            }
-            for (r, range) in scheme.ranges.iter().enumerate() {
-                let at = |what: &str| format!("schemes[{i}].ranges[{r}]{what}");
-                versions(&range.acs_versions, &at(".acs_versions"))?;
-                if PanRange::new(&range.start, &range.end).is_none() {
-                    return Err((
-                        at(""),
-                        "start and end must be 13 to 19 digits, start not above end".into(),
-                    ));
-                }
-            }
-            Registry::new(
-                self.routes_of(scheme, "", "")
-                    .into_iter()
-                    .map(|r| r.range)
-                    .collect(),
-            )
-            .map_err(|e| (at(".ranges"), format!("{} ({})", e.why, e.detail)))?;
+            self.check_scheme(i, scheme)?;
             for (c, card) in scheme.cards.iter().enumerate() {
-                let at = |what: &str| format!("schemes[{i}].cards[{c}]{what}");
-                if !is_card_number(&card.pan) {
-                    return Err((
-                        at(".pan"),
-                        "not a card number (13 to 19 digits, Luhn check digit)".into(),
-                    ));
-                }
-                let in_range = self.schemes.iter().any(|s| {
-                    s.ranges.iter().any(|r| {
-                        PanRange::new(&r.start, &r.end).is_some_and(|r| r.contains(&card.pan))
-                    })
-                });
-                let own_range = scheme.ranges.iter().any(|r| {
-                    PanRange::new(&r.start, &r.end).is_some_and(|r| r.contains(&card.pan))
-                });
-                if card.spc_test_credential && card.outcome != Outcome::Spc.name() {
-                    return Err((
-                        at(".spc_test_credential"),
-                        "only a card with outcome spc can have the SPC test credential".into(),
-                    ));
-                }
-                match card.outcome.as_str() {
-                    NOT_ENROLLED if in_range => {
-                        return Err((
-                            at(".pan"),
-                            "a not-enrolled card must be in no card range".into(),
-                        ));
-                    }
-                    NOT_ENROLLED => {}
-                    outcome if Outcome::from_name(outcome).is_some() => {
-                        if !own_range {
-                            return Err((
-                                at(".pan"),
-                                format!("not in any card range of scheme {}", scheme.name),
-                            ));
-                        }
-                    }
-                    outcome => {
-                        return Err((
-                            at(".outcome"),
-                            format!(
-                                "unknown outcome {outcome}; one of {}, {NOT_ENROLLED}",
-                                Outcome::ALL.map(Outcome::name).join(", ")
-                            ),
-                        ));
-                    }
-                }
+                self.check_card(scheme, card, &format!("schemes[{i}].cards[{c}]"))?;
             }
         }
         let mut pans: Vec<(&str, String)> = Vec::new();
@@ -366,6 +272,114 @@ impl Ecosystem {
             }
         }
         Ok(())
+    }
+
+    /// The `i`-th scheme's own fields and card ranges: a file-name-safe name and an RID
+    /// no other scheme has, versions, two-digit ECIs, ranges that read and do not
+    /// overlap.
+    fn check_scheme(&self, i: usize, scheme: &SchemeSection) -> Result<(), (String, String)> {
+        let at = |what: &str| format!("schemes[{i}]{what}");
+        let valid_name = !scheme.name.is_empty()
+            && scheme
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_name {
+            return Err((at(".name"), "use lowercase letters, digits and '-'".into()));
+        }
+        if let Some(j) = self.schemes[..i].iter().position(|s| {
+            s.name == scheme.name || s.directory_server_id == scheme.directory_server_id
+        }) {
+            return Err((
+                at(""),
+                format!("same name or directory_server_id as schemes[{j}]"),
+            ));
+        }
+        let id = &scheme.directory_server_id;
+        if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err((
+                at(".directory_server_id"),
+                "an RID is 10 letters or digits".into(),
+            ));
+        }
+        versions(&scheme.versions, &at(".versions"))?;
+        for (code, value) in [
+            ("Y", &scheme.eci.Y),
+            ("A", &scheme.eci.A),
+            ("N", &scheme.eci.N),
+        ] {
+            if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err((at(&format!(".eci.{code}")), "an ECI is two digits".into()));
+            }
+        }
+        for (r, range) in scheme.ranges.iter().enumerate() {
+            let at = |what: &str| format!("schemes[{i}].ranges[{r}]{what}");
+            versions(&range.acs_versions, &at(".acs_versions"))?;
+            if PanRange::new(&range.start, &range.end).is_none() {
+                return Err((
+                    at(""),
+                    "start and end must be 13 to 19 digits, start not above end".into(),
+                ));
+            }
+        }
+        Registry::new(
+            self.routes_of(scheme, "", "")
+                .into_iter()
+                .map(|r| r.range)
+                .collect(),
+        )
+        .map_err(|e| (at(".ranges"), format!("{} ({})", e.why, e.detail)))?;
+        Ok(())
+    }
+
+    /// A test card of `scheme`, at `place`: a card number, an outcome that exists, in
+    /// one of its scheme's ranges (a not-enrolled card in none), the SPC credential
+    /// only on an SPC card.
+    fn check_card(
+        &self,
+        scheme: &SchemeSection,
+        card: &CardSection,
+        place: &str,
+    ) -> Result<(), (String, String)> {
+        let at = |what: &str| format!("{place}{what}");
+        if !is_card_number(&card.pan) {
+            return Err((
+                at(".pan"),
+                "not a card number (13 to 19 digits, Luhn check digit)".into(),
+            ));
+        }
+        let covers = |r: &RangeSection| {
+            PanRange::new(&r.start, &r.end).is_some_and(|r| r.contains(&card.pan))
+        };
+        let in_range = self.schemes.iter().any(|s| s.ranges.iter().any(covers));
+        let own_range = scheme.ranges.iter().any(covers);
+        if card.spc_test_credential && card.outcome != Outcome::Spc.name() {
+            return Err((
+                at(".spc_test_credential"),
+                "only a card with outcome spc can have the SPC test credential".into(),
+            ));
+        }
+        match card.outcome.as_str() {
+            NOT_ENROLLED if in_range => Err((
+                at(".pan"),
+                "a not-enrolled card must be in no card range".into(),
+            )),
+            NOT_ENROLLED => Ok(()),
+            outcome if Outcome::from_name(outcome).is_some() => match own_range {
+                true => Ok(()),
+                false => Err((
+                    at(".pan"),
+                    format!("not in any card range of scheme {}", scheme.name),
+                )),
+            },
+            outcome => Err((
+                at(".outcome"),
+                format!(
+                    "unknown outcome {outcome}; one of {}, {NOT_ENROLLED}",
+                    Outcome::ALL.map(Outcome::name).join(", ")
+                ),
+            )),
+        }
     }
 
     /// The scheme's card ranges as its DS routes them; ranges without their own ACS URL
