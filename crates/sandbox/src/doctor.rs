@@ -492,25 +492,11 @@ async fn check_keys(
     report: &mut Report,
     info: &crate::KeysInfo,
 ) -> Option<Arc<dyn kms::KeyService>> {
-    let (target, keys): (String, Result<Arc<dyn kms::KeyService>, String>) = match info {
+    let (target, keys) = match info {
         crate::KeysInfo::Software {
             master_key,
             audit_log,
-        } => {
-            let target = format!("software keys ({})", master_key.display());
-            if !master_key.exists() {
-                report.push("keys", &target, Outcome::Fail, "no master key".into());
-                return None;
-            }
-            let keys = kms::SoftwareKeys::open_or_create(master_key)
-                .and_then(|keys| match audit_log {
-                    Some(path) => Ok(keys.audited(kms::AuditLog::open(path, DOCTOR)?)),
-                    None => Ok(keys),
-                })
-                .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
-                .map_err(|e| e.to_string());
-            (target, keys)
-        }
+        } => software_keys(master_key, audit_log.as_deref()),
         crate::KeysInfo::AwsKms {
             data_key,
             mac_key,
@@ -518,13 +504,6 @@ async fn check_keys(
             endpoint,
             audit_log,
         } => {
-            let target = format!(
-                "AWS KMS ({data_key}, {mac_key}{})",
-                endpoint
-                    .as_deref()
-                    .map(|e| format!(" at {e}"))
-                    .unwrap_or_default()
-            );
             let config = kms::AwsKmsConfig {
                 data_key: data_key.clone(),
                 mac_key: mac_key.clone(),
@@ -534,20 +513,7 @@ async fn check_keys(
                 audit_log: audit_log.clone(),
                 endpoint: endpoint.clone(),
             };
-            let keys = match kms::AwsKms::connect(config).await {
-                Ok(kms) => {
-                    // The ACS's signing key, when KMS holds it: one signature.
-                    if let Some(key) = sign_key
-                        && let Err(e) = kms.sign_es256_der(key, b"doctor").await
-                    {
-                        report.push("keys", &target, Outcome::Fail, format!("signing key: {e}"));
-                        return None;
-                    }
-                    Ok(Arc::new(kms) as Arc<dyn kms::KeyService>)
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            (target, keys)
+            aws_kms(config).await
         }
     };
     let keys = match keys {
@@ -557,29 +523,83 @@ async fn check_keys(
             return None;
         }
     };
-    let context = kms::EncryptionContext::new().with("purpose", "doctor");
-    let round_trip = async {
-        let sealed = kms::envelope::seal(keys.as_ref(), &context, b"doctor").await?;
-        let opened = kms::envelope::open(keys.as_ref(), &context, &sealed).await?;
-        Ok::<bool, kms::KeyError>(opened.as_slice() == b"doctor")
-    };
-    let mut used = Vec::new();
-    match round_trip.await {
-        Ok(true) => used.push("data keys (envelope round trip)"),
-        Ok(false) => {
+    match every_purpose(keys.as_ref()).await {
+        Ok(used) => {
             report.push(
                 "keys",
                 &target,
-                Outcome::Fail,
-                "envelope round trip changed the data".into(),
+                Outcome::Ok,
+                format!("usable: {}", used.join(", ")),
             );
-            return None;
+            Some(keys)
         }
-        Err(e) => {
-            report.push("keys", &target, Outcome::Fail, format!("envelope: {e}"));
-            return None;
+        Err(why) => {
+            report.push("keys", &target, Outcome::Fail, why);
+            None
         }
     }
+}
+
+/// A key service and how the report names it, or why it cannot be opened.
+type OpenedKeys = (String, Result<Arc<dyn kms::KeyService>, String>);
+
+/// The software keys of `master_key`, auditing to `audit_log`.
+fn software_keys(master_key: &Path, audit_log: Option<&Path>) -> OpenedKeys {
+    let target = format!("software keys ({})", master_key.display());
+    if !master_key.exists() {
+        return (target, Err("no master key".into()));
+    }
+    let keys = kms::SoftwareKeys::open_or_create(master_key)
+        .and_then(|keys| match audit_log {
+            Some(path) => Ok(keys.audited(kms::AuditLog::open(path, DOCTOR)?)),
+            None => Ok(keys),
+        })
+        .map(|k| Arc::new(k) as Arc<dyn kms::KeyService>)
+        .map_err(|e| e.to_string());
+    (target, keys)
+}
+
+/// AWS KMS (or a KMS-compatible server) as `config` names it; the ACS's signing key,
+/// when KMS holds it, makes one signature.
+async fn aws_kms(config: kms::AwsKmsConfig) -> OpenedKeys {
+    let target = format!(
+        "AWS KMS ({}, {}{})",
+        config.data_key,
+        config.mac_key,
+        config
+            .endpoint
+            .as_deref()
+            .map(|e| format!(" at {e}"))
+            .unwrap_or_default()
+    );
+    let sign_key = config.sign_key.clone();
+    let keys = match kms::AwsKms::connect(config).await {
+        Ok(kms) => match &sign_key {
+            Some(key) => match kms.sign_es256_der(key, b"doctor").await {
+                Ok(_) => Ok(Arc::new(kms) as Arc<dyn kms::KeyService>),
+                Err(e) => Err(format!("signing key: {e}")),
+            },
+            None => Ok(Arc::new(kms) as Arc<dyn kms::KeyService>),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    (target, keys)
+}
+
+/// Every purpose of `keys` used once: an envelope round trip of data keys, then each
+/// MAC key. The names of what worked, or what failed.
+async fn every_purpose(keys: &dyn kms::KeyService) -> Result<Vec<&'static str>, String> {
+    let context = kms::EncryptionContext::new().with("purpose", "doctor");
+    let sealed = kms::envelope::seal(keys, &context, b"doctor")
+        .await
+        .map_err(|e| format!("envelope: {e}"))?;
+    let opened = kms::envelope::open(keys, &context, &sealed)
+        .await
+        .map_err(|e| format!("envelope: {e}"))?;
+    if opened.as_slice() != b"doctor" {
+        return Err("envelope round trip changed the data".into());
+    }
+    let mut used = vec!["data keys (envelope round trip)"];
     for (purpose, name) in [
         (kms::MacPurpose::PanLookup, "PAN lookup MAC"),
         (
@@ -590,19 +610,12 @@ async fn check_keys(
         ),
         (kms::MacPurpose::ChallengeAnswer, "challenge answer MAC"),
     ] {
-        if let Err(e) = keys.mac(&purpose, b"doctor").await {
-            report.push("keys", &target, Outcome::Fail, format!("{name}: {e}"));
-            return None;
-        }
+        keys.mac(&purpose, b"doctor")
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
         used.push(name);
     }
-    report.push(
-        "keys",
-        &target,
-        Outcome::Ok,
-        format!("usable: {}", used.join(", ")),
-    );
-    Some(keys)
+    Ok(used)
 }
 
 async fn check_database(
