@@ -177,85 +177,8 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
     }
     let mut steps: Vec<Step> = Vec::new();
     for (i, spanned) in file.steps.iter().enumerate() {
-        let step = spanned.get_ref();
-        let name = step
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("step {}", i + 1));
-        if steps.iter().any(|s| s.name == name) {
-            return Err(reader.spanned(spanned, format!("a second step named {name:?}")));
-        }
-        let pan = card(&reader, &step.card, cards)?;
-        let version = match &step.message_version {
-            None => None,
-            Some(v) => Some(MessageVersion::parse(v.get_ref()).ok_or_else(|| {
-                reader.spanned(
-                    v,
-                    format!(
-                        "message_version {:?}: expected \"2.1.0\", \"2.2.0\" or \"2.3.1\"",
-                        v.get_ref()
-                    ),
-                )
-            })?),
-        };
-        let acts = step
-            .cardholder
-            .iter()
-            .map(|a| act(a.get_ref()).map_err(|why| reader.spanned(a, why)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let prior = match &step.requestor.prior {
-            None => None,
-            Some(p) if steps.iter().any(|s| &s.name == p.get_ref()) => Some(p.get_ref().clone()),
-            Some(p) => {
-                let known: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-                return Err(reader.spanned(
-                    p,
-                    format!(
-                        "prior = {:?}: expected the name of an earlier step ({})",
-                        p.get_ref(),
-                        if known.is_empty() {
-                            "there is none".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                ));
-            }
-        };
-        for fault in &step.faults {
-            fault
-                .get_ref()
-                .check()
-                .map_err(|why| reader.spanned(fault, why.to_string()))?;
-        }
-        for check in &step.expect.trace {
-            if check.get_ref().message.trim().is_empty() {
-                return Err(reader.spanned(check, "a trace check needs the message it is about"));
-            }
-            if check.get_ref().count.is_none() && check.get_ref().fields.is_empty() {
-                return Err(reader.spanned(
-                    check,
-                    "a trace check needs `count` or `fields`: with neither it checks nothing",
-                ));
-            }
-        }
-        steps.push(Step {
-            name,
-            pan,
-            channel: step.channel,
-            version,
-            requestor: step.requestor.clone(),
-            acts,
-            prior,
-            faults: step.faults.iter().map(|f| f.get_ref().clone()).collect(),
-            trace: step
-                .expect
-                .trace
-                .iter()
-                .map(|c| c.get_ref().clone())
-                .collect(),
-            expect: step.expect.clone(),
-        });
+        let step = step(&reader, i, spanned, &steps, cards)?;
+        steps.push(step);
     }
     Ok(Scenario {
         path: path.to_owned(),
@@ -264,6 +187,105 @@ pub fn parse(path: &Path, text: &str, cards: &[sandbox::TestCard]) -> Result<Sce
         tags: file.tags,
         steps,
     })
+}
+
+/// The `i`-th step of the file, checked against the steps before it (`earlier`: names
+/// are unique, `prior` names one of them) and the test `cards`.
+fn step(
+    reader: &Reader<'_>,
+    i: usize,
+    spanned: &Spanned<format::Step>,
+    earlier: &[Step],
+    cards: &[sandbox::TestCard],
+) -> Result<Step, Diagnostic> {
+    let step = spanned.get_ref();
+    let name = step
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("step {}", i + 1));
+    if earlier.iter().any(|s| s.name == name) {
+        return Err(reader.spanned(spanned, format!("a second step named {name:?}")));
+    }
+    let pan = card(reader, &step.card, cards)?;
+    let version = match &step.message_version {
+        None => None,
+        Some(v) => Some(MessageVersion::parse(v.get_ref()).ok_or_else(|| {
+            reader.spanned(
+                v,
+                format!(
+                    "message_version {:?}: expected \"2.1.0\", \"2.2.0\" or \"2.3.1\"",
+                    v.get_ref()
+                ),
+            )
+        })?),
+    };
+    let acts = step
+        .cardholder
+        .iter()
+        .map(|a| act(a.get_ref()).map_err(|why| reader.spanned(a, why)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prior = prior(reader, step.requestor.prior.as_ref(), earlier)?;
+    for fault in &step.faults {
+        fault
+            .get_ref()
+            .check()
+            .map_err(|why| reader.spanned(fault, why.to_string()))?;
+    }
+    for check in &step.expect.trace {
+        if check.get_ref().message.trim().is_empty() {
+            return Err(reader.spanned(check, "a trace check needs the message it is about"));
+        }
+        if check.get_ref().count.is_none() && check.get_ref().fields.is_empty() {
+            return Err(reader.spanned(
+                check,
+                "a trace check needs `count` or `fields`: with neither it checks nothing",
+            ));
+        }
+    }
+    Ok(Step {
+        name,
+        pan,
+        channel: step.channel,
+        version,
+        requestor: step.requestor.clone(),
+        acts,
+        prior,
+        faults: step.faults.iter().map(|f| f.get_ref().clone()).collect(),
+        trace: step
+            .expect
+            .trace
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect(),
+        expect: step.expect.clone(),
+    })
+}
+
+/// `requestor.prior`: the name of an earlier step, if given.
+fn prior(
+    reader: &Reader<'_>,
+    prior: Option<&Spanned<String>>,
+    earlier: &[Step],
+) -> Result<Option<String>, Diagnostic> {
+    match prior {
+        None => Ok(None),
+        Some(p) if earlier.iter().any(|s| &s.name == p.get_ref()) => Ok(Some(p.get_ref().clone())),
+        Some(p) => {
+            let known: Vec<&str> = earlier.iter().map(|s| s.name.as_str()).collect();
+            Err(reader.spanned(
+                p,
+                format!(
+                    "prior = {:?}: expected the name of an earlier step ({})",
+                    p.get_ref(),
+                    if known.is_empty() {
+                        "there is none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ))
+        }
+    }
 }
 
 fn card(
