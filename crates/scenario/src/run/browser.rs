@@ -1,6 +1,8 @@
 //! A browser step: the shop's requestor data, the 3DS Method, the challenge pages as
 //! a browser posts them, the issuer app.
 
+use std::collections::VecDeque;
+
 use serde_json::{Value, json};
 
 use crate::load::{Act, Step};
@@ -119,25 +121,11 @@ pub(super) async fn version_of(
 /// dialog (the sandbox's test authenticator) and `/v1/auth/{id}/spc`.
 pub(super) async fn browser(target: &Target, step: &Step) -> Result<Ended, String> {
     let (version, pre) = version_of(target, step).await?;
-    // As the shop's page does: the 3DS Method in its hidden frame, when the card's range
-    // has one, unless the step says it did not complete (`N`) or is unavailable (`U`).
-    let method = match (
-        step.requestor.method_completed.as_deref(),
-        &pre["threeDSMethodURL"],
-    ) {
-        (Some("N"), _) => "N",
-        (Some("U"), _) | (_, Value::Null) => "U",
-        (_, url) => {
-            let url = url.as_str().unwrap_or_default();
-            let data = pre["threeDSMethodData"].as_str().unwrap_or_default();
-            post_form(target, url, &[("threeDSMethodData", data)]).await?;
-            "Y"
-        }
-    };
+    let method = three_ds_method(target, step, &pre).await?;
     // As the shop does: the transaction preauth opened (and ran the 3DS Method for).
     let opened = pre["threeDSServerTransID"].as_str().unwrap_or_default();
     let body = browser_body(target, step, version, opened, method)?;
-    let mut acts: std::collections::VecDeque<Act> = step.acts.iter().cloned().collect();
+    let mut acts: VecDeque<Act> = step.acts.iter().cloned().collect();
     let mut answer = match auth(target, &body).await? {
         Ok(answer) => answer,
         Err(erro) => return Ok(refused(erro)),
@@ -155,77 +143,10 @@ pub(super) async fn browser(target: &Target, step: &Step) -> Result<Ended, Strin
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if answer["ares"]["transStatus"] == "C" {
-        let challenge = &answer["challenge"];
-        let acs_url = challenge["acsURL"]
-            .as_str()
-            .ok_or("the answer has no challenge.acsURL")?;
-        let creq = challenge["creq"]
-            .as_str()
-            .ok_or("the answer has no challenge.creq")?;
-        if acts.front() == Some(&Act::Abandon) {
-            // The frame never loads: no CReq; the ACS's first-CReq timer decides.
-            return Ok(Ended {
-                result: Some(final_result(target, &id).await?),
-                acs_trans_id: Some(acs_id).filter(|a| !a.is_empty()),
-                transaction: Some(id),
-                earlier,
-                erro: None,
-            });
-        }
-        let mut page = post_form(
-            target,
-            acs_url,
-            &[("creq", creq), ("threeDSSessionData", "c2NlbmFyaW8")],
-        )
-        .await?;
-        let url = format!("{}/challenge/{acs_id}", target.acs_site);
-        for act in acts {
-            let fields: Vec<(String, String)> = match act {
-                Act::Otp(code) => vec![("otp".into(), code)],
-                Act::Select(options) => options.into_iter().map(|o| ("option".into(), o)).collect(),
-                Act::Continue => vec![("action".into(), "continue".into())],
-                Act::Resend => vec![("action".into(), "resend".into())],
-                Act::Cancel => vec![("action".into(), "cancel".into())],
-                Act::Approve | Act::Deny => {
-                    decide(target, &acs_id, act == Act::Approve).await?;
-                    continue;
-                }
-                Act::SpcAccept => {
-                    // Signed and checked under the lock (see `Target::spc`).
-                    let _signing = target.spc.lock().await;
-                    let assertion = page_spc(target, &page, &step.pan).await?;
-                    let fields = [("action", "spc"), ("assertion", assertion.as_str())];
-                    page = post_form(target, &url, &fields).await?;
-                    continue;
-                }
-                Act::SpcReject => vec![
-                    ("action".into(), "spc-failed".into()),
-                    ("error".into(), "NotAllowedError".into()),
-                ],
-                Act::Html(_) => return Err("html: actions are for app HTML screens".into()),
-                // Nothing more is done: the step's timer ends the challenge.
-                Act::Wait => break,
-                Act::Abandon => return Err("abandon: only before the challenge is opened".into()),
-            };
-            let pairs: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            page = post_form(target, &url, &pairs).await?;
-        }
-    } else if answer["ares"]["transStatus"] == "D" {
-        for act in acts {
-            match act {
-                Act::Approve | Act::Deny => decide(target, &acs_id, act == Act::Approve).await?,
-                Act::Wait => break,
-                other => {
-                    return Err(format!(
-                        "{other:?}: a decoupled authentication has no page to act on"
-                    ));
-                }
-            }
-        }
+    match answer["ares"]["transStatus"].as_str() {
+        Some("C") => challenge(target, step, &answer["challenge"], &acs_id, acts).await?,
+        Some("D") => decoupled(target, &acs_id, acts).await?,
+        _ => {}
     }
     Ok(Ended {
         result: Some(final_result(target, &id).await?),
@@ -234,6 +155,111 @@ pub(super) async fn browser(target: &Target, step: &Step) -> Result<Ended, Strin
         earlier,
         erro: None,
     })
+}
+
+/// As the shop's page does: the 3DS Method in its hidden frame, when the card's range
+/// has one, unless the step says it did not complete (`N`) or is unavailable (`U`).
+/// Returns the `threeDSCompInd` to send.
+async fn three_ds_method(
+    target: &Target,
+    step: &Step,
+    pre: &Value,
+) -> Result<&'static str, String> {
+    Ok(
+        match (
+            step.requestor.method_completed.as_deref(),
+            &pre["threeDSMethodURL"],
+        ) {
+            (Some("N"), _) => "N",
+            (Some("U"), _) | (_, Value::Null) => "U",
+            (_, url) => {
+                let url = url.as_str().unwrap_or_default();
+                let data = pre["threeDSMethodData"].as_str().unwrap_or_default();
+                post_form(target, url, &[("threeDSMethodData", data)]).await?;
+                "Y"
+            }
+        },
+    )
+}
+
+/// A browser challenge: the CReq posted to the `acsURL` as the merchant's frame would,
+/// then each cardholder action a form post to the challenge page (or a decision in
+/// the issuer app). An abandoned one posts nothing: the ACS's first-CReq timer decides.
+async fn challenge(
+    target: &Target,
+    step: &Step,
+    challenge: &Value,
+    acs_id: &str,
+    acts: VecDeque<Act>,
+) -> Result<(), String> {
+    let acs_url = challenge["acsURL"]
+        .as_str()
+        .ok_or("the answer has no challenge.acsURL")?;
+    let creq = challenge["creq"]
+        .as_str()
+        .ok_or("the answer has no challenge.creq")?;
+    if acts.front() == Some(&Act::Abandon) {
+        return Ok(());
+    }
+    let mut page = post_form(
+        target,
+        acs_url,
+        &[("creq", creq), ("threeDSSessionData", "c2NlbmFyaW8")],
+    )
+    .await?;
+    let url = format!("{}/challenge/{acs_id}", target.acs_site);
+    for act in acts {
+        let fields: Vec<(String, String)> = match act {
+            Act::Otp(code) => vec![("otp".into(), code)],
+            Act::Select(options) => options.into_iter().map(|o| ("option".into(), o)).collect(),
+            Act::Continue => vec![("action".into(), "continue".into())],
+            Act::Resend => vec![("action".into(), "resend".into())],
+            Act::Cancel => vec![("action".into(), "cancel".into())],
+            Act::Approve | Act::Deny => {
+                decide(target, acs_id, act == Act::Approve).await?;
+                continue;
+            }
+            Act::SpcAccept => {
+                // Signed and checked under the lock (see `Target::spc`).
+                let _signing = target.spc.lock().await;
+                let assertion = page_spc(target, &page, &step.pan).await?;
+                let fields = [("action", "spc"), ("assertion", assertion.as_str())];
+                page = post_form(target, &url, &fields).await?;
+                continue;
+            }
+            Act::SpcReject => vec![
+                ("action".into(), "spc-failed".into()),
+                ("error".into(), "NotAllowedError".into()),
+            ],
+            Act::Html(_) => return Err("html: actions are for app HTML screens".into()),
+            // Nothing more is done: the step's timer ends the challenge.
+            Act::Wait => break,
+            Act::Abandon => return Err("abandon: only before the challenge is opened".into()),
+        };
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        page = post_form(target, &url, &pairs).await?;
+    }
+    Ok(())
+}
+
+/// A decoupled authentication: the cardholder approves or denies in the issuer app, or
+/// waits for its timer.
+async fn decoupled(target: &Target, acs_id: &str, acts: VecDeque<Act>) -> Result<(), String> {
+    for act in acts {
+        match act {
+            Act::Approve | Act::Deny => decide(target, acs_id, act == Act::Approve).await?,
+            Act::Wait => break,
+            other => {
+                return Err(format!(
+                    "{other:?}: a decoupled authentication has no page to act on"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A form post as the browser makes it; the page it gets back.
