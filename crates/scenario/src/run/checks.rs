@@ -80,22 +80,8 @@ pub(super) fn fields_text(fields: &toml::Table) -> String {
 
 /// Whether the transaction's messages pass `check` (`None`) or why not.
 pub(super) fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String> {
-    // A note (a fault injected, an RReq not delivered, a challenge step) counts once
-    // per occurrence; its label starts with the check's text.
-    if check.from.is_none() && check.to.is_none() && check.fields.is_empty() {
-        let notes = events
-            .iter()
-            .filter(|e| e.kind == trace::Kind::Note && e.label.starts_with(check.message.as_str()))
-            .count();
-        if notes > 0 {
-            return match check.count {
-                Some(expected) if expected != notes => Some(format!(
-                    "expected {expected} notes \"{}\", the trace has {notes}",
-                    check.message
-                )),
-                _ => None,
-            };
-        }
+    if let Some(verdict) = note_check(check, events) {
+        return verdict;
     }
     let matching: Vec<&Event> = events
         .iter()
@@ -106,13 +92,66 @@ pub(super) fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String
         .filter(|e| check.from.is_none_or(|p| e.from == Some(p)))
         .filter(|e| check.to.is_none_or(|p| e.to == Some(p)))
         .collect();
-    // Each message is seen by its sender and its receiver when both are ours: count
-    // the messages, not the sightings.
+    let what = format!(
+        "{}{}{}",
+        check.message,
+        check.from.map(|p| format!(" from {p}")).unwrap_or_default(),
+        check.to.map(|p| format!(" to {p}")).unwrap_or_default()
+    );
+    let count = messages(&matching);
+    if let Some(expected) = check.count
+        && count != expected
+    {
+        return Some(format!("expected {expected} {what}, the trace has {count}"));
+    }
+    if check.fields.is_empty() {
+        return None;
+    }
+    if matching.is_empty() {
+        return Some(format!(
+            "no {what} in the trace to check {:?} on",
+            check.fields.keys().collect::<Vec<_>>()
+        ));
+    }
+    if check.any {
+        if matching.iter().any(|e| carries(check, &what, e).is_ok()) {
+            return None;
+        }
+        return Some(format!("no {what} carries {}", fields_text(&check.fields)));
+    }
+    matching
+        .iter()
+        .find_map(|event| carries(check, &what, event).err())
+}
+
+/// A check of notes (a fault injected, an RReq not delivered, a challenge step): each
+/// counts once per occurrence, its label starting with the check's text. `None` when
+/// the check is not about notes (it names parties or fields, or no note matches).
+fn note_check(check: &TraceCheck, events: &[Event]) -> Option<Option<String>> {
+    if check.from.is_some() || check.to.is_some() || !check.fields.is_empty() {
+        return None;
+    }
+    let notes = events
+        .iter()
+        .filter(|e| e.kind == trace::Kind::Note && e.label.starts_with(check.message.as_str()))
+        .count();
+    (notes > 0).then(|| match check.count {
+        Some(expected) if expected != notes => Some(format!(
+            "expected {expected} notes \"{}\", the trace has {notes}",
+            check.message
+        )),
+        _ => None,
+    })
+}
+
+/// How many messages `matching` holds: each is seen by its sender and its receiver
+/// when both are ours, so the sightings of one hop count once.
+fn messages(matching: &[&Event]) -> usize {
     let mut pairs: Vec<(Option<trace::Party>, Option<trace::Party>)> =
         matching.iter().map(|e| (e.from, e.to)).collect();
     pairs.sort();
     pairs.dedup();
-    let count: usize = pairs
+    pairs
         .iter()
         .map(|(from, to)| {
             let side = |d: trace::Direction| {
@@ -123,59 +162,29 @@ pub(super) fn trace_check(check: &TraceCheck, events: &[Event]) -> Option<String
             };
             side(trace::Direction::Sent).max(side(trace::Direction::Received))
         })
-        .sum();
-    let what = format!(
-        "{}{}{}",
-        check.message,
-        check.from.map(|p| format!(" from {p}")).unwrap_or_default(),
-        check.to.map(|p| format!(" to {p}")).unwrap_or_default()
-    );
-    if let Some(expected) = check.count
-        && count != expected
-    {
-        return Some(format!("expected {expected} {what}, the trace has {count}"));
-    }
-    if !check.fields.is_empty() && matching.is_empty() {
-        return Some(format!(
-            "no {what} in the trace to check {:?} on",
-            check.fields.keys().collect::<Vec<_>>()
-        ));
-    }
-    let carries = |event: &Event| -> Result<(), String> {
-        let body = event.body_value().unwrap_or_default();
-        for (name, expected) in &check.fields {
-            let expected = match expected {
-                toml::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let got = match &body[name] {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                other => Some(other.to_string()),
-            };
-            if got.as_deref() != Some(expected.as_str()) {
-                return Err(format!(
-                    "{what} seen by {} carries {name} = {}, expected {expected}",
-                    event.observer,
-                    got.as_deref().unwrap_or("(absent)")
-                ));
-            }
-        }
-        Ok(())
-    };
-    if check.fields.is_empty() {
-        return None;
-    }
-    if check.any {
-        if matching.iter().any(|e| carries(e).is_ok()) {
-            return None;
-        }
-        return Some(format!("no {what} carries {}", fields_text(&check.fields)));
-    }
-    for event in &matching {
-        if let Err(why) = carries(event) {
-            return Some(why);
+        .sum()
+}
+
+/// Whether `event` (a sighting of `what`) carries every field `check` names.
+fn carries(check: &TraceCheck, what: &str, event: &Event) -> Result<(), String> {
+    let body = event.body_value().unwrap_or_default();
+    for (name, expected) in &check.fields {
+        let expected = match expected {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let got = match &body[name] {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        if got.as_deref() != Some(expected.as_str()) {
+            return Err(format!(
+                "{what} seen by {} carries {name} = {}, expected {expected}",
+                event.observer,
+                got.as_deref().unwrap_or("(absent)")
+            ));
         }
     }
-    None
+    Ok(())
 }
