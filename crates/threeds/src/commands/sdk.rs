@@ -162,9 +162,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         // As an app does: ask the 3DS Server which DS and version the card takes.
-        let pre = backend::preauth(&requestor, &api, &args.card)
-            .await
-            .map_err(|e| anyhow!(e))?;
+        let pre = backend::preauth(&requestor, &api, &args.card).await?;
         if pre["enrolled"] != true {
             bail!(
                 "card {} is not enrolled (in no card range of any DS)",
@@ -186,52 +184,63 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             "AReq app elements (sdkEncData is encrypted to DS {ds}):\n{:#}",
             Value::Object(params.areq_fields())
         );
-        let answer = backend::auth(&requestor, &api, &body)
-            .await
-            .map_err(|e| anyhow!(e))?;
+        let answer = backend::auth(&requestor, &api, &body).await?;
         let ares = &answer["ares"];
         println!("\nARes:\n{ares:#}");
         let id = super::manifest_text(&answer, &["threeDSServerTransID"])?;
-        if ares["transStatus"] == "C" {
-            let challenge = ChallengeParameters::from_ares(ares)?;
-            let mut prompted = Driver {
-                answers,
-                prompt: args.answers.is_empty(),
-            };
-            let mut screens = tui::challenge::InteractiveDriver;
-            let driver: &mut dyn sdk::ChallengeDriver = if args.interactive {
-                &mut screens
-            } else {
-                &mut prompted
-            };
-            let status = transaction
-                .do_challenge(
-                    &challenge,
-                    driver,
-                    &mut Printer,
-                    Duration::from_secs(args.timeout_secs),
-                )
-                .await;
-            println!("\nchallenge: {status:?}");
-            if let ChallengeStatus::ProtocolError { .. } | ChallengeStatus::RuntimeError { .. } =
-                status
-            {
-                return Ok(ExitCode::from(1));
-            }
+        if ares["transStatus"] == "C" && !challenge(args, transaction, ares, answers).await? {
+            return Ok(ExitCode::from(1));
         }
-        let mut result = backend::postauth(&requestor, &api, &id)
-            .await
-            .map_err(|e| anyhow!(e))?;
-        for _ in 0..50 {
-            if result["status"] == "final" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            result = backend::postauth(&requestor, &api, &id)
-                .await
-                .map_err(|e| anyhow!(e))?;
-        }
+        let result = settled(&requestor, &api, &id).await?;
         println!("\npostauth:\n{result:#}");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The app challenge the ARes `ares` asks for, answered from `--answer` (or prompted,
+/// or drawn with `--interactive`); `false` when it ended in a protocol or runtime
+/// error.
+async fn challenge(
+    args: &Args,
+    transaction: sdk::Transaction,
+    ares: &Value,
+    answers: std::collections::VecDeque<sdk::Action>,
+) -> anyhow::Result<bool> {
+    let challenge = ChallengeParameters::from_ares(ares)?;
+    let mut prompted = Driver {
+        answers,
+        prompt: args.answers.is_empty(),
+    };
+    let mut screens = tui::challenge::InteractiveDriver;
+    let driver: &mut dyn sdk::ChallengeDriver = if args.interactive {
+        &mut screens
+    } else {
+        &mut prompted
+    };
+    let status = transaction
+        .do_challenge(
+            &challenge,
+            driver,
+            &mut Printer,
+            Duration::from_secs(args.timeout_secs),
+        )
+        .await;
+    println!("\nchallenge: {status:?}");
+    Ok(!matches!(
+        status,
+        ChallengeStatus::ProtocolError { .. } | ChallengeStatus::RuntimeError { .. }
+    ))
+}
+
+/// `/v1/postauth/{id}` once it is final (the RReq arrived), or as it is after 5 s.
+async fn settled(requestor: &transport::Client, api: &str, id: &str) -> anyhow::Result<Value> {
+    let mut result = backend::postauth(requestor, api, id).await?;
+    for _ in 0..50 {
+        if result["status"] == "final" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        result = backend::postauth(requestor, api, id).await?;
+    }
+    Ok(result)
 }
