@@ -542,35 +542,12 @@ impl Answering<'_> {
                 state: challenge::EnrolmentState::Offered,
             });
         }
-        // ACS-initiated SPC: a card with a credential, a requestor that did not run SPC.
-        if method == Method::Otp
-            && self.facts.spc == risk::Spc::None
-            && !credentials.is_empty()
-            && let Some(issued) = spc::issue(state, areq, self.pan, credentials, false)
-        {
-            challenge.spc = Some(challenge::SpcStep {
-                issued,
-                outcome: None,
-            });
-            ares.authentication_method = Some(emv3ds::values::OneOrMany::Many(
-                ["14", "02"]
-                    .into_iter()
-                    .filter_map(emv3ds::codes::AuthenticationMethod::from_code)
-                    .collect(),
-            ));
+        if method == Method::Otp {
+            self.offer_spc_on_the_page(&mut challenge, ares, credentials);
         }
         if let Some(rendering) = rendering {
-            let ds_id = self.scheme.map_or("", |s| s.directory_server_id.as_str());
-            let (signed, session) =
-                app::open_session(state, areq, self.acs_trans_id.as_str(), ds_id, rendering)
-                    .await?;
-            ares.acs_signed_content = Some(signed);
-            ares.acs_rendering_type = Some(emv3ds::messages::AcsRenderingType {
-                acs_interface: Some(rendering.0),
-                acs_ui_template: Some(rendering.1),
-                ..Default::default()
-            });
-            challenge.app = Some(session);
+            self.open_app_session(&mut challenge, ares, rendering)
+                .await?;
         }
         let json = serde_json::to_value(&challenge)?;
         state
@@ -578,6 +555,60 @@ impl Answering<'_> {
             .insert_challenge(self.acs_trans_id.as_str(), &json, challenge.due_at())
             .await?;
         Ok(true)
+    }
+
+    /// ACS-initiated SPC on an OTP challenge page: for a card with a credential when
+    /// the requestor did not run SPC; the ARes then announces SPC (14) before OTP (02).
+    fn offer_spc_on_the_page(
+        &self,
+        challenge: &mut Challenge,
+        ares: &mut ARes,
+        credentials: Vec<String>,
+    ) {
+        if self.facts.spc != risk::Spc::None || credentials.is_empty() {
+            return;
+        }
+        let Some(issued) = spc::issue(self.state, self.areq, self.pan, credentials, false) else {
+            return;
+        };
+        challenge.spc = Some(challenge::SpcStep {
+            issued,
+            outcome: None,
+        });
+        ares.authentication_method = Some(emv3ds::values::OneOrMany::Many(
+            ["14", "02"]
+                .into_iter()
+                .filter_map(emv3ds::codes::AuthenticationMethod::from_code)
+                .collect(),
+        ));
+    }
+
+    /// The app channel's secure session: `acsSignedContent` (signed for the scheme's
+    /// DS) and the rendering the SDK is to use, in the ARes; the session key in the
+    /// challenge.
+    async fn open_app_session(
+        &self,
+        challenge: &mut Challenge,
+        ares: &mut ARes,
+        rendering: (emv3ds::codes::AcsInterface, emv3ds::codes::UiType),
+    ) -> Result<(), AcsError> {
+        let ds_id = self.scheme.map_or("", |s| s.directory_server_id.as_str());
+        let (signed, session) = app::open_session(
+            self.state,
+            self.areq,
+            self.acs_trans_id.as_str(),
+            ds_id,
+            rendering,
+        )
+        .await?;
+        ares.acs_signed_content = Some(signed);
+        ares.acs_rendering_type = Some(emv3ds::messages::AcsRenderingType {
+            acs_interface: Some(rendering.0),
+            acs_ui_template: Some(rendering.1),
+            ..Default::default()
+        });
+        challenge.app = Some(session);
+        Ok(())
     }
 }
 
