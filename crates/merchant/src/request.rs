@@ -130,6 +130,40 @@ pub fn auth_request(
     // A version the tester forced may be one no party speaks (to see Erro 102): it
     // gets no version's extras.
     let known = MessageVersion::parse(version);
+    script_fields(&mut body, browser, known, language);
+    if known != Some(MessageVersion::V2_1_0) {
+        body["browserJavascriptEnabled"] = json!(browser.script.is_some());
+        if let Some(minutes) = order.decoupled_minutes {
+            body["threeDSRequestorDecReqInd"] = json!("Y");
+            body["threeDSRequestorDecMaxTime"] = json!(format!("{:05}", minutes.clamp(1, 10_080)));
+        }
+    }
+    if known == Some(MessageVersion::V2_3_1) {
+        // An array from 2.3.1 on.
+        body["threeDSRequestorChallengeInd"] = json!([order.challenge_ind]);
+        body["acceptLanguage"] = json!([language]);
+        body["acquirerCountryCode"] = json!(shop.country);
+        body["acquirerCountryCodeSource"] = json!("01");
+    }
+    if known == Some(MessageVersion::V2_3_1) && order.spc && browser.spc_available {
+        body["threeDSRequestorSpcSupport"] = json!("Y");
+        body["payeeOrigin"] = json!(transport::html::origin(notification_url));
+    }
+    if let Some(forced) = &order.version {
+        body["messageVersion"] = json!(forced);
+    }
+    body
+}
+
+/// The browser elements read by script (`browserScreenWidth`, …): what the page's
+/// script reported, or, without JavaScript, the defaults 2.1.0 requires (a real
+/// requestor can do no better) and in 2.2.0 the language alone.
+fn script_fields(
+    body: &mut Value,
+    browser: &Browser,
+    known: Option<MessageVersion>,
+    language: &str,
+) {
     match (&browser.script, known) {
         (Some(s), _) => {
             body["browserJavaEnabled"] = json!(false);
@@ -158,28 +192,6 @@ pub fn auth_request(
         }
         (None, _) => {}
     }
-    if known != Some(MessageVersion::V2_1_0) {
-        body["browserJavascriptEnabled"] = json!(browser.script.is_some());
-        if let Some(minutes) = order.decoupled_minutes {
-            body["threeDSRequestorDecReqInd"] = json!("Y");
-            body["threeDSRequestorDecMaxTime"] = json!(format!("{:05}", minutes.clamp(1, 10_080)));
-        }
-    }
-    if known == Some(MessageVersion::V2_3_1) {
-        // An array from 2.3.1 on.
-        body["threeDSRequestorChallengeInd"] = json!([order.challenge_ind]);
-        body["acceptLanguage"] = json!([language]);
-        body["acquirerCountryCode"] = json!(shop.country);
-        body["acquirerCountryCodeSource"] = json!("01");
-    }
-    if known == Some(MessageVersion::V2_3_1) && order.spc && browser.spc_available {
-        body["threeDSRequestorSpcSupport"] = json!("Y");
-        body["payeeOrigin"] = json!(transport::html::origin(notification_url));
-    }
-    if let Some(forced) = &order.version {
-        body["messageVersion"] = json!(forced);
-    }
-    body
 }
 
 fn non_empty<'a>(value: &'a str, default: &'a str) -> &'a str {
