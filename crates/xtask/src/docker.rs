@@ -16,11 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Serialises every `apt-get` of this process (dpkg takes one lock).
-pub static APT: Mutex<()> = Mutex::new(());
 
 /// The tag `prove` builds.
 const IMAGE: &str = "threeds:xtask";
@@ -89,26 +85,6 @@ pub fn available() -> bool {
     engine_answers() || (is_root() && Path::new("/usr/bin/apt-get").exists())
 }
 
-fn apt_install(packages: &[&str]) -> Result<(), String> {
-    let _apt = APT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    install.extend(packages);
-    for args in [&["update", "-qq"][..], &install] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("apt-get: {e}"))?;
-        if !status.success() {
-            return Err(format!("apt-get {} failed ({status})", args.join(" ")));
-        }
-    }
-    Ok(())
-}
-
 /// An engine and the base image, installed and made as needed.
 pub fn prepare() -> Result<Engine, String> {
     let mut engine = Engine { started: None };
@@ -118,7 +94,7 @@ pub fn prepare() -> Result<Engine, String> {
         }
         if Command::new("dockerd").arg("--version").output().is_err() {
             eprintln!("xtask: docker: installing Debian's docker.io");
-            apt_install(&["docker.io"])?;
+            super::apt_install(&["docker.io"])?;
         }
         let log = super::target_dir().join("dockerd.log");
         let log = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -187,7 +163,7 @@ fn make_base() -> Result<(), String> {
             .is_err()
         {
             eprintln!("xtask: docker: installing debootstrap");
-            apt_install(&["debootstrap"])?;
+            super::apt_install(&["debootstrap"])?;
         }
         let _ = std::fs::remove_dir_all(&rootfs);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -380,6 +380,32 @@ fn run_command(name: &str, command: &mut Command, program: &str, args: &[&str]) 
     }
 }
 
+/// Serialises every `apt-get` of this process: dpkg takes one lock, and the Docker
+/// engine is installed on a thread while other phases may install what they need.
+static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Installs Debian's `packages` (`apt-get update`, then `install`), one installation
+/// of this process at a time.
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let _apt = APT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend(packages);
+    for args in [&["update", "-qq"][..], &install] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("apt-get: {e}"))?;
+        if !status.success() {
+            return Err(format!("apt-get {} failed ({status})", args.join(" ")));
+        }
+    }
+    Ok(())
+}
+
 /// Makes sure `program` runs (`program version_arg` exits), installing Debian's
 /// `packages` if it does not.
 fn ensure_debian_tool(program: &str, version_arg: &str, packages: &[&str]) -> bool {
@@ -389,14 +415,9 @@ fn ensure_debian_tool(program: &str, version_arg: &str, packages: &[&str]) -> bo
     }
     let list = packages.join(" ");
     eprintln!("xtask: {program} is missing; installing the Debian packages {list}");
-    let mut install = vec!["install", "-y", "-qq"];
-    install.extend(packages);
-    let ok = run("apt-get update", "apt-get", &["update", "-qq"])
-        && Command::new("apt-get")
-            .args(&install)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success());
+    let ok = apt_install(packages)
+        .map_err(|why| eprintln!("xtask: {why}"))
+        .is_ok();
     if !ok || !present() {
         eprintln!("xtask: could not install {list}; install it and run again");
         return false;
@@ -417,12 +438,9 @@ fn ensure_openssl_headers() -> bool {
         return true;
     }
     eprintln!("xtask: OpenSSL headers are missing; installing pkg-config and libssl-dev");
-    let ok = run("apt-get update", "apt-get", &["update", "-qq"])
-        && Command::new("apt-get")
-            .args(["install", "-y", "-qq", "pkg-config", "libssl-dev"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success());
+    let ok = apt_install(&["pkg-config", "libssl-dev"])
+        .map_err(|why| eprintln!("xtask: {why}"))
+        .is_ok();
     if !ok || !present() {
         eprintln!("xtask: could not install libssl-dev; install it and run again");
         return false;

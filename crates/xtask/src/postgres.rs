@@ -163,20 +163,8 @@ fn find_bin() -> Option<PathBuf> {
 
 fn install() -> Result<(), String> {
     eprintln!("xtask: PostgreSQL is missing; installing the Debian package postgresql");
-    let _apt = super::docker::APT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ok = super::run("apt-get update", "apt-get", &["update", "-qq"])
-        && Command::new("apt-get")
-            .args(["install", "-y", "-qq", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success());
-    if ok {
-        Ok(())
-    } else {
-        Err("could not install postgresql; install it and run again".into())
-    }
+    super::apt_install(&["postgresql"])
+        .map_err(|why| format!("could not install postgresql ({why}); install it and run again"))
 }
 
 fn is_root() -> bool {
