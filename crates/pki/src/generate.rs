@@ -255,18 +255,8 @@ fn acs_signing(
 ) -> Result<(), PkiError> {
     // The ACS signs with the scheme's key type: ES256 for EC, PS256 for RSA, so
     // SDKs meet both acsSignedContent algorithms.
-    let (signing_key, signing_key_pem) = match scheme.encryption_key {
-        EncryptionKey::EcP256 => {
-            let key = generator.ec_key("ACS signing key")?;
-            let pem = key.serialize_pem();
-            (key, pem)
-        }
-        EncryptionKey::Rsa2048 => {
-            let pem = rsa_2048_pkcs8_pem()?;
-            let key = KeyPair::from_pem(&pem).map_err(gen_err("ACS signing key"))?;
-            (key, pem)
-        }
-    };
+    let (signing_key, signing_key_pem) =
+        generator.key_of(scheme.encryption_key, "ACS signing key")?;
     let signing = generator
         .leaf_params(
             &format!("threeds {} ACS signing", scheme.name),
@@ -298,17 +288,10 @@ fn ds_encryption(
     scheme: &SchemeSpec,
     ds_root: &Ca,
 ) -> Result<(), PkiError> {
-    let (enc_key, enc_key_pem, usages) = match scheme.encryption_key {
-        EncryptionKey::EcP256 => {
-            let key = generator.ec_key("DS encryption key")?;
-            let pem = key.serialize_pem();
-            (key, pem, vec![KeyUsagePurpose::KeyAgreement])
-        }
-        EncryptionKey::Rsa2048 => {
-            let pem = rsa_2048_pkcs8_pem()?;
-            let key = KeyPair::from_pem(&pem).map_err(gen_err("DS encryption key"))?;
-            (key, pem, vec![KeyUsagePurpose::KeyEncipherment])
-        }
+    let (enc_key, enc_key_pem) = generator.key_of(scheme.encryption_key, "DS encryption key")?;
+    let usages = match scheme.encryption_key {
+        EncryptionKey::EcP256 => vec![KeyUsagePurpose::KeyAgreement],
+        EncryptionKey::Rsa2048 => vec![KeyUsagePurpose::KeyEncipherment],
     };
     let enc = generator
         .leaf_params(
@@ -361,6 +344,22 @@ fn gen_err(what: &str) -> impl FnOnce(rcgen::Error) -> PkiError + '_ {
 impl Generator {
     fn ec_key(&self, what: &str) -> Result<KeyPair, PkiError> {
         KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(gen_err(what))
+    }
+
+    /// A fresh key of the scheme's type (`what` names it in errors), with its PEM.
+    fn key_of(&self, kind: EncryptionKey, what: &str) -> Result<(KeyPair, String), PkiError> {
+        match kind {
+            EncryptionKey::EcP256 => {
+                let key = self.ec_key(what)?;
+                let pem = key.serialize_pem();
+                Ok((key, pem))
+            }
+            EncryptionKey::Rsa2048 => {
+                let pem = rsa_2048_pkcs8_pem()?;
+                let key = KeyPair::from_pem(&pem).map_err(gen_err(what))?;
+                Ok((key, pem))
+            }
+        }
     }
 
     fn ca(&self, common_name: &str) -> Result<Ca, PkiError> {
