@@ -182,6 +182,9 @@ pub struct HandshakeOptions {
 pub enum ProbeError {
     #[error("{0}")]
     Config(#[from] TlsError),
+    /// The server's certificate does not cover the name the endpoint was asked by.
+    #[error("{0}")]
+    NameNotCovered(String),
     #[error("{0}")]
     Tls(String),
     #[error("{0}")]
@@ -222,9 +225,16 @@ pub fn handshake(
         .map_err(|e| ProbeError::Tls(e.to_string()))?;
     let mut tls = StreamOwned::new(connection, connect(host, port)?);
     while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(|e| ProbeError::Tls(e.to_string()))?;
+        tls.conn.complete_io(&mut tls.sock).map_err(|e| {
+            let rustls_error = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+            match rustls_error {
+                Some(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. },
+                )) => ProbeError::NameNotCovered(e.to_string()),
+                _ => ProbeError::Tls(e.to_string()),
+            }
+        })?;
     }
     let version = tls
         .conn

@@ -284,7 +284,8 @@ impl Probe<'_> {
 }
 
 /// The protocol versions it accepts: TLS 1.2 and 1.3, never 1.0 or 1.1. `false` when no
-/// modern handshake succeeds.
+/// modern handshake succeeds (a certificate that does not cover the endpoint's name is
+/// said as such).
 fn versions(report: &mut Report, probe: &Probe<'_>) -> bool {
     let legacy_suites: Vec<u16> = probe::WEAK_SUITES.iter().map(|(id, _)| *id).collect();
     let mut old = Vec::new();
@@ -303,6 +304,21 @@ fn versions(report: &mut Report, probe: &Probe<'_>) -> bool {
     ] {
         match probe.handshake(&probe.with_identity(Some(version), None)) {
             Ok(_) => modern.push(name),
+            // Every handshake fails the same way then: say what to do, once.
+            Err(probe::ProbeError::NameNotCovered(_)) => {
+                report.push(
+                    "certificates",
+                    &probe.target,
+                    Outcome::Fail,
+                    format!(
+                        "the certificate does not cover {host}, the name this endpoint is \
+                         advertised by: regenerate the PKI with `threeds pki init --force --name \
+                         {host}` (and the same --config)",
+                        host = probe.host
+                    ),
+                );
+                return false;
+            }
             Err(e) => last_error = e.to_string(),
         }
     }
@@ -399,7 +415,6 @@ fn client_certificate(report: &mut Report, probe: &Probe<'_>, mutual: bool) {
 /// The chain it presents: verifies under the sandbox root, covers the advertised name,
 /// and how long until it expires.
 fn certificates(report: &mut Report, probe: &Probe<'_>, warn_days: i64) {
-    let host = &probe.host;
     match probe.handshake(&probe.with_identity(None, None)) {
         Ok(done) => {
             let mut soonest: Option<(i64, String)> = None;
@@ -426,16 +441,6 @@ fn certificates(report: &mut Report, probe: &Probe<'_>, warn_days: i64) {
                 ),
             }
         }
-        Err(e) if e.to_string().contains("NotValidForName") => report.push(
-            "certificates",
-            &probe.target,
-            Outcome::Fail,
-            format!(
-                "the certificate does not cover {host}, the name this endpoint is advertised by: \
-                 regenerate the PKI with `threeds pki init --force --name {host}` (and the same \
-                 --config)"
-            ),
-        ),
         Err(e) => report.push(
             "certificates",
             &probe.target,

@@ -1098,3 +1098,34 @@ fn spawn_purger(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_a_pki_does_not_cover_are_found_on_every_server_certificate() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut spec = pki::PkiSpec::default();
+        pki::init(dir.path(), &spec, false).expect("a PKI");
+        let layout = Layout::new(dir.path());
+        let name = "elsewhere.example".to_owned();
+        let missing = uncovered_names(&layout, std::slice::from_ref(&name));
+        let files: Vec<&str> = missing.iter().map(|(file, _)| file.as_str()).collect();
+        for server in [
+            "tls/3ds-server.crt",
+            "tls/acs.crt",
+            "tls/merchant.crt",
+            "tls/ds-alpha.crt",
+        ] {
+            assert!(files.contains(&server), "{server} not in {files:?}");
+        }
+        assert!(
+            !files.contains(&"tls/requestor.crt"),
+            "a client certificate: {files:?}"
+        );
+        spec.names = vec![name.clone()];
+        pki::init(dir.path(), &spec, true).expect("a PKI with the name");
+        assert_eq!(uncovered_names(&layout, &[name]), Vec::new());
+    }
+}

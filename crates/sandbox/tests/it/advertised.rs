@@ -119,3 +119,43 @@ async fn a_name_that_cannot_be_a_certificate_name_is_refused() {
     let err = Sandbox::start(&config).await.unwrap_err().to_string();
     assert!(err.contains("--public-host \"bad host/\""), "{err}");
 }
+
+#[tokio::test]
+async fn doctor_names_the_advertised_name_a_pki_made_before_does_not_cover() {
+    let dirs = tempfile::tempdir().unwrap();
+    let plain = support::config_in(dirs.path());
+    // A PKI from before the sandbox was advertised by another name.
+    pki::init(&plain.certs, &plain.ecosystem.pki_spec(), false).unwrap();
+    let name = "elsewhere.localhost";
+    let config = SandboxConfig {
+        public_host: Some(name.into()),
+        ..plain
+    };
+    let sandbox = Sandbox::start(&config).await.unwrap();
+    let report = sandbox::doctor::examine(&sandbox.manifest, &Default::default()).await;
+    assert!(!report.passed, "{}", report.table());
+    let endpoints = serde_json::to_value(&sandbox.manifest.endpoints).unwrap();
+    let mut advertised = Vec::new();
+    urls(&endpoints, &mut advertised);
+    advertised.retain(|url| url.contains(name));
+    assert!(advertised.len() >= 4, "{advertised:?}");
+    for url in advertised {
+        let port = url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches(|c: char| !c.is_ascii_digit());
+        let port = port.split('/').next().unwrap();
+        assert!(
+            report.checks.iter().any(|c| {
+                c.outcome == sandbox::doctor::Outcome::Fail
+                    && c.target.contains(&format!("{name}:{port}"))
+                    && c.detail.contains(&format!("does not cover {name}"))
+                    && c.detail.contains("threeds pki init --force --name")
+            }),
+            "no failure naming {name} for {url}:\n{}",
+            report.table()
+        );
+    }
+    sandbox.shutdown().await;
+}
