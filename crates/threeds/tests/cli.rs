@@ -730,8 +730,22 @@ fn the_sdk_pays_against_a_running_sandbox_and_the_trace_shows_every_hop() {
 /// database holds no card number in clear and none of the data the store refuses.
 #[test]
 fn the_pack_passes_against_a_running_sandbox_and_leaves_no_card_data() {
-    // Debug logs as JSON Lines: the most a server ever writes about what it handles.
-    let up = Up::start_with(&["--log-format", "json"], &[("THREEDS_LOG", "debug")]);
+    // Debug logs as JSON Lines: the most a server ever writes about what it handles;
+    // card ranges refreshed every second, so background jobs log too.
+    let shipped = String::from_utf8(threeds(&["config"], None).stdout).expect("UTF-8");
+    assert!(shipped.contains("range_refresh_secs = 3600"), "{shipped}");
+    let config_dir = tempfile::tempdir().expect("a temporary directory");
+    let config = config_dir.path().join("sandbox.toml");
+    std::fs::write(
+        &config,
+        shipped.replace("range_refresh_secs = 3600", "range_refresh_secs = 1"),
+    )
+    .expect("write the ecosystem file");
+    let config = config.to_string_lossy();
+    let up = Up::start_with(
+        &["--log-format", "json", "--config", &config],
+        &[("THREEDS_LOG", "debug")],
+    );
     let manifest = up.manifest.clone();
     let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let against = Command::new(env!("CARGO_BIN_EXE_threeds"))
@@ -811,6 +825,13 @@ fn no_card_data_in_the_log(log: &str, pans: &[String]) {
             .iter()
             .any(|r| r["component"] == "ds-alpha" && r["dsTransID"].is_string()),
         "the DS's lines name the transaction"
+    );
+    assert!(
+        lines.iter().any(|l| l["target"] == "threeds::job"
+            && l["job"] == "card-range refresh"
+            && l["ranges"].is_u64()
+            && l["directory_server"].is_string()),
+        "no line of the card-range refresh job"
     );
     for pan in pans {
         assert!(!log.contains(pan.as_str()), "card {pan} in the log");
@@ -1274,4 +1295,20 @@ fn a_log_level_that_is_no_level_is_said_and_the_command_runs() {
         "{}",
         String::from_utf8_lossy(&quiet.stderr)
     );
+    // Without THREEDS_LOG, RUST_LOG is read (here a directive that reads, then one
+    // that does not); THREEDS_LOG wins when both are set.
+    let run = |env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_threeds"));
+        command.args(["cards", "--json"]).env_remove("THREEDS_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().expect("run threeds");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(run(&[("RUST_LOG", "warn,threeds::request=info")]), "");
+    let err = run(&[("RUST_LOG", "noisy")]);
+    assert!(err.contains("RUST_LOG=\"noisy\" is no level"), "{err}");
+    assert_eq!(run(&[("RUST_LOG", "noisy"), ("THREEDS_LOG", "warn")]), "");
 }
