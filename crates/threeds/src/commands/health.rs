@@ -3,18 +3,17 @@
 //! scripts. Exit status 0 when the answer is 200, 1 otherwise (no answer included; never
 //! 2, which Docker reserves); the answer's status (and what fails) on standard output.
 
-use std::io::{Read as _, Write as _};
-use std::net::{IpAddr, Ipv4Addr, TcpStream, ToSocketAddrs as _};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 
 /// How long the probe waits for a connection and an answer.
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The most of an answer it reads: a status and a few names.
-const MAX_ANSWER: u64 = 16 * 1024;
+/// The most of an answer it prints: a status and a few names.
+const MAX_ANSWER: usize = 16 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -84,35 +83,21 @@ fn default_base() -> anyhow::Result<String> {
     })
 }
 
-/// An HTTP/1.0 GET of `path` on the `http://host:port` base: the status and the body.
+/// A GET of `path` on the `http://host:port` base: the status and (the first
+/// [`MAX_ANSWER`] bytes of) the body.
 fn get(base: &str, path: &str) -> anyhow::Result<(u16, String)> {
-    let Some(authority) = base.strip_prefix("http://") else {
+    if !base.starts_with("http://") {
         bail!("expected an http:// URL (the health port speaks plain HTTP)");
-    };
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host)
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let address = authority
-        .to_socket_addrs()
-        .with_context(|| format!("{authority}: not a host:port"))?
-        .next()
-        .ok_or_else(|| anyhow!("{authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&address, TIMEOUT)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.take(MAX_ANSWER).read_to_string(&mut answer)?;
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| anyhow!("not an HTTP answer"))?;
-    Ok((status, body.to_owned()))
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+        let reply = client.get(format!("{base}{path}")).send().await?;
+        let status = reply.status().as_u16();
+        let body = reply.bytes().await?;
+        let shown = &body[..body.len().min(MAX_ANSWER)];
+        Ok((status, String::from_utf8_lossy(shown).into_owned()))
+    })
 }
